@@ -1,0 +1,159 @@
+// Prisma's schema engine, compiled to WebAssembly, driven through a driver adapter.
+// The ordinary CLI downloads a native engine binary, which machines without access to
+// Prisma's servers cannot do; this module does the two jobs Parley needs from it
+// (apply the committed migrations, diff two schemas) with no download at all.
+// It uses an internal API: the package versions are pinned exactly in package.json.
+import { readFile, readdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import {
+  bindMigrationAwareSqlAdapterFactory,
+  type SqlMigrationAwareDriverAdapterFactory,
+} from '@prisma/driver-adapter-utils';
+import type {
+  DiffTarget,
+  MigrationList,
+  SchemaEngine,
+} from '@prisma/schema-engine-wasm';
+
+const require = createRequire(import.meta.url);
+
+export const PRISMA_DIR = resolve(dirname(new URL(import.meta.url).pathname), '../../prisma');
+export const MIGRATIONS_DIR = join(PRISMA_DIR, 'migrations');
+export const SCHEMA_PATH = join(PRISMA_DIR, 'schema.prisma');
+
+type EngineModule = { SchemaEngine: typeof SchemaEngine };
+let engineModule: Promise<EngineModule> | undefined;
+
+/** Instantiates the wasm module once per process (its glue expects a bundler's wasm import). */
+function loadEngineModule(): Promise<EngineModule> {
+  engineModule ??= (async () => {
+    const pkgDir = dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
+    const glue = await import(join(pkgDir, 'schema_engine_bg.js'));
+    const bytes = await readFile(join(pkgDir, 'schema_engine_bg.wasm'));
+    const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': glue });
+    glue.__wbg_set_wasm(instance.exports);
+    (instance.exports as { __wbindgen_start?: () => void }).__wbindgen_start?.();
+    return glue as EngineModule;
+  })();
+  return engineModule;
+}
+
+/**
+ * Runs `work` with a schema engine connected through `factory`, then frees the engine and
+ * disposes of every connection it opened. (The engine takes PostgreSQL's session-level
+ * migration lock on its connection; a connection left open would keep that lock and make
+ * the next process that migrates the same database wait.)
+ */
+export async function withSchemaEngine<T>(
+  factory: SqlMigrationAwareDriverAdapterFactory,
+  work: (engine: SchemaEngine) => Promise<T>,
+  log: (message: string) => void = () => {},
+): Promise<T> {
+  const { SchemaEngine } = await loadEngineModule();
+  const schema = await readFile(SCHEMA_PATH, 'utf8');
+  const opened: { dispose(): Promise<void> }[] = [];
+  const tracking: SqlMigrationAwareDriverAdapterFactory = {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => {
+      const adapter = await factory.connect();
+      opened.push(adapter);
+      return adapter;
+    },
+    connectToShadowDb: async () => {
+      const adapter = await factory.connectToShadowDb();
+      opened.push(adapter);
+      return adapter;
+    },
+  };
+  const engine = await SchemaEngine.new(
+    { datamodels: [[SCHEMA_PATH, schema]] },
+    (message: string) => log(message),
+    bindMigrationAwareSqlAdapterFactory(tracking),
+  );
+  try {
+    return await work(engine);
+  } finally {
+    engine.free();
+    await Promise.all(opened.map((a) => a.dispose().catch(() => {})));
+  }
+}
+
+/** The committed migrations, read the way Prisma's CLI reads them. */
+export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationList> {
+  const entries = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  const migrationDirectories = await Promise.all(
+    entries.map(async (name) => ({
+      path: name,
+      migrationFile: {
+        path: 'migration.sql',
+        content: { tag: 'ok' as const, value: await readFile(join(dir, name, 'migration.sql'), 'utf8') },
+      },
+    })),
+  );
+  const lockPath = join(dir, 'migration_lock.toml');
+  const lockContent = await readFile(lockPath, 'utf8').catch(() => null);
+  return {
+    baseDir: dir,
+    lockfile: { path: 'migration_lock.toml', content: lockContent },
+    shadowDbInitScript: '',
+    migrationDirectories,
+  };
+}
+
+const noFilters = { externalTables: [], externalEnums: [] };
+
+/** Applies every committed migration not yet recorded in `_prisma_migrations`. */
+export async function applyMigrations(engine: SchemaEngine): Promise<string[]> {
+  const migrationsList = await readMigrations();
+  const out = await engine.applyMigrations({ migrationsList, filters: noFilters });
+  return out.appliedMigrationNames;
+}
+
+export async function datamodelTarget(): Promise<DiffTarget> {
+  return { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: await readFile(SCHEMA_PATH, 'utf8') }] };
+}
+
+/** SQL that takes a schema from `from` to `to`; empty when they already agree. */
+export async function diffSql(engine: SchemaEngine, from: DiffTarget, to: DiffTarget): Promise<string> {
+  const out = await engine.diff({ from, to, script: true, exitCode: null, filters: noFilters });
+  return out.stdout ?? '';
+}
+
+/**
+ * Objects created by the hand-written search migration, which Prisma's schema cannot
+ * describe. A diff against the datamodel would drop them; these names are left out.
+ */
+export const SEARCH_OBJECTS = [
+  'search_vector',
+  'conversation_search_idx',
+  'message_search_idx',
+  'contact_name_trgm_idx',
+  'contact_email_trgm_idx',
+  'contact_phone_trgm_idx',
+  'label_name_trgm_idx',
+  'conversation_attributes_trgm_idx',
+  'contact_attributes_trgm_idx',
+  'pg_trgm',
+];
+
+/** Removes from a diff script the statements that only concern {@link SEARCH_OBJECTS}. */
+export function withoutSearchObjects(sql: string): string {
+  return sql
+    .split(/;\s*\n/)
+    .map((s) => s.trim())
+    .filter((s) => s && !s.split('\n').every((line) => line.startsWith('--')))
+    .filter((s) => !SEARCH_OBJECTS.some((name) => s.includes(`"${name}"`) || s.includes(` ${name} `)))
+    .map((s) => `${s};`)
+    .join('\n\n');
+}
+
+/** The database the engine is connected to, as a diff source. */
+export async function databaseTarget(): Promise<DiffTarget> {
+  const { files } = (await datamodelTarget()) as { files: { path: string; content: string }[] };
+  return { tag: 'schemaDatasource', files, configDir: PRISMA_DIR };
+}
