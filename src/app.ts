@@ -1,0 +1,130 @@
+// Starting and stopping a whole Parley process: database, migrations, demo data,
+// events, HTTP server. src/main.ts calls it for `npm start`; the tests call it too.
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { migrate, openDatabase, type Database } from './db/client.js';
+import { readMigrations } from './db/schema-engine.js';
+import { createLogger, type Logger } from './logger.js';
+import { closeRedis, connectRedis, createEvents } from './pubsub.js';
+import { seedDemoIfEmpty } from './seed/demo.js';
+import type { LiveLimits } from './subscriptions/websocket.js';
+import { MemoryBudget, RedisBudget, type Budget } from './security/budget.js';
+import { DEFAULT_LIMITS } from './security/plugins.js';
+import { createParley, type Parley } from './server.js';
+import { startSnoozeWaker, type SnoozeWaker } from './services/snooze-waker.js';
+import type { Redis } from 'ioredis';
+
+export interface RunningParley {
+  url: string;
+  db: Database;
+  parley: Parley;
+  logger: Logger;
+  /** The demo workspace's key, when this start created the demo. */
+  demoKey: string | null;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  onQuery?: (sql: string) => void;
+  /**
+   * Apply migrations and seed the demo first (the default). Cluster workers skip it: their
+   * primary did it once before starting them.
+   */
+  prepare?: boolean;
+  /** WebSocket limits other than the defaults (tests shorten the timeouts). */
+  liveLimits?: Partial<LiveLimits>;
+}
+
+/** Applies pending migrations, then seeds the demo workspace into an empty database (if configured). */
+export async function prepareDatabase(db: Database, config: Config, logger: Logger): Promise<{ demoKey: string | null }> {
+  const applied = await migrate(db);
+  if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
+  return { demoKey: config.SEED_DEMO ? await seedDemoIfEmpty(db.prisma) : null };
+}
+
+export async function startParley(config: Config, options: StartOptions = {}): Promise<RunningParley> {
+  const logger = createLogger(config.LOG_LEVEL);
+  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, onQuery: options.onQuery });
+  let events: ReturnType<typeof createEvents> | undefined;
+  let budgetRedis: Redis | undefined;
+  let waker: SnoozeWaker | undefined;
+  try {
+    const prepared = options.prepare === false ? { demoKey: null } : await prepareDatabase(db, config, logger);
+    const demoKey = prepared.demoKey;
+    const committed = (await readMigrations()).migrationDirectories.map((d) => d.path);
+    events = createEvents(config.REDIS_URL, logger);
+    // Started after the migrations: a snooze that fell due while no server ran reopens now.
+    waker = startSnoozeWaker({ prisma: db.prisma, pubsub: events.pubsub, logger, intervalMs: config.SNOOZE_WAKE_INTERVAL_MS });
+    let budget: Budget | null = null;
+    if (config.COST_BUDGET_PER_MINUTE > 0) {
+      if (config.REDIS_URL) {
+        budgetRedis = connectRedis(config.REDIS_URL, logger);
+        budget = new RedisBudget(budgetRedis, config.COST_BUDGET_PER_MINUTE);
+      } else {
+        budget = new MemoryBudget(config.COST_BUDGET_PER_MINUTE);
+      }
+    }
+    const parley = createParley({
+      budget,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      authCacheMs: config.AUTH_CACHE_MS,
+      maxBatch: config.MAX_BATCH,
+      liveLimits: {
+        maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+        maxSubscriptionsPerConnection: config.WS_MAX_SUBSCRIPTIONS,
+        connectionInitTimeoutMs: config.WS_INIT_TIMEOUT_MS,
+        keepAliveMs: config.WS_KEEPALIVE_MS,
+        ...options.liveLimits,
+      },
+      limits: {
+        ...DEFAULT_LIMITS,
+        maxDepth: config.MAX_QUERY_DEPTH,
+        maxAliases: config.MAX_ALIASES,
+        maxTokens: config.MAX_TOKENS,
+        maxCost: config.MAX_QUERY_COST,
+        executionTimeoutMs: config.EXECUTION_TIMEOUT_MS,
+        introspection: config.INTROSPECTION,
+      },
+      prisma: db.prisma,
+      events,
+      logger,
+      graphiql: config.GRAPHIQL,
+      ready: async () => {
+        const rows = await db.prisma.$queryRaw<{ n: bigint }[]>`
+          SELECT count(DISTINCT migration_name) AS n FROM _prisma_migrations
+          WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL AND migration_name = ANY(${committed})`;
+        return Number(rows[0]?.n ?? 0) === committed.length;
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      parley.server.once('error', reject);
+      parley.server.listen(config.PORT, config.HOST, () => resolve());
+    });
+    const { port } = parley.server.address() as AddressInfo;
+    const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+    const url = `http://${host}:${port}`;
+    const ev = events;
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      db,
+      parley,
+      logger,
+      demoKey,
+      stop: () =>
+        (stopping ??= (async () => {
+          await parley.drain(config.SHUTDOWN_TIMEOUT_MS);
+          await waker?.stop();
+          await ev.close();
+          if (budgetRedis) await closeRedis(budgetRedis);
+          await db.close();
+        })()),
+    };
+  } catch (e) {
+    await waker?.stop();
+    if (budgetRedis) await closeRedis(budgetRedis);
+    await events?.close();
+    await db.close();
+    throw e;
+  }
+}

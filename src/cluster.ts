@@ -1,0 +1,92 @@
+// WORKERS > 1: one primary process and that many server processes sharing the port
+// (node:cluster hands connections to the workers in turn). The primary prepares the database
+// once (migrations, the demo), starts the workers, restarts one that dies, and on SIGTERM or
+// SIGINT passes the signal on and waits for every worker to drain. Workers are ordinary
+// Parley processes; Redis carries live events and key budgets between them (config.ts
+// requires REDIS_URL and DATABASE_URL for more than one worker).
+import cluster, { type Worker } from 'node:cluster';
+import { prepareDatabase } from './app.js';
+import type { Config } from './config.js';
+import { openDatabase } from './db/client.js';
+import type { Logger } from './logger.js';
+
+/** The environment variable that tells a forked process it is a worker of a prepared cluster. */
+export const WORKER_ENV = 'PARLEY_CLUSTER_WORKER';
+
+export interface Primary {
+  /** The demo key, when preparing created the demo. */
+  demoKey: string | null;
+  /** Resolves with the address once every worker listens. */
+  listening: Promise<string>;
+  /**
+   * Stops the workers (SIGTERM, then SIGKILL after the shutdown timeout, which sets exit code
+   * 1); resolves when all exited. Calling it again returns the same promise.
+   */
+  stop(): Promise<void>;
+}
+
+export async function startPrimary(config: Config, logger: Logger): Promise<Primary> {
+  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  let demoKey: string | null;
+  try {
+    ({ demoKey } = await prepareDatabase(db, config, logger));
+  } finally {
+    await db.close();
+  }
+
+  let stopping = false;
+  const restarts: number[] = [];
+  const fork = (): Worker => cluster.fork({ [WORKER_ENV]: '1' });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    // A worker that dies is replaced, unless workers keep dying (then the primary gives up
+    // rather than spin: more than 5 deaths in a minute).
+    const now = Date.now();
+    restarts.push(now);
+    while (restarts.length && restarts[0]! < now - 60_000) restarts.shift();
+    logger.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting another');
+    if (restarts.length > 5) {
+      logger.fatal('workers keep exiting; stopping');
+      process.exitCode = 1;
+      void stop();
+      return;
+    }
+    fork();
+  });
+
+  let listeners = 0;
+  const listening = new Promise<string>((resolve) => {
+    cluster.on('listening', (_worker, address) => {
+      if (++listeners === config.WORKERS) {
+        const host = address.address?.includes(':') ? `[${address.address}]` : (address.address ?? config.HOST);
+        resolve(`http://${host}:${address.port}`);
+      }
+    });
+  });
+  for (let i = 0; i < config.WORKERS; i++) fork();
+
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= stopWorkers());
+  const stopWorkers = async () => {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const kill = setTimeout(() => {
+              logger.error({ worker: w.process.pid }, 'worker did not stop in time; killed');
+              process.exitCode = 1;
+              w.process.kill('SIGKILL');
+            }, config.SHUTDOWN_TIMEOUT_MS + 2_000);
+            w.process.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+  return { demoKey, listening, stop };
+}

@@ -1,0 +1,82 @@
+// Configuration comes from the environment, validated once at startup: a bad value
+// stops the process with a message naming the variable, never a confusing failure later.
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const booleanish = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z
+  .object({
+  /**
+   * Server processes sharing the port (node:cluster): a number, or "auto" for one per core.
+   * More than one needs DATABASE_URL (PGlite is one process's) and REDIS_URL (events and
+   * budgets cross processes through Redis). Each worker holds its own pool of up to 10
+   * PostgreSQL connections: mind max_connections (100 by default).
+   */
+  WORKERS: z
+    .union([z.literal('auto'), z.coerce.number().int().min(1).max(64)])
+    .default(1)
+    .transform((v) => (v === 'auto' ? Math.min(availableParallelism(), 64) : v)),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  REDIS_URL: z
+    .string()
+    .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
+    .optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Create the demo workspace when the database has no workspace yet. */
+  SEED_DEMO: booleanish.default(true),
+  GRAPHIQL: booleanish.default(true),
+  INTROSPECTION: booleanish.default(true),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** How long an authenticated API key is remembered; 0 looks it up on every request. */
+  AUTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  /** How often due snoozes are woken (they are also woken at startup). */
+  SNOOZE_WAKE_INTERVAL_MS: z.coerce.number().int().min(50).default(15_000),
+  // Abuse limits (src/security): per query, per request and per key.
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(12),
+  MAX_ALIASES: z.coerce.number().int().min(0).default(30),
+  MAX_TOKENS: z.coerce.number().int().min(100).default(4_000),
+  MAX_QUERY_COST: z.coerce.number().int().min(1).default(20_000),
+  /** Points a key may spend per minute; 0 turns the budget off. */
+  COST_BUDGET_PER_MINUTE: z.coerce.number().int().min(0).default(200_000),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(512 * 1024),
+  MAX_BATCH: z.coerce.number().int().min(1).default(10),
+  EXECUTION_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  // WebSocket (graphql-ws) limits, per connection.
+  WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).default(100),
+  WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3_000),
+  WS_KEEPALIVE_MS: z.coerce.number().int().min(1_000).default(12_000),
+  })
+  .superRefine((c, ctx) => {
+    if (c.WORKERS > 1 && !c.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: 'more than one worker needs DATABASE_URL: the embedded PGlite belongs to one process' });
+    }
+    if (c.WORKERS > 1 && !c.REDIS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: 'more than one worker needs REDIS_URL: live events and key budgets cross processes through Redis' });
+    }
+  });
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,62 @@
+// The request context: who is calling, and a database client scoped to their workspace.
+import type { PrismaClient } from './generated/prisma/client.js';
+import { scopeToWorkspace, type ScopedDb } from './db/tenant.js';
+import type { Logger } from './logger.js';
+import type { Events } from './pubsub.js';
+import type { LiveHub } from './subscriptions/hub.js';
+import type { AuthInfo } from './services/auth.js';
+import type { ServiceContext } from './services/timeline.js';
+import { unauthenticated } from './errors.js';
+
+/** A workspace id that matches no row: the scope of a request that has no key. */
+const NO_WORKSPACE = '00000000-0000-0000-0000-000000000000';
+
+export interface Context {
+  /** Null when the request carries no key: only introspection answers then. */
+  auth: AuthInfo | null;
+  /** Every query and write goes through this client; it is scoped to the caller's workspace. */
+  db: ScopedDb;
+  /** The unscoped client, for the few lookups that precede a workspace (authentication). */
+  prisma: PrismaClient;
+  pubsub: Events['pubsub'];
+  /** Where subscription fields get their events (src/subscriptions/hub.ts). */
+  live: LiveHub | null;
+  logger: Logger;
+  requestId: string;
+}
+
+export interface AppDeps {
+  prisma: PrismaClient;
+  events: Events;
+  logger: Logger;
+  live?: LiveHub;
+}
+
+export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: string): Context {
+  return {
+    auth,
+    db: scopeToWorkspace(deps.prisma, auth?.workspaceId ?? NO_WORKSPACE),
+    prisma: deps.prisma,
+    pubsub: deps.events.pubsub,
+    live: deps.live ?? null,
+    logger: deps.logger.child({ requestId }),
+    requestId,
+  };
+}
+
+/** Internal notes (private messages, notes on events and resolutions) are for TEAM keys only. */
+export function seesInternalNotes(ctx: Pick<Context, 'auth'>): boolean {
+  return ctx.auth?.kind === 'TEAM';
+}
+
+/** The caller as services see it: the scoped client, the workspace and the actor. */
+export function serviceContext(ctx: Context): ServiceContext {
+  if (!ctx.auth) throw unauthenticated('An API key is required: send it as X-API-Key or Authorization: Bearer.');
+  const { workspaceId, userId, apiKeyId } = ctx.auth;
+  return {
+    db: ctx.db,
+    workspaceId,
+    actor: userId ? { type: 'USER', userId, apiKeyId } : { type: 'API_KEY', apiKeyId },
+    pubsub: ctx.pubsub,
+  };
+}

@@ -1,0 +1,23 @@
+import { builder } from '../builder.js';
+import { ActorTypeEnum } from './enums.js';
+
+export const HandoffNode = builder.prismaNode('Handoff', {
+  description: 'A period during which a human, not the AI, answered a conversation.',
+  authScopes: { scope: 'READ_CONVERSATIONS' },
+  nullable: true,
+  id: { field: 'id', description: 'Global id of the handoff.' },
+  fields: (t) => ({
+    conversation: t.relation('conversation', { description: 'The conversation handed over.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', description: 'When the human took over.' }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true, description: 'When control went back to the AI; null while the handoff is live.' }),
+    active: t.boolean({ description: 'True while the human is in control.', resolve: (h) => h.endedAt === null }),
+    startedByType: t.expose('startedByType', { type: ActorTypeEnum, description: 'Who started the handoff.' }),
+    startedBy: t.relation('startedBy', { nullable: true, description: 'The team member who started it, if a person did.' }),
+    endedByType: t.expose('endedByType', { type: ActorTypeEnum, nullable: true, description: 'Who ended the handoff.' }),
+    endedBy: t.relation('endedBy', { nullable: true, description: 'The team member who ended it, if a person did.' }),
+    assignee: t.relation('assignee', { nullable: true, description: 'The human the conversation went to, if one was named.' }),
+    reason: t.exposeString('reason', { nullable: true, description: 'Why the AI handed over.' }),
+    summary: t.exposeString('summary', { nullable: true, description: 'What the AI told the human about the conversation so far.' }),
+    endNote: t.exposeString('endNote', { nullable: true, description: 'A note left when control went back to the AI.' }),
+  }),
+});

@@ -1,0 +1,37 @@
+import { builder } from '../builder.js';
+import { seesInternalNotes } from '../context.js';
+import { ActorTypeEnum, EventTypeEnum } from './enums.js';
+
+export const TimelineEventNode = builder.prismaNode('Event', {
+  name: 'TimelineEvent',
+  description: "One thing that happened in the workspace, in commit order: the workspace's timeline.",
+  authScopes: { scope: 'READ_CONVERSATIONS' },
+  nullable: true,
+  id: { field: 'id', description: 'Global id of the event.' },
+  fields: (t) => ({
+    type: t.expose('type', { type: EventTypeEnum, description: 'What happened.' }),
+    cursor: t.string({
+      description: "The event's position in the workspace's timeline: later events have larger cursors, in commit order.",
+      resolve: (e) => e.seq.toString(),
+    }),
+    conversationId: t.id({
+      nullable: true,
+      description: 'Global id of the conversation concerned; it may since have been deleted.',
+      resolve: (e) => (e.conversationId ? Buffer.from(`Conversation:${e.conversationId}`).toString('base64') : null),
+    }),
+    messageId: t.id({
+      nullable: true,
+      description: 'Global id of the message concerned, for message events.',
+      resolve: (e) => (e.messageId ? Buffer.from(`Message:${e.messageId}`).toString('base64') : null),
+    }),
+    actorType: t.expose('actorType', { type: ActorTypeEnum, description: 'Who did it.' }),
+    before: t.expose('before', { type: 'JSONObject', nullable: true, description: 'The values before the change.' }),
+    after: t.expose('after', { type: 'JSONObject', nullable: true, description: 'The values after the change.' }),
+    note: t.string({
+      nullable: true,
+      description: 'An internal note left with the change; null for CONNECTOR keys.',
+      resolve: (e, _a, ctx) => (seesInternalNotes(ctx) ? e.note : null),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it happened.' }),
+  }),
+});

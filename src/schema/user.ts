@@ -1,0 +1,33 @@
+import { builder } from '../builder.js';
+import { AvailabilityEnum, RoleEnum } from './enums.js';
+
+export const UserNode = builder.prismaNode('User', {
+  description: 'A team member: a human agent or admin of the workspace.',
+  authScopes: { authenticated: true },
+  nullable: true,
+  id: { field: 'id', description: 'Global id of the user.' },
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Full name.' }),
+    email: t.exposeString('email', { description: 'Email address, unique in the workspace.' }),
+    role: t.expose('role', { type: RoleEnum, description: 'What the user may do.' }),
+    availability: t.expose('availability', { type: AvailabilityEnum, description: 'Whether the user takes conversations now.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user joined.' }),
+  }),
+});
+
+builder.prismaObjectField('User', 'openConversationCount', (t) =>
+  t.relationCount('assigned', {
+    description: 'How many OPEN conversations are assigned to this team member. Needs the read:conversations scope.',
+    authScopes: { scope: 'READ_CONVERSATIONS' },
+    where: { status: 'OPEN' },
+  }),
+);
+
+builder.queryField('users', (t) =>
+  t.prismaField({
+    type: ['User'],
+    description: "The workspace's team members, by name.",
+    authScopes: { authenticated: true },
+    resolve: (query, _root, _args, ctx) => ctx.db.user.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
+  }),
+);

@@ -1,0 +1,152 @@
+// Abuse limits, as yoga/envelop plugins: the same plugins run for HTTP requests and for
+// operations over WebSocket, since both go through yoga's envelop pipeline.
+//
+// - shape limits (graphql-armor): depth, aliases, directives, tokens; field suggestions
+//   are not given away when introspection is off;
+// - query cost, computed before execution (src/security/cost.ts): a maximum per query and a
+//   budget per key per minute (src/security/budget.ts); every response says in
+//   `extensions.cost` what the query cost and what is left;
+// - an execution timeout, a cap on list inputs, introspection off by configuration.
+import { EnvelopArmor } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../context.js';
+import { badInput, requestError } from '../errors.js';
+import type { Budget } from './budget.js';
+import { computeCost } from './cost.js';
+
+export interface Limits {
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxTokens: number;
+  maxCost: number;
+  /** Items allowed in any list given as a variable. */
+  maxListInput: number;
+  executionTimeoutMs: number;
+  introspection: boolean;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxDepth: 12,
+  maxAliases: 30,
+  maxDirectives: 20,
+  maxTokens: 4_000,
+  maxCost: 20_000,
+  maxListInput: 1_000,
+  executionTimeoutMs: 15_000,
+  introspection: true,
+};
+
+function longestList(value: unknown, depth = 0): number {
+  if (depth > 10 || value === null || typeof value !== 'object') return 0;
+  if (Array.isArray(value)) return Math.max(value.length, ...value.slice(0, 1000).map((v) => longestList(v, depth + 1)));
+  return Math.max(0, ...Object.values(value).map((v) => longestList(v, depth + 1)));
+}
+
+type WithCost = { __cost?: { requested: number; limit: number; remaining: number | null; budget: number | null } };
+
+export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<Context>[] {
+  const armor = new EnvelopArmor({
+    maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true },
+    maxAliases: { n: limits.maxAliases },
+    maxDirectives: { n: limits.maxDirectives },
+    maxTokens: { n: limits.maxTokens },
+    costLimit: { enabled: false }, // ours knows connections: see cost.ts
+    blockFieldSuggestion: { enabled: !limits.introspection },
+  }).protect();
+
+  const charge = async (args: {
+    schema: Parameters<typeof computeCost>[0];
+    document: Parameters<typeof computeCost>[1];
+    variableValues?: Record<string, unknown> | null;
+    operationName?: string | null;
+    contextValue: unknown;
+  }): Promise<ExecutionResult | null> => {
+    const ctx = args.contextValue as Context & WithCost;
+    const variables = args.variableValues ?? {};
+    if (longestList(variables) > limits.maxListInput) {
+      return { errors: [badInput(`Lists given as input may hold at most ${limits.maxListInput} items.`)] };
+    }
+    const requested = computeCost(args.schema, args.document, variables, args.operationName);
+    if (requested > limits.maxCost) {
+      return {
+        errors: [
+          requestError('BAD_USER_INPUT', `This query would cost ${requested} points; the most a query may cost is ${limits.maxCost}. Ask for smaller pages or fewer nested connections.`, {
+            cost: { requested, limit: limits.maxCost },
+          }),
+        ],
+      };
+    }
+    let remaining: number | null = null;
+    if (budget && ctx.auth) {
+      const decision = await budget.take(ctx.auth.apiKeyId, requested);
+      remaining = decision.remaining;
+      if (!decision.allowed) {
+        const retryAfterSeconds = Math.ceil(decision.retryAfterMs / 1000);
+        return {
+          errors: [
+            requestError('RATE_LIMITED', `This key's cost budget is spent: the query costs ${requested} points and ${decision.remaining} are left. Retry in ${retryAfterSeconds} s.`, {
+              retryAfterSeconds,
+              cost: { requested, remaining: decision.remaining, budget: decision.capacity },
+            }, 429),
+          ],
+        };
+      }
+    }
+    ctx.__cost = { requested, limit: limits.maxCost, remaining, budget: budget && ctx.auth ? budget.capacity : null };
+    return null;
+  };
+
+  const withCostExtension = (result: ExecutionResult, ctx: WithCost): ExecutionResult =>
+    ctx.__cost ? { ...result, extensions: { ...result.extensions, cost: ctx.__cost } } : result;
+
+  const plugins: Plugin<Context>[] = [
+    ...(armor.plugins as Plugin<Context>[]),
+    useCSRFPrevention({ requestHeaders: ['x-api-key', 'authorization', 'x-graphql-yoga-csrf'] }) as Plugin<Context>,
+    {
+      onValidate({ addValidationRule }) {
+        if (!limits.introspection) addValidationRule(NoSchemaIntrospectionCustomRule);
+        // graphql-armor's refusals carry no code: give every validation error one.
+        return ({ result, setResult }) => {
+          if (result.some((e) => !e.extensions?.code)) {
+            setResult(
+              result.map((e) =>
+                e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }),
+              ),
+            );
+          }
+        };
+      },
+      async onExecute({ args, setResultAndStopExecution, executeFn, setExecuteFn }) {
+        const refused = await charge(args);
+        if (refused) return setResultAndStopExecution(refused);
+        setExecuteFn(async (executeArgs) => {
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<ExecutionResult>((resolve) => {
+            timer = setTimeout(
+              () => resolve({ errors: [requestError('BAD_USER_INPUT', `The query took longer than ${limits.executionTimeoutMs} ms and was stopped.`, { reason: 'TIMEOUT' })] }),
+              limits.executionTimeoutMs,
+            );
+          });
+          try {
+            return await Promise.race([executeFn(executeArgs) as Promise<ExecutionResult>, timeout]);
+          } finally {
+            clearTimeout(timer);
+          }
+        });
+        return {
+          onExecuteDone({ result, setResult }) {
+            if ('data' in result || 'errors' in result) setResult(withCostExtension(result as ExecutionResult, args.contextValue as WithCost));
+          },
+        };
+      },
+      async onSubscribe({ args, setResultAndStopExecution }) {
+        const refused = await charge(args);
+        if (refused) setResultAndStopExecution(refused);
+      },
+    },
+  ];
+  return plugins;
+}

@@ -1,0 +1,171 @@
+// Wiring: yoga on Node's http server, /healthz and /readyz beside /graphql,
+// authentication in the context factory, unexpected errors masked and logged, and
+// GraphQL over WebSocket (src/subscriptions/websocket.ts) on the same port and path.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { buildContext, type AppDeps, type Context } from './context.js';
+import type { PrismaClient } from './generated/prisma/client.js';
+import { schema } from './schema/index.js';
+import { securityPlugins, DEFAULT_LIMITS, type Limits } from './security/plugins.js';
+import type { Budget } from './security/budget.js';
+import { KEY_REVOKED_TOPIC } from './pubsub.js';
+import { AuthCache, authenticate, secretFromHeaders } from './services/auth.js';
+import { LiveHub } from './subscriptions/hub.js';
+import { beforeDeadline, LiveServer, type LiveInitialContext, type LiveLimits } from './subscriptions/websocket.js';
+
+/**
+ * Refuses a body over the limit: at once with 413 when Content-Length says so, or by
+ * cutting the stream when a chunked body grows past it.
+ */
+function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number): boolean {
+  const refuse = () => {
+    if (!res.headersSent) {
+      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ errors: [{ message: `The request body exceeds ${limit} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
+    }
+  };
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limit) {
+    refuse();
+    req.resume();
+    return true;
+  }
+  if (req.headers['transfer-encoding']) {
+    let seen = 0;
+    req.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit) {
+        refuse();
+        req.destroy();
+      }
+    });
+  }
+  return false;
+}
+
+/** By tag, not instanceof: yoga and Pothos may load graphql's CommonJS and ESM builds side by side. */
+function isGraphQLError(e: unknown): e is GraphQLError {
+  return Object.prototype.toString.call(e) === '[object GraphQLError]';
+}
+
+export interface ParleyOptions extends AppDeps {
+  graphiql?: boolean;
+  /** Checks that the database answers and the migrations are applied, for /readyz. */
+  ready?: () => Promise<boolean>;
+  limits?: Limits;
+  /** The per-key cost budget; null turns it off. */
+  budget?: Budget | null;
+  maxBodyBytes?: number;
+  maxBatch?: number;
+  /** WebSocket limits (payload size, operations per connection, timeouts). */
+  liveLimits?: Partial<LiveLimits>;
+  /** How long an authenticated key is remembered (0: looked up on every request). */
+  authCacheMs?: number;
+}
+
+export interface Parley {
+  yoga: YogaServerInstance<LiveInitialContext, Context>;
+  server: Server;
+  /** The WebSocket side: graphql-ws connections and the shared delivery of live events. */
+  live: LiveServer;
+  /** Stop accepting, let in-flight requests finish (up to timeoutMs), then resolve. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+export function createParley(opts: ParleyOptions): Parley {
+  const { prisma, logger } = opts;
+  const hub = new LiveHub({ prisma, events: opts.events, logger });
+  const deps: AppDeps = { ...opts, live: hub };
+  const maskError = (error: unknown, message: string) => {
+    // A GraphQLError (thrown as such, or wrapping one) is expected: it carries its code.
+    const original = isGraphQLError(error) ? error.originalError : error;
+    if (isGraphQLError(error) && (!original || isGraphQLError(original))) return error;
+    const errorId = randomUUID();
+    logger.error({ err: original, errorId }, 'unexpected error');
+    return new GraphQLError(message, {
+      extensions: { code: 'INTERNAL_SERVER_ERROR', errorId },
+      path: isGraphQLError(error) ? error.path : undefined,
+    });
+  };
+  // Revoked and rotated keys leave the cache at once (in every process, with Redis).
+  const authCache = new AuthCache(opts.authCacheMs ?? 0);
+  const revocations = opts.events.pubsub.subscribe(KEY_REVOKED_TOPIC)[Symbol.asyncIterator]();
+  void (async () => {
+    for (let r = await revocations.next(); !r.done; r = await revocations.next()) authCache.dropKey(r.value.apiKeyId);
+  })().catch((err) => logger.warn({ err }, 'key revocations stopped reaching the auth cache'));
+
+  const yoga = createYoga<LiveInitialContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    plugins: securityPlugins(opts.limits ?? DEFAULT_LIMITS, opts.budget ?? null),
+    batching: { limit: opts.maxBatch ?? 10 },
+    graphiql: opts.graphiql === false ? false : { title: 'Parley', headers: JSON.stringify({ 'X-API-Key': 'paste the key printed at first start' }) },
+    logging: {
+      debug: (...a) => logger.debug(a.map(String).join(' ')),
+      info: (...a) => logger.info(a.map(String).join(' ')),
+      warn: (...a) => logger.warn(a.map(String).join(' ')),
+      error: (...a) => logger.error(a.map(String).join(' ')),
+    },
+    context: async ({ request, live }) => {
+      // An operation over WebSocket: the connection authenticated in connection_init.
+      if (live) return buildContext(deps, live.auth, live.requestId);
+      const requestId = request.headers.get('x-request-id')?.slice(0, 64) || randomUUID();
+      const secret = secretFromHeaders(request.headers);
+      const auth = secret ? await authenticate(prisma as PrismaClient, secret, new Date(), authCache) : null;
+      return buildContext(deps, auth, requestId);
+    },
+    maskedErrors: { maskError },
+  });
+
+  const maxBodyBytes = opts.maxBodyBytes ?? 512 * 1024;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (tooLarge(req, res, maxBodyBytes)) return;
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/readyz') {
+      const ok = await (opts.ready?.() ?? Promise.resolve(true)).catch(() => false);
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'unavailable' }));
+      return;
+    }
+    // Long-lived event streams (SSE) are not waited for at shutdown; other requests are.
+    const counted = !String(req.headers.accept ?? '').includes('text/event-stream');
+    if (counted) inflight++;
+    try {
+      await yoga.requestListener(req, res);
+    } finally {
+      if (counted) inflight--;
+    }
+  };
+  let inflight = 0;
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      logger.error({ err }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"message":"Unexpected error.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}');
+    });
+  });
+
+  const live = new LiveServer({ yoga, server, prisma, events: opts.events, hub, logger, maskError, limits: opts.liveLimits });
+
+  const drain = async (timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    void revocations.return?.();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // Requests in flight (mutations among them) finish first, so that their events are
+    // delivered before the WebSockets close with 1001.
+    while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await live.close(deadline);
+    hub.close();
+    await beforeDeadline(closed, deadline);
+    server.closeAllConnections();
+  };
+
+  return { yoga, server, live, drain };
+}

@@ -1,0 +1,76 @@
+// The conversation row as the write services share it: locking it for a change, and
+// inserting a new one with the workspace's next display number.
+//
+// Lock order, the same in every write transaction so that two never wait on each other:
+// conversation rows, then contact and label rows, then the workspace row (display numbers
+// and timeline cursors), which is taken last and held until commit.
+import type { Conversation, Prisma } from '../generated/prisma/client.js';
+import type { ScopedTx } from '../db/tenant.js';
+import { ConversationArchivedError, NotFoundError } from '../errors.js';
+import type { EventLog } from './timeline.js';
+
+/** Reads a conversation of the workspace and locks it until the transaction ends. */
+export async function lockConversation(tx: ScopedTx, workspaceId: string, conversationId: string): Promise<Conversation> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT "id" FROM "conversation" WHERE "id" = ${conversationId}::uuid AND "workspace_id" = ${workspaceId}::uuid FOR UPDATE`;
+  if (!rows.length) throw new NotFoundError('Conversation', conversationId);
+  return tx.conversation.findUniqueOrThrow({ where: { id: conversationId } });
+}
+
+/** ARCHIVED conversations are final and read-only. */
+export function assertNotArchived(conversation: Conversation): void {
+  if (conversation.status === 'ARCHIVED') throw new ConversationArchivedError(conversation.id);
+}
+
+/** The workspace's next display number (#1, #2...). Takes the workspace row lock. */
+export async function nextConversationNumber(tx: ScopedTx, workspaceId: string): Promise<number> {
+  const rows = await tx.$queryRaw<{ seq: number }[]>`
+    UPDATE "workspace" SET "conversation_seq" = "conversation_seq" + 1 WHERE "id" = ${workspaceId}::uuid RETURNING "conversation_seq" AS seq`;
+  return Number(rows[0]!.seq);
+}
+
+export interface NewConversation {
+  inboxId: string;
+  contactId: string;
+  subject?: string | null;
+  priority?: Prisma.ConversationUncheckedCreateInput['priority'];
+  labelIds?: string[];
+  customAttributes?: Record<string, unknown>;
+  providerThreadId?: string | null;
+  /** Recorded in the CONVERSATION_CREATED event, e.g. the archived conversation it follows. */
+  previousConversationId?: string | null;
+}
+
+/** Inserts a conversation and records CONVERSATION_CREATED. Contact and labels must be held already. */
+export async function insertConversation(tx: ScopedTx, events: EventLog, workspaceId: string, input: NewConversation): Promise<Conversation> {
+  const number = await nextConversationNumber(tx, workspaceId);
+  const conversation = await tx.conversation.create({
+    data: {
+      workspaceId,
+      number,
+      inboxId: input.inboxId,
+      contactId: input.contactId,
+      subject: input.subject ?? null,
+      priority: input.priority ?? 'NONE',
+      customAttributes: (input.customAttributes ?? {}) as Prisma.InputJsonObject,
+      providerThreadId: input.providerThreadId ?? null,
+      labels: input.labelIds?.length ? { connect: input.labelIds.map((id) => ({ id })) } : undefined,
+    },
+  });
+  await events.record({
+    type: 'CONVERSATION_CREATED',
+    conversationId: conversation.id,
+    after: {
+      number,
+      status: conversation.status,
+      controller: conversation.controller,
+      priority: conversation.priority,
+      inboxId: conversation.inboxId,
+      contactId: conversation.contactId,
+      subject: conversation.subject,
+      labelIds: input.labelIds ?? [],
+      ...(input.previousConversationId ? { previousConversationId: input.previousConversationId } : {}),
+    },
+  });
+  return conversation;
+}

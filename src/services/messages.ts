@@ -1,0 +1,389 @@
+// Messages: sending (with the conversation's counters kept in step, in the same
+// transaction), delivery receipts, and deletion (a tombstone stays).
+import { createHash } from 'node:crypto';
+import { Prisma, type ContentType, type Conversation, type Message, type MessageStatus, type SenderType } from '../generated/prisma/client.js';
+import type { ScopedTx } from '../db/tenant.js';
+import { retryOnUniqueViolation } from '../db/unique-violation.js';
+import { HumanInControlError, IdempotencyConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { holdContact } from './contacts.js';
+import { assertNotArchived, insertConversation, lockConversation } from './conversation-store.js';
+import { changeStatus } from './status.js';
+import { inTransaction, type Actor, type EventLog, type ServiceContext } from './timeline.js';
+import { LIMITS, checkUrl, optionalText, requiredText } from './validation.js';
+
+export const PREVIEW_LENGTH = 140;
+
+export interface AttachmentInput {
+  name: string;
+  url: string;
+  mimeType: string;
+  size: number;
+}
+export interface CardInput {
+  title: string;
+  description?: string | null;
+  actions?: { label: string; url?: string | null; action?: string | null }[] | null;
+}
+
+/** A message as callers describe it (the conversation is given apart). */
+export interface NewMessageInput {
+  content?: string | null;
+  contentType?: ContentType | null;
+  attachments?: AttachmentInput[] | null;
+  card?: CardInput | null;
+  senderType: SenderType;
+  /** For HUMAN messages; defaults to the key's user. */
+  senderUserId?: string | null;
+  private?: boolean | null;
+  providerMessageId?: string | null;
+  idempotencyKey?: string | null;
+}
+
+export interface SentMessage {
+  conversationId: string;
+  messageId: string;
+  /** True when nothing was written: a retry (idempotency key) or a repeated provider message id. */
+  duplicate: boolean;
+}
+
+const FILE_TYPES: ContentType[] = ['IMAGE', 'AUDIO', 'VIDEO', 'DOCUMENT', 'ATTACHMENT'];
+
+/** Checks a message's content and returns it in stored form. */
+export function validateMessage(input: NewMessageInput, prefix = 'input') {
+  const attachments = (input.attachments ?? []).map((a, i) => ({
+    name: requiredText(a.name, `${prefix}.attachments.${i}.name`),
+    url: checkUrl(a.url, `${prefix}.attachments.${i}.url`),
+    mimeType: requiredText(a.mimeType, `${prefix}.attachments.${i}.mimeType`, 127),
+    size: a.size,
+  }));
+  if (attachments.length > LIMITS.attachments) {
+    throw new ValidationError(`A message has at most ${LIMITS.attachments} attachments.`, `${prefix}.attachments`);
+  }
+  for (const [i, a] of attachments.entries()) {
+    if (!Number.isInteger(a.size) || a.size < 0) throw new ValidationError('The size must be a whole number of bytes.', `${prefix}.attachments.${i}.size`);
+  }
+  let card: Prisma.InputJsonObject | null = null;
+  if (input.card) {
+    const actions = input.card.actions ?? [];
+    if (actions.length > LIMITS.cardActions) throw new ValidationError(`A card has at most ${LIMITS.cardActions} actions.`, `${prefix}.card.actions`);
+    card = {
+      title: requiredText(input.card.title, `${prefix}.card.title`),
+      description: optionalText(input.card.description, `${prefix}.card.description`, 2000) ?? null,
+      actions: actions.map((a, i) => {
+        const field = `${prefix}.card.actions.${i}`;
+        const url = a.url ? checkUrl(a.url, `${field}.url`) : null;
+        const action = optionalText(a.action, `${field}.action`) ?? null;
+        if (!url && !action) throw new ValidationError('A card action needs a url or an action name.', field);
+        return { label: requiredText(a.label, `${field}.label`, 80), url, action };
+      }),
+    };
+  }
+  const contentType: ContentType = input.contentType ?? (card ? 'CARD' : attachments.length ? 'ATTACHMENT' : 'TEXT');
+  if (contentType === 'CARD' && !card) throw new ValidationError('A CARD message needs a card.', `${prefix}.card`);
+  if (card && contentType !== 'CARD') throw new ValidationError('Only CARD messages carry a card.', `${prefix}.contentType`);
+  if (FILE_TYPES.includes(contentType) && !attachments.length) {
+    throw new ValidationError(`A ${contentType} message needs at least one attachment.`, `${prefix}.attachments`);
+  }
+  const content = input.content ?? null;
+  if (content !== null && Buffer.byteLength(content, 'utf8') > LIMITS.contentBytes) {
+    throw new ValidationError(`Content is limited to ${LIMITS.contentBytes / 1024} KB.`, `${prefix}.content`);
+  }
+  const hasContent = content !== null && content.trim() !== '';
+  if (!hasContent && !attachments.length && !card) throw new ValidationError('A message needs content, attachments or a card.', `${prefix}.content`);
+  if (input.private && input.senderType === 'CONTACT') throw new ValidationError('A contact cannot write internal notes.', `${prefix}.private`);
+  if (input.senderUserId && input.senderType !== 'HUMAN') throw new ValidationError('Only HUMAN messages have a sender user.', `${prefix}.senderUserId`);
+  const providerMessageId = input.providerMessageId == null ? null : requiredText(input.providerMessageId, `${prefix}.providerMessageId`);
+  const idempotencyKey = input.idempotencyKey == null ? null : requiredText(input.idempotencyKey, `${prefix}.idempotencyKey`);
+  return {
+    content: hasContent ? content : null,
+    contentType,
+    attachments,
+    card,
+    senderType: input.senderType,
+    private: input.private ?? false,
+    providerMessageId,
+    idempotencyKey,
+  };
+}
+
+/** The hash stored with an idempotency key: the same key must come with the same request. */
+export function requestHash(request: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object' && !(v instanceof Date)
+        ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined && x !== null).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, canonical(x)]))
+        : v;
+  return createHash('sha256').update(JSON.stringify(canonical(request))).digest('hex');
+}
+
+/** A retry with the same key returns the first result; the same key for another request is an error. */
+export async function replayIdempotent(tx: ScopedTx, key: string | null, hash: string): Promise<SentMessage | null> {
+  if (!key) return null;
+  const first = await tx.message.findFirst({ where: { idempotencyKey: key }, select: { id: true, conversationId: true, idempotencyHash: true } });
+  if (!first) return null;
+  if (first.idempotencyHash !== hash) throw new IdempotencyConflictError(key, first.id);
+  return { conversationId: first.conversationId, messageId: first.id, duplicate: true };
+}
+
+/** An inbound message already stored under this provider id (per inbox) is not stored again. */
+export async function findByProviderId(tx: ScopedTx, inboxId: string, providerMessageId: string | null): Promise<SentMessage | null> {
+  if (!providerMessageId) return null;
+  const existing = await tx.message.findFirst({ where: { inboxId, providerMessageId }, select: { id: true, conversationId: true } });
+  return existing ? { conversationId: existing.conversationId, messageId: existing.id, duplicate: true } : null;
+}
+
+function actorFor(sender: SenderType, sctx: ServiceContext, conversation: Conversation, senderUserId: string | null): Actor {
+  const apiKeyId = sctx.actor.apiKeyId ?? null;
+  switch (sender) {
+    case 'CONTACT':
+      return { type: 'CONTACT', contactId: conversation.contactId, apiKeyId };
+    case 'AI_AGENT':
+      return { type: 'AI_AGENT', apiKeyId };
+    case 'HUMAN':
+      return { type: 'USER', userId: senderUserId, apiKeyId };
+    default:
+      return { type: 'SYSTEM', apiKeyId };
+  }
+}
+
+function previewOf(m: { content: string | null; card: Prisma.InputJsonObject | Prisma.JsonValue | null; attachments: { name: string }[]; contentType: ContentType }) {
+  const text = m.content ?? (m.card as { title?: string } | null)?.title ?? m.attachments[0]?.name ?? m.contentType;
+  return text.replace(/\s+/g, ' ').trim().slice(0, PREVIEW_LENGTH);
+}
+
+const REOPENED_BY_CONTACT = new Set(['PENDING', 'SNOOZED', 'RESOLVED', 'CLOSED']);
+
+/**
+ * Adds a message to a locked conversation: the row, the counters, MESSAGE_ADDED, and the
+ * reopening a contact's message causes. `message` must come from validateMessage.
+ */
+export async function addMessage(
+  tx: ScopedTx,
+  events: EventLog,
+  sctx: ServiceContext,
+  conversation: Conversation,
+  message: ReturnType<typeof validateMessage>,
+  opts: { senderUserId?: string | null; idempotencyHash?: string | null },
+): Promise<Message> {
+  if (message.senderType === 'AI_AGENT' && !message.private && conversation.controller === 'HUMAN') {
+    const handoff = await tx.handoff.findFirst({ where: { conversationId: conversation.id, endedAt: null }, orderBy: { startedAt: 'desc' }, select: { id: true } });
+    throw new HumanInControlError(conversation.id, handoff?.id ?? null);
+  }
+  let senderUserId: string | null = null;
+  if (message.senderType === 'HUMAN') {
+    senderUserId = opts.senderUserId ?? sctx.actor.userId ?? null;
+    if (senderUserId && !(await tx.user.findUnique({ where: { id: senderUserId }, select: { id: true } }))) {
+      throw new NotFoundError('User', senderUserId);
+    }
+  }
+  const status: MessageStatus = message.senderType === 'CONTACT' ? 'RECEIVED' : message.private ? 'SENT' : 'PENDING';
+  const row = await tx.message.create({
+    data: {
+      workspaceId: sctx.workspaceId,
+      conversationId: conversation.id,
+      inboxId: conversation.inboxId,
+      content: message.content,
+      contentType: message.contentType,
+      attachments: message.attachments as unknown as Prisma.InputJsonArray,
+      card: message.card ?? undefined,
+      senderType: message.senderType,
+      senderUserId,
+      senderContactId: message.senderType === 'CONTACT' ? conversation.contactId : null,
+      private: message.private,
+      status,
+      providerMessageId: message.providerMessageId,
+      idempotencyKey: message.idempotencyKey,
+      idempotencyHash: message.idempotencyKey ? (opts.idempotencyHash ?? null) : null,
+    },
+  });
+
+  // Counters: internal notes count as messages and change nothing else.
+  const data: Prisma.ConversationUncheckedUpdateInput = { messageCount: { increment: 1 } };
+  if (!message.private) {
+    const at = row.createdAt;
+    Object.assign(data, {
+      lastMessageAt: at,
+      lastMessagePreview: previewOf(message),
+      lastMessageId: row.id,
+      lastMessageSenderType: message.senderType,
+    });
+    if (message.senderType === 'CONTACT') {
+      data.unreadCount = { increment: 1 };
+      if (!conversation.waitingSince) data.waitingSince = at;
+    } else if (message.senderType === 'AI_AGENT' || message.senderType === 'HUMAN') {
+      // An answer: the contact is no longer waiting, and the team has seen the thread.
+      if (conversation.waitingSince && !conversation.firstResponseAt) data.firstResponseAt = at;
+      if (message.senderType === 'HUMAN' && !conversation.firstHumanResponseAt && (conversation.waitingSince || conversation.firstResponseAt)) {
+        data.firstHumanResponseAt = at;
+      }
+      data.waitingSince = null;
+      data.unreadCount = 0;
+    }
+  }
+  const updated = await tx.conversation.update({ where: { id: conversation.id }, data });
+  const actor = actorFor(message.senderType, sctx, conversation, senderUserId);
+  await events.record({
+    type: 'MESSAGE_ADDED',
+    conversationId: conversation.id,
+    messageId: row.id,
+    actor,
+    before: { messageCount: conversation.messageCount, unreadCount: conversation.unreadCount },
+    after: {
+      senderType: message.senderType,
+      private: message.private,
+      contentType: message.contentType,
+      messageCount: updated.messageCount,
+      unreadCount: updated.unreadCount,
+    },
+  });
+  if (message.senderType === 'CONTACT' && REOPENED_BY_CONTACT.has(conversation.status)) {
+    await changeStatus(tx, events, updated, { to: 'OPEN', actor, note: null });
+  }
+  return row;
+}
+
+export interface SendMessageInput extends NewMessageInput {
+  conversationId: string;
+}
+
+export async function sendMessage(sctx: ServiceContext, input: SendMessageInput): Promise<SentMessage> {
+  const message = validateMessage(input);
+  const hash = requestHash({ mutation: 'sendMessage', ...input });
+  // Two deliveries of one message at once: the loser runs again and finds the winner's row.
+  return retryOnUniqueViolation(
+    () =>
+    inTransaction(sctx, async (tx, events) => {
+      const replay = await replayIdempotent(tx, message.idempotencyKey, hash);
+      if (replay) return replay;
+      let conversation = await lockConversation(tx, sctx.workspaceId, input.conversationId);
+      const known = await findByProviderId(tx, conversation.inboxId, message.providerMessageId);
+      if (known) return known;
+      if (conversation.status === 'ARCHIVED') {
+        // ARCHIVED is final: the contact writing again starts a new conversation.
+        if (message.senderType !== 'CONTACT') assertNotArchived(conversation);
+        await holdContact(tx, sctx.workspaceId, conversation.contactId);
+        conversation = await insertConversation(tx, events, sctx.workspaceId, {
+          inboxId: conversation.inboxId,
+          contactId: conversation.contactId,
+          providerThreadId: conversation.providerThreadId,
+          previousConversationId: conversation.id,
+        });
+      }
+      const row = await addMessage(tx, events, sctx, conversation, message, { senderUserId: input.senderUserId, idempotencyHash: hash });
+      return { conversationId: conversation.id, messageId: row.id, duplicate: false };
+    }),
+    (constraint) => constraint.includes('provider_message_id') || constraint.includes('idempotency_key'),
+  );
+}
+
+const RECEIPT_ORDER: Record<MessageStatus, number> = { RECEIVED: -1, PENDING: 0, SENT: 1, DELIVERED: 2, READ: 3, FAILED: 99 };
+
+/** Whether a receipt moves a message forward (PENDING -> SENT -> DELIVERED -> READ, or FAILED before delivery). */
+export function receiptApplies(current: MessageStatus, next: MessageStatus): boolean {
+  if (current === 'FAILED' || current === next) return false;
+  if (next === 'FAILED') return current === 'PENDING' || current === 'SENT';
+  return RECEIPT_ORDER[next] > RECEIPT_ORDER[current];
+}
+
+export interface UpdateMessageStatusInput {
+  messageId?: string | null;
+  inboxId?: string | null;
+  providerMessageId?: string | null;
+  status: MessageStatus;
+  errorReason?: string | null;
+  /** CONNECTOR keys never see internal notes: for them a note does not exist. */
+  hidePrivate: boolean;
+}
+
+export async function updateMessageStatus(sctx: ServiceContext, input: UpdateMessageStatusInput): Promise<{ messageId: string; conversationId: string; applied: boolean }> {
+  if (!input.messageId === !input.providerMessageId) {
+    throw new ValidationError('Give either messageId, or inboxId and providerMessageId.', 'input.messageId');
+  }
+  if (input.providerMessageId && !input.inboxId) throw new ValidationError('A provider message id is unique per inbox: give the inboxId too.', 'input.inboxId');
+  if (input.status === 'RECEIVED') throw new ValidationError('RECEIVED is not a delivery status.', 'input.status');
+  const errorReason = optionalText(input.errorReason, 'input.errorReason', 1000) ?? null;
+  if (input.status === 'FAILED' && !errorReason) throw new ValidationError('A FAILED receipt needs an errorReason.', 'input.errorReason');
+  if (input.status !== 'FAILED' && errorReason) throw new ValidationError('Only FAILED receipts carry an errorReason.', 'input.errorReason');
+  return inTransaction(sctx, async (tx, events) => {
+    const where: Prisma.MessageWhereInput = input.messageId
+      ? { id: input.messageId }
+      : { inboxId: input.inboxId!, providerMessageId: input.providerMessageId! };
+    const found = await tx.message.findFirst({ where: { ...where, ...(input.hidePrivate ? { private: false } : {}) }, select: { id: true } });
+    if (!found) throw new NotFoundError('Message', input.messageId ?? input.providerMessageId!);
+    // Receipts for one message can race each other: take them one at a time.
+    await tx.$queryRaw`SELECT "id" FROM "message" WHERE "id" = ${found.id}::uuid AND "workspace_id" = ${sctx.workspaceId}::uuid FOR UPDATE`;
+    const message = await tx.message.findUniqueOrThrow({ where: { id: found.id } });
+    if (message.senderType === 'CONTACT') throw new ValidationError('Messages from the contact have no delivery status.', 'input.messageId');
+    if (message.private) throw new ValidationError('Internal notes are never delivered.', 'input.messageId');
+    if (!receiptApplies(message.status, input.status)) return { messageId: message.id, conversationId: message.conversationId, applied: false };
+    await tx.message.update({ where: { id: message.id }, data: { status: input.status, errorReason } });
+    await events.record({
+      type: 'MESSAGE_STATUS_CHANGED',
+      conversationId: message.conversationId,
+      messageId: message.id,
+      before: { status: message.status },
+      after: { status: input.status, ...(errorReason ? { errorReason } : {}) },
+    });
+    return { messageId: message.id, conversationId: message.conversationId, applied: true };
+  });
+}
+
+/**
+ * Soft delete: content, attachments and card are removed, the tombstone stays. The
+ * conversation's counters are recomputed as if the message had never been written.
+ */
+export async function deleteMessage(sctx: ServiceContext, messageId: string, hidePrivate: boolean): Promise<{ messageId: string; conversationId: string }> {
+  return inTransaction(sctx, async (tx, events) => {
+    const found = await tx.message.findFirst({ where: { id: messageId, ...(hidePrivate ? { private: false } : {}) }, select: { conversationId: true } });
+    if (!found) throw new NotFoundError('Message', messageId);
+    const conversation = await lockConversation(tx, sctx.workspaceId, found.conversationId);
+    const message = await tx.message.findUniqueOrThrow({ where: { id: messageId } });
+    if (message.deletedAt) return { messageId, conversationId: conversation.id };
+
+    const data: Prisma.ConversationUncheckedUpdateInput = { messageCount: Math.max(0, conversation.messageCount - 1) };
+    if (!message.private) {
+      const visible: Prisma.MessageWhereInput = { conversationId: conversation.id, private: false, deletedAt: null, NOT: { id: message.id } };
+      if (message.senderType === 'CONTACT' && conversation.unreadCount > 0) {
+        // Unread messages are the latest contact messages: is this one of them?
+        const sinceThis = await tx.message.count({ where: { ...visible, senderType: 'CONTACT', createdAt: { gte: message.createdAt } } });
+        if (sinceThis < conversation.unreadCount) data.unreadCount = conversation.unreadCount - 1;
+      }
+      if (conversation.lastMessageId === message.id) {
+        const last = await tx.message.findFirst({ where: visible, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+        Object.assign(data, {
+          lastMessageId: last?.id ?? null,
+          lastMessageAt: last?.createdAt ?? null,
+          lastMessagePreview: last
+            ? previewOf({ ...last, attachments: (last.attachments as unknown as { name: string }[]) ?? [] })
+            : null,
+          lastMessageSenderType: last?.senderType ?? null,
+        });
+      }
+      const lastAnswer = await tx.message.findFirst({
+        where: { ...visible, senderType: { in: ['AI_AGENT', 'HUMAN'] } },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        select: { createdAt: true },
+      });
+      const oldestWaiting = await tx.message.findFirst({
+        where: { ...visible, senderType: 'CONTACT', ...(lastAnswer ? { createdAt: { gt: lastAnswer.createdAt } } : {}) },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        select: { createdAt: true },
+      });
+      data.waitingSince = oldestWaiting?.createdAt ?? null;
+    }
+    await tx.message.update({
+      where: { id: message.id },
+      data: { content: null, attachments: [], card: Prisma.DbNull, deletedAt: new Date() },
+    });
+    const updated = await tx.conversation.update({ where: { id: conversation.id }, data });
+    await events.record({
+      type: 'MESSAGE_DELETED',
+      conversationId: conversation.id,
+      messageId: message.id,
+      before: { senderType: message.senderType, private: message.private, messageCount: conversation.messageCount },
+      after: { deleted: true, messageCount: updated.messageCount },
+    });
+    return { messageId, conversationId: conversation.id };
+  });
+}

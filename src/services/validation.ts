@@ -1,0 +1,79 @@
+// The input rules of the write API, checked by the services before they write. Each broken
+// rule is a ValidationError naming the input field, which the schema shows as a typed error.
+import { ValidationError } from '../errors.js';
+
+export const LIMITS = {
+  /** Message content, in bytes of UTF-8. */
+  contentBytes: 64 * 1024,
+  attachments: 20,
+  cardActions: 10,
+  shortText: 255,
+  subject: 998,
+  note: 10_000,
+  customAttributesBytes: 16 * 1024,
+  idsPerCall: 100,
+} as const;
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+/** Trims an email, lowercases it and checks its form. */
+export function normalizeEmail(value: string, field: string): string {
+  const email = value.trim().toLowerCase();
+  if (email.length > 254 || !EMAIL.test(email)) throw new ValidationError(`"${value.slice(0, 100)}" is not a valid email address.`, field);
+  return email;
+}
+
+/** Removes spaces, dashes, dots and brackets, then requires E.164 (+14155550123). */
+export function normalizePhone(value: string, field: string): string {
+  const phone = value.replace(/[\s\-().]/g, '');
+  if (!E164.test(phone)) {
+    throw new ValidationError(`"${value.slice(0, 100)}" is not a phone number in E.164 form, e.g. +14155550123.`, field);
+  }
+  return phone;
+}
+
+export function checkUrl(value: string, field: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ValidationError(`"${value.slice(0, 100)}" is not a valid URL.`, field);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ValidationError('URLs must use http or https.', field);
+  if (value.length > 2048) throw new ValidationError('URLs are limited to 2048 characters.', field);
+  return value;
+}
+
+/** A required short text: trimmed, not empty, at most `max` characters. */
+export function requiredText(value: string, field: string, max: number = LIMITS.shortText): string {
+  const text = value.trim();
+  if (!text) throw new ValidationError('This value must not be empty.', field);
+  if (text.length > max) throw new ValidationError(`This value is limited to ${max} characters.`, field);
+  return text;
+}
+
+/** An optional text: null/undefined pass through, blank becomes null. */
+export function optionalText(value: string | null | undefined, field: string, max: number = LIMITS.shortText): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  const text = value.trim();
+  if (!text) return null;
+  if (text.length > max) throw new ValidationError(`This value is limited to ${max} characters.`, field);
+  return text;
+}
+
+export function checkCustomAttributes(value: Record<string, unknown>, field: string): Record<string, unknown> {
+  if (Buffer.byteLength(JSON.stringify(value)) > LIMITS.customAttributesBytes) {
+    throw new ValidationError(`Custom attributes are limited to ${LIMITS.customAttributesBytes / 1024} KB of JSON.`, field);
+  }
+  return value;
+}
+
+export function checkIdCount(ids: readonly unknown[], field: string, max: number = LIMITS.idsPerCall): void {
+  if (ids.length > max) throw new ValidationError(`At most ${max} ids may be given.`, field);
+}
+
+export function checkFuture(date: Date, field: string, now = new Date()): Date {
+  if (date.getTime() <= now.getTime()) throw new ValidationError('This time must be in the future.', field);
+  return date;
+}
