@@ -1,0 +1,30 @@
+// Where one inbox page's time goes, without load: an in-process Parley on the benchmark
+// database serves the page N times in a row (through its HTTP server) while this process
+// measures its own CPU per request (server and client together) and the latency. Quicker and
+// steadier than throughput on a shared machine; use it to compare variants (alternate them,
+// several runs each), and bench/run.ts for the figures BENCHMARKS.md quotes.
+//
+//   npx tsx bench/cpu.ts [--requests 400]
+import { startParley } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import pg from 'pg';
+import { createBenchKey, measureInboxPage } from './page.js';
+import { ensureBenchDatabase } from './seed.js';
+
+const args = process.argv.slice(2);
+const N = Number(args[args.indexOf('--requests') + 1] ?? 0) || 400;
+
+const { url, big } = await ensureBenchDatabase();
+const c = new pg.Client({ connectionString: url });
+await c.connect();
+const { secret, prefix } = await createBenchKey(c, big.id, 'cpu-probe');
+const app = await startParley(
+  loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SEED_DEMO: 'false', DATABASE_URL: url, COST_BUDGET_PER_MINUTE: '0', NODE_ENV: 'production' }),
+);
+try {
+  await measureInboxPage({ label: 'parley', url: `${app.url}/graphql`, headers: { 'x-api-key': secret }, requests: N, warmup: 100 });
+} finally {
+  await c.query(`DELETE FROM api_key WHERE prefix = $1`, [prefix]);
+  await c.end();
+  await app.stop();
+}

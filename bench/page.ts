@@ -1,0 +1,61 @@
+// What the read benchmarks share: the inbox page they all ask for, a benchmark key, and the
+// in-process measurement loop of bench/cpu.ts and bench/stack-floor.ts.
+import type pg from 'pg';
+import { newSecret } from '../src/services/api-keys.js';
+
+/** The fields of the inbox page, the same in the floor's SQL (bench/run.ts) and in every GraphQL query. */
+export const PAGE_FIELDS = `
+  pageInfo { hasNextPage endCursor }
+  edges { cursor node {
+    id number subject status priority lastMessageAt unreadCount
+    contact { id name email phone }
+    assignee { id name }
+    labels { id name color }
+    lastMessage { id content senderType createdAt }
+  } }`;
+
+export const INBOX_PAGE = `{ conversations(first: 50) { ${PAGE_FIELDS} } }`;
+
+/** A TEAM key with every scope, acting as the workspace's first admin. */
+export async function createBenchKey(c: pg.Client, workspaceId: string, name: string): Promise<{ secret: string; prefix: string; userId: string }> {
+  const { secret, prefix, secretHash } = newSecret();
+  const user = (await c.query<{ id: string }>(`SELECT id FROM "user" WHERE workspace_id = $1 AND role = 'ADMIN' LIMIT 1`, [workspaceId])).rows[0]!;
+  await c.query(
+    `INSERT INTO api_key (id, workspace_id, name, prefix, secret_hash, kind, scopes, user_id, created_at)
+     VALUES (gen_random_uuid(), $1, $2, $3, $4, 'TEAM', ARRAY['ADMIN']::"Scope"[], $5, now())`,
+    [workspaceId, name, prefix, secretHash, user.id],
+  );
+  return { secret, prefix, userId: user.id };
+}
+
+/**
+ * Posts the inbox page to `url` `requests` times in a row after `warmup` requests, checking
+ * every answer, and prints the latency and this process's CPU per request (server and client
+ * together when the server runs in this process).
+ */
+export async function measureInboxPage(opts: { label: string; url: string; headers?: Record<string, string>; requests: number; warmup: number }) {
+  const body = JSON.stringify({ query: INBOX_PAGE });
+  const headers = { 'content-type': 'application/json', ...opts.headers };
+  const send = async () => {
+    const j = (await (await fetch(opts.url, { method: 'POST', headers, body })).json()) as any;
+    if (j.errors || j.data.conversations.edges.length !== 50) throw new Error(JSON.stringify(j).slice(0, 300));
+  };
+  for (let i = 0; i < opts.warmup; i++) await send();
+  const n = opts.requests;
+  const samples: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    await send();
+    samples.push(performance.now() - s);
+  }
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  samples.sort((a, b) => a - b);
+  const ms = (x: number) => x.toFixed(2);
+  console.log(
+    `${opts.label}, requests ${n}: latency p50 ${ms(samples[Math.floor(n / 2)]!)} ms, p90 ${ms(samples[Math.floor(n * 0.9)]!)} ms; ` +
+      `this process's CPU ${ms((cpu.user + cpu.system) / 1000 / n)} ms/request (user ${ms(cpu.user / 1000 / n)}, system ${ms(cpu.system / 1000 / n)}), wall ${ms(wall / n)} ms/request`,
+  );
+}

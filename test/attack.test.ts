@@ -1,0 +1,326 @@
+// The attack suite. Workspace B (the attacker, a TEAM key with every scope) and keys of
+// workspace A that lack scopes or are CONNECTOR keys try every query field and mutation the
+// schema has (the matrix is generated from the schema), aiming at A's objects by global id,
+// by display number, by filter and by nested path; then abusive requests. Nothing of A may
+// leak, nothing of A may change, and the server never fails with a 500.
+import { getNamedType, isObjectType, type GraphQLField, type GraphQLObjectType } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../src/schema/index.js';
+import { operationFor, variants, type IdsByType } from './support/attack.js';
+import { client, gql, globalId } from './support/graphql.js';
+import { liveClient, sleep } from './support/ws.js';
+import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+let server: TestServer;
+let victim: SeededWorkspace;
+let attacker: SeededWorkspace;
+const ids: IdsByType = {};
+let rawIds: string[] = [];
+let numbers: number[] = [];
+const MARKERS = {
+  contactName: 'Zebulon Quillfeather',
+  contactEmail: 'zebulon@victim.test',
+  content: 'marmalade7731',
+  note: 'tangerine4402',
+  subject: 'saffron9150',
+  label: 'vermilion3318',
+};
+let requests = 0;
+const serverErrors: string[] = [];
+
+/** Every row of workspace A that matters, to compare before and after the attacks. */
+async function snapshot(): Promise<string> {
+  const p = server.db.prisma;
+  const where = { workspaceId: victim.workspaceId };
+  const rows = {
+    workspace: await p.workspace.findUnique({ where: { id: victim.workspaceId } }),
+    users: await p.user.findMany({ where, orderBy: { id: 'asc' } }),
+    keys: (await p.apiKey.findMany({ where, orderBy: { id: 'asc' } })).map(({ lastUsedAt: _ignored, ...k }) => k),
+    inboxes: await p.inbox.findMany({ where, orderBy: { id: 'asc' } }),
+    contacts: await p.contact.findMany({ where, orderBy: { id: 'asc' }, include: { identities: true } }),
+    conversations: await p.conversation.findMany({ where, orderBy: { id: 'asc' }, include: { labels: { select: { id: true } } } }),
+    messages: await p.message.findMany({ where, orderBy: { id: 'asc' } }),
+    labels: await p.label.findMany({ where, orderBy: { id: 'asc' } }),
+    handoffs: await p.handoff.findMany({ where, orderBy: { id: 'asc' } }),
+    events: await p.event.count({ where }),
+  };
+  return JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+async function attack(key: string, query: string, variables: Record<string, unknown>) {
+  requests += 1;
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': key },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await res.text();
+  if (res.status >= 500 || text.includes('INTERNAL_SERVER_ERROR')) serverErrors.push(`${res.status} ${query.slice(0, 120)} ${text.slice(0, 300)}`);
+  return { status: res.status, text, body: JSON.parse(text) as { data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] } };
+}
+
+/** What of A appears in a response and was not already in the request (database ids never should). */
+function leaks(request: string, response: string, secrets: string[]): string[] {
+  return secrets.filter((s) => response.includes(s) && !request.includes(s));
+}
+
+const rootFields = (type: GraphQLObjectType | null | undefined) =>
+  Object.values(type?.getFields() ?? {}) as GraphQLField<unknown, unknown>[];
+
+beforeAll(async () => {
+  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0' } });
+  victim = await seedWorkspace(server.db.prisma, 'Victim');
+  attacker = await seedWorkspace(server.db.prisma, 'Attacker');
+  const a = client(server.url, victim.key);
+  const label = await a.ok(`mutation($n: String!) { createLabel(input: { name: $n }) { ... on CreateLabelPayload { label { id } } } }`, { n: MARKERS.label });
+  const created = await a.ok(
+    `mutation($input: CreateConversationInput!) { createConversation(input: $input) { ... on CreateConversationPayload { conversation { id number } } ... on Error { code message } } }`,
+    {
+      input: {
+        inboxId: globalId('Inbox', victim.inboxes.email.id),
+        contact: { name: MARKERS.contactName, email: MARKERS.contactEmail },
+        subject: MARKERS.subject,
+        labelIds: [label.createLabel.label.id],
+        message: { content: MARKERS.content, senderType: 'CONTACT' },
+      },
+    },
+  );
+  const conversationId = created.createConversation.conversation.id;
+  const send = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename ... on Error { code message } } }`;
+  await a.ok(send, { input: { conversationId, senderType: 'HUMAN', content: MARKERS.note, private: true } });
+  await a.ok(send, { input: { conversationId, senderType: 'AI_AGENT', content: `reply about ${MARKERS.content}` } });
+  await a.ok(
+    `mutation($id: ID!) { startHumanHandoff(input: { conversationId: $id, reason: "needs a human", summary: "summary" }) { __typename } }`,
+    { id: conversationId },
+  );
+  const p = server.db.prisma;
+  const w = { workspaceId: victim.workspaceId };
+  const byType: Record<string, string[]> = {
+    Workspace: [victim.workspaceId],
+    User: (await p.user.findMany({ where: w })).map((r) => r.id),
+    ApiKey: (await p.apiKey.findMany({ where: w })).map((r) => r.id),
+    Inbox: (await p.inbox.findMany({ where: w })).map((r) => r.id),
+    Contact: (await p.contact.findMany({ where: w })).map((r) => r.id),
+    Conversation: (await p.conversation.findMany({ where: w })).map((r) => r.id),
+    Message: (await p.message.findMany({ where: w })).map((r) => r.id),
+    Label: (await p.label.findMany({ where: w })).map((r) => r.id),
+    Handoff: (await p.handoff.findMany({ where: w })).map((r) => r.id),
+    TimelineEvent: (await p.event.findMany({ where: w, take: 3 })).map((r) => r.id),
+  };
+  for (const [type, list] of Object.entries(byType)) ids[type] = list.map((id) => globalId(type, id));
+  rawIds = Object.values(byType).flat();
+  numbers = (await p.conversation.findMany({ where: w })).map((c) => c.number);
+}, 120_000);
+
+afterAll(async () => {
+  console.log(`attack suite: ${requests} hostile requests, ${serverErrors.length} server errors`);
+  await server?.close();
+});
+
+const secrets = () => [...Object.values(MARKERS), ...rawIds, ...Object.values(ids).flat()];
+
+describe('cross-workspace: workspace B against every operation, aimed at A', () => {
+  it('finds, changes and learns nothing of A, through any query field or mutation', async () => {
+    const before = await snapshot();
+    const leaked: string[] = [];
+    const invalid: string[] = [];
+    for (const [kind, type] of [
+      ['query', schema.getQueryType()],
+      ['mutation', schema.getMutationType()],
+    ] as const) {
+      for (const field of rootFields(type)) {
+        const query = operationFor(kind, field, schema);
+        for (const v of variants(field, ids)) {
+          const request = query + JSON.stringify(v.args);
+          const res = await attack(attacker.key, query, v.args);
+          const found = leaks(request, res.text, secrets());
+          if (found.length) leaked.push(`${v.target}: ${found.join(', ')}`);
+          // The attempt must reach the resolvers: a document the server refuses outright proves nothing.
+          if (res.body.errors?.some((e) => e.extensions?.code === 'GRAPHQL_VALIDATION_FAILED' || e.extensions?.code === 'BAD_USER_INPUT' && !res.body.data)) {
+            invalid.push(`${v.target}: ${JSON.stringify(res.body.errors).slice(0, 200)}`);
+          }
+        }
+        // By display number and by filter, where the field takes them.
+        for (const n of numbers) {
+          if (field.args.some((a) => a.name === 'number')) {
+            const res = await attack(attacker.key, query, { ...variants(field, ids)[0]!.args, number: n });
+            const found = leaks(query, res.text, secrets());
+            if (found.length) leaked.push(`${field.name}(number: ${n}): ${found.join(', ')}`);
+          }
+        }
+      }
+    }
+    const search = await attack(attacker.key, `query($s: String!) { conversations(filter: { search: $s, allStatuses: true }) { edges { node { id subject } } } contacts(filter: { search: $s }) { edges { node { id name } } } }`, { s: 'Zebulon' });
+    expect(leaks('', search.text, secrets())).toEqual([]);
+    expect(leaked).toEqual([]);
+    expect(invalid).toEqual([]);
+    expect(await snapshot()).toBe(before);
+    expect(serverErrors).toEqual([]);
+  }, 240_000);
+});
+
+describe('the probes are not vacuous', () => {
+  it("the same generated queries, sent with A's own key, do find A's data", async () => {
+    const revealing: string[] = [];
+    for (const field of rootFields(schema.getQueryType())) {
+      const query = operationFor('query', field, schema);
+      for (const v of variants(field, ids)) {
+        const res = await attack(victim.key, query, v.args);
+        if (leaks('', res.text, Object.values(MARKERS)).length) {
+          revealing.push(field.name);
+          break;
+        }
+      }
+    }
+    expect(revealing).toEqual(expect.arrayContaining(['contacts', 'conversation', 'conversations', 'labels', 'node', 'nodes']));
+  }, 120_000);
+});
+
+describe("A's own keys that lack the scope", () => {
+  it('a key with no scope gets FORBIDDEN for every operation that needs one, and changes nothing', async () => {
+    const noScope = (await victim.makeKey({ scopes: [] })).secret;
+    const before = await snapshot();
+    const OPEN = new Set(['viewer', 'inboxes', 'users', 'node', 'nodes']);
+    const missing: string[] = [];
+    for (const [kind, type] of [
+      ['query', schema.getQueryType()],
+      ['mutation', schema.getMutationType()],
+    ] as const) {
+      for (const field of rootFields(type)) {
+        if (OPEN.has(field.name)) continue;
+        const query = operationFor(kind, field, schema, 2);
+        const res = await attack(noScope, query, variants(field, ids)[0]!.args);
+        const codes = (res.body.errors ?? []).map((e) => e.extensions?.code);
+        if (!codes.includes('FORBIDDEN')) missing.push(`${field.name}: ${codes.join(',') || 'no error'}`);
+        expect(leaks(query, res.text, Object.values(MARKERS))).toEqual([]);
+      }
+    }
+    expect(missing).toEqual([]);
+    // node(id) on A's own conversation still needs read:conversations.
+    const node = await attack(noScope, `query($id: ID!) { node(id: $id) { ... on Conversation { subject } } }`, { id: ids.Conversation![0] });
+    expect(node.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(node.text).not.toContain(MARKERS.subject);
+    expect(await snapshot()).toBe(before);
+  }, 120_000);
+
+  it('a CONNECTOR key never sees an internal note, through any query field', async () => {
+    const connector = (await victim.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'READ_CONTACTS'] })).secret;
+    const seen: string[] = [];
+    for (const field of rootFields(schema.getQueryType())) {
+      const query = operationFor('query', field, schema, 4);
+      for (const v of variants(field, ids)) {
+        const res = await attack(connector, query, v.args);
+        if (res.text.includes(MARKERS.note)) seen.push(v.target);
+      }
+    }
+    const search = await attack(connector, `{ conversations(filter: { search: "${MARKERS.note}" }) { edges { node { id } } } }`, {});
+    expect((search.body.data?.conversations as { edges: unknown[] }).edges).toEqual([]);
+    expect(seen).toEqual([]);
+    // ...while A's TEAM key does see it: the probe is not vacuous.
+    const team = await attack(victim.key, `query($id: ID!) { node(id: $id) { ... on Conversation { messages(first: 10) { edges { node { content } } } } } }`, { id: ids.Conversation![0] });
+    expect(team.text).toContain(MARKERS.note);
+  }, 120_000);
+});
+
+describe('subscriptions: B listens for A, and A keys without the scope', () => {
+  it("B receives nothing of A, live or replayed, through any subscription; a key without the scope is refused", async () => {
+    const fields = rootFields(schema.getSubscriptionType());
+    expect(fields.length).toBeGreaterThan(0);
+    const attackerLive = liveClient(server.url, attacker.key);
+    const noScope = liveClient(server.url, (await victim.makeKey({ scopes: [] })).secret);
+    const connector = liveClient(server.url, (await victim.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'READ_CONTACTS'] })).secret);
+    try {
+      const feeds = [];
+      for (const field of fields) {
+        const query = operationFor('subscription', field, schema);
+        for (const v of variants(field, ids)) {
+          // after: "0" asks for every event since the beginning of the timeline.
+          const args = field.args.some((a) => a.name === 'after') ? { ...v.args, after: '0' } : v.args;
+          requests += 3;
+          feeds.push({ who: 'attacker', target: v.target, feed: attackerLive.subscribe(query, args) });
+          feeds.push({ who: 'connector', target: v.target, feed: connector.subscribe(query, args) });
+        }
+        requests += 1;
+        const refused = noScope.subscribe(query, variants(field, ids)[0]!.args);
+        // Refused either as an error of the subscription or as a result carrying errors.
+        const outcome = await refused.next(5_000).then(
+          (r) => JSON.stringify(r),
+          (e) => `${String(e)} ${JSON.stringify(refused.error)}`,
+        );
+        expect(outcome, field.name).toContain('FORBIDDEN');
+      }
+      // A's team writes while everyone listens: a public message and an internal note.
+      await sleep(300);
+      const a = client(server.url, victim.key);
+      const send = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }`;
+      await a.ok(send, { input: { conversationId: ids.Conversation![0], senderType: 'HUMAN', content: `live ${MARKERS.content}` } });
+      await a.ok(send, { input: { conversationId: ids.Conversation![0], senderType: 'HUMAN', content: `live ${MARKERS.note}`, private: true } });
+      await sleep(1_000);
+      const leaked: string[] = [];
+      for (const { who, target, feed } of feeds) {
+        const seen = JSON.stringify(feed.results);
+        if (who === 'attacker' && leaks(JSON.stringify(feed.payload), seen, secrets()).length) leaked.push(`attacker ${target}`);
+        if (who === 'connector' && seen.includes(MARKERS.note)) leaked.push(`connector ${target}`);
+      }
+      expect(leaked).toEqual([]);
+      // Not vacuous: the CONNECTOR key, in A, did receive A's public events.
+      expect(feeds.filter((f) => f.who === 'connector').some((f) => JSON.stringify(f.feed.results).includes(MARKERS.content))).toBe(true);
+    } finally {
+      await Promise.all([attackerLive.dispose(), noScope.dispose(), connector.dispose()]);
+    }
+  }, 120_000);
+});
+
+describe('abuse', () => {
+  const still = async () => {
+    const res = await gql(server.url, '{ viewer { kind } }', {}, { key: attacker.key });
+    expect(res.data?.viewer.kind).toBe('TEAM');
+  };
+  const post = async (body: BodyInit, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
+    requests += 1;
+    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'x-api-key': attacker.key, ...headers }, body });
+    const text = await res.text();
+    if (res.status >= 500) serverErrors.push(`${res.status} ${text.slice(0, 200)}`);
+    return { status: res.status, text };
+  };
+
+  it('refuses each hostile request with its code and keeps answering', async () => {
+    let deep = 'id';
+    for (let i = 0; i < 50; i++) deep = `conversation { ${deep} }`;
+    const cases: [string, () => Promise<{ status: number; text: string }>, RegExp][] = [
+      ['50-level deep query', () => post(JSON.stringify({ query: `{ node(id: "eA==") { ... on Message { ${deep} } } }` })), /depth/i],
+      ['1,000 aliases', () => post(JSON.stringify({ query: `{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: viewer { kind }`).join(' ')} }` })), /alias|token/i],
+      ['a 1 MB query', () => post(JSON.stringify({ query: `{ viewer { kind } } #${'x'.repeat(1024 * 1024)}` })), /PAYLOAD_TOO_LARGE/],
+      [
+        'first: 100, five levels deep',
+        () =>
+          post(
+            JSON.stringify({
+              query: `{ conversations(first: 100) { edges { node { messages(first: 100) { edges { node { conversation { messages(first: 100) { edges { node { conversation { labels { id } } } } } } } } } } } } }`,
+            }),
+          ),
+        /would cost|depth/,
+      ],
+      ['200 operations in one batch', () => post(JSON.stringify(Array.from({ length: 200 }, () => ({ query: '{ viewer { kind } }' })))), /batch/i],
+      ['a 10 MB variable', () => post(JSON.stringify({ query: 'query($s: String) { conversations(filter: { search: $s }) { edges { node { id } } } }', variables: { s: 'x'.repeat(10 * 1024 * 1024) } })), /PAYLOAD_TOO_LARGE/],
+      ['invalid UTF-8', () => post(Buffer.concat([Buffer.from('{"query":"{ viewer { kind } }", "x": "'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')])), /.*/],
+      ['text/plain body', () => post('{ viewer { kind } }', { 'content-type': 'text/plain' }), /.*/],
+      ['XML body', () => post('<query>viewer</query>', { 'content-type': 'application/xml' }), /.*/],
+      ['malformed JSON', () => post('{"query": ', { 'content-type': 'application/json' }), /.*/],
+    ];
+    for (const [name, send, expected] of cases) {
+      const res = await send();
+      // Refused: a 4xx, or (for documents that fail validation) errors and no data.
+      expect(res.status, name).toBeLessThan(500);
+      if (res.status < 400) {
+        const body = JSON.parse(res.text);
+        expect(body.errors?.length, name).toBeGreaterThan(0);
+        expect(body.data ?? null, name).toBeNull();
+      }
+      expect(res.text, name).toMatch(expected);
+      expect(res.text, name).not.toMatch(/at .*\.(ts|js):\d+|node_modules|SELECT |prisma/i);
+      await still();
+    }
+  }, 120_000);
+});

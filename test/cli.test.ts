@@ -1,0 +1,72 @@
+// The operator command: workspaces, users and keys without the demo, and key revocation.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { client } from './support/graphql.js';
+import { startTestServer } from './support/server.js';
+
+const run = promisify(execFile);
+const dataDir = mkdtempSync(join(tmpdir(), 'parley-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function parley(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/parley.ts', ...args], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir },
+    });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, out: err.stdout + err.stderr };
+  }
+}
+
+async function viewer(key: string) {
+  const server = await startTestServer({ database: { url: undefined, dataDir, drop: async () => {} } });
+  try {
+    return await client(server.url, key).request('{ viewer { kind scopes workspace { name } user { email } } }');
+  } finally {
+    await server.close();
+  }
+}
+
+describe('npm run parley', () => {
+  it('creates a workspace, a user and a scoped key that works, then revokes it', async () => {
+    expect((await parley('migrate')).out).toMatch(/applied: .*_init/);
+    expect((await parley('migrate')).out).toContain('nothing to apply');
+    const ws = (await parley('workspace:create', '--name', 'Globex')).out.match(/workspace (\S+)/)![1]!;
+    const user = (await parley('user:create', '--workspace', ws, '--name', 'Hank', '--email', 'Hank@Globex.test', '--role', 'ADMIN')).out.match(
+      /user (\S+)/,
+    )![1]!;
+    const created = await parley('key:create', '--workspace', ws, '--name', 'widget', '--kind', 'CONNECTOR', '--scopes', 'read:conversations,write:conversations', '--user', user);
+    expect(created.code).toBe(0);
+    const secret = created.out.match(/(prl_[A-Za-z0-9]+)/)![1]!;
+
+    const res = await viewer(secret);
+    expect(res.data.viewer).toEqual({
+      kind: 'CONNECTOR',
+      scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS'],
+      workspace: { name: 'Globex' },
+      user: { email: 'hank@globex.test' },
+    });
+
+    const listed = (await parley('key:list', '--workspace', ws)).out;
+    expect(listed).toContain('CONNECTOR');
+    expect(listed).not.toContain(secret);
+    expect((await parley('key:revoke', '--key', secret.slice(0, 12))).out).toMatch(/revoked/);
+    expect((await viewer(secret)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  }, 120_000);
+
+  it('explains bad usage and exits 2', async () => {
+    const unknown = await parley('key:create', '--workspace', '00000000-0000-0000-0000-000000000000', '--name', 'x', '--scopes', 'read:everything');
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toContain('unknown scope "read:everything"');
+    const missing = await parley('user:create');
+    expect(missing.code).toBe(2);
+    expect(missing.out).toContain('--workspace is required');
+    expect((await parley('frobnicate')).out).toContain('unknown command "frobnicate"');
+  }, 60_000);
+});

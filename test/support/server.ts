@@ -1,0 +1,38 @@
+// A real Parley server on a free port, on the test file's own database.
+import { startParley, type RunningParley, type StartOptions } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createTestDatabase, REDIS_URL, usePostgres, type TestDatabase } from './databases.js';
+
+export interface TestServer extends RunningParley {
+  database: TestDatabase;
+  /** The SQL statements issued since the last reset (Prisma query events). */
+  queries: string[];
+  close(): Promise<void>;
+}
+
+export async function startTestServer(
+  opts: { env?: Record<string, string>; database?: TestDatabase; start?: StartOptions } = {},
+): Promise<TestServer> {
+  const database = opts.database ?? (await createTestDatabase());
+  const queries: string[] = [];
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.PARLEY_TEST_LOG_LEVEL ?? 'silent',
+    SEED_DEMO: 'false',
+    DATA_DIR: database.dataDir,
+    ...(database.url ? { DATABASE_URL: database.url } : {}),
+    ...(usePostgres ? { REDIS_URL } : {}),
+    ...opts.env,
+  });
+  const app = await startParley(config, { ...opts.start, onQuery: (sql) => queries.push(sql) });
+  return {
+    ...app,
+    database,
+    queries,
+    close: async () => {
+      await app.stop();
+      if (!opts.database) await database.drop();
+    },
+  };
+}

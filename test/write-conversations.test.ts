@@ -1,0 +1,323 @@
+// The conversation mutations through the HTTP server: createConversation (contact by
+// identity or id, first message, retries), updateConversation with expectedVersion,
+// assignConversation, markConversationRead, recordSatisfaction, deleteConversation; the
+// write scope; ids from another workspace or of another type; and a createConversation
+// that fails after its first writes leaving nothing behind.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  CONVERSATION,
+  ERROR,
+  events,
+  expectNothingWritten,
+  globalId,
+  localId,
+  newConversation,
+  openWriteWorld,
+  randomPhone,
+  type Api,
+  type SeededWorkspace,
+  type TestServer,
+} from './support/write-api.js';
+
+let server: TestServer;
+let ws: SeededWorkspace;
+let other: SeededWorkspace;
+let a: Api;
+
+beforeAll(async () => {
+  ({ server, ws, other, a } = await openWriteWorld('Writer'));
+});
+afterAll(() => server?.close());
+
+const inbox = (name: 'whatsapp' | 'email' | 'web', w = ws) => globalId('Inbox', w.inboxes[name].id);
+const CREATE_SEL = `... on CreateConversationPayload { conversation { id number } contact { id } firstMessage { id } duplicate }
+  ... on ValidationError { field } ... on NotFoundError { entity ref } ${ERROR}`;
+
+describe('createConversation', () => {
+  it('creates the contact from the identity the channel needs, with the first message and its counters', async () => {
+    const phone = randomPhone();
+    const created = await a.createConversation({
+      inboxId: inbox('whatsapp'),
+      contact: { phone: phone.replace(/^(\+\d)(\d{3})/, '$1 ($2) '), name: 'María' },
+      subject: 'Double charge',
+      priority: 'HIGH',
+      customAttributes: { orderId: 'A-17' },
+      message: { senderType: 'CONTACT', content: 'I was charged twice', providerMessageId: 'wamid.1' },
+    });
+    const c = created.conversation;
+    expect(c).toMatchObject({ status: 'OPEN', controller: 'AI_AGENT', priority: 'HIGH', subject: 'Double charge', version: 1, customAttributes: { orderId: 'A-17' } });
+    expect(c).toMatchObject({ messageCount: 1, unreadCount: 1, lastMessagePreview: 'I was charged twice', lastMessage: { id: created.firstMessage!.id } });
+    expect(c.waitingSince).toBe(c.lastMessageAt);
+    expect(created.duplicate).toBe(false);
+    const contact = await server.db.prisma.contact.findUniqueOrThrow({ where: { id: localId(created.contact.id) }, include: { identities: true } });
+    // The phone was normalised to E.164 and became the WhatsApp identity.
+    expect(contact).toMatchObject({ name: 'María', phone });
+    expect(contact.identities.map((i) => [i.channel, i.handle])).toEqual([['WHATSAPP', phone]]);
+    const evs = await events(server.db.prisma, ws.workspaceId, c.id);
+    expect(evs.map((e) => e.type)).toEqual(['CONVERSATION_CREATED', 'MESSAGE_ADDED']);
+    expect(evs[1]!.actorType).toBe('CONTACT');
+  });
+
+  it('reuses a contact known by the identity, or by email or phone, and adds the new identity', async () => {
+    const phone = randomPhone();
+    const first = await a.createConversation({ inboxId: inbox('whatsapp'), contact: { phone } });
+    const again = await a.createConversation({ inboxId: inbox('whatsapp'), contact: { phone, name: 'Named later' } });
+    expect(again.contact.id).toBe(first.contact.id);
+    expect(again.conversation.number).toBe(first.conversation.number + 1);
+    // The same person writes by email, giving their phone too: same contact, new identity.
+    const email = `p${Date.now()}@example.com`;
+    const byEmail = await a.createConversation({ inboxId: inbox('email'), contact: { email: email.toUpperCase(), phone } });
+    expect(byEmail.contact.id).toBe(first.contact.id);
+    const contact = await server.db.prisma.contact.findUniqueOrThrow({ where: { id: localId(first.contact.id) }, include: { identities: { orderBy: { channel: 'asc' } } } });
+    expect(contact).toMatchObject({ name: 'Named later', email, phone });
+    expect(contact.identities.map((i) => i.channel).sort()).toEqual(['EMAIL', 'WHATSAPP']);
+  });
+
+  it('takes an existing contact by id, which needs the identity of the channel', async () => {
+    const withPhone = await a.must('createContact', { name: 'Has phone', phone: randomPhone() }, '... on CreateContactPayload { contact { id } }');
+    const c = await a.createConversation({ inboxId: inbox('whatsapp'), contactId: withPhone.contact.id });
+    expect(c.contact.id).toBe(withPhone.contact.id);
+    const noEmail = await a.mutate('createConversation', { inboxId: inbox('email'), contactId: withPhone.contact.id }, CREATE_SEL);
+    expect(noEmail).toMatchObject({ __typename: 'ValidationError', field: 'input.contactId' });
+    // Web chat visitors may be anonymous.
+    const web = await a.createConversation({ inboxId: inbox('web'), contact: { name: 'Visitor' } });
+    expect(web.conversation.number).toBeGreaterThan(0);
+  });
+
+  it('refuses bad input with typed errors and writes nothing', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ inboxId: inbox('whatsapp'), contact: { name: 'No phone' } }, 'input.contact.phone'],
+      [{ inboxId: inbox('whatsapp'), contact: { phone: '12345' } }, 'input.contact.phone'],
+      [{ inboxId: inbox('email'), contact: { email: 'not-an-email' } }, 'input.contact.email'],
+      [{ inboxId: inbox('whatsapp'), contact: { phone: randomPhone() }, contactId: globalId('Contact', ws.admin.id) }, 'input.contact'],
+      [{ inboxId: inbox('whatsapp') }, 'input.contact'],
+      [{ inboxId: inbox('whatsapp'), contact: { phone: randomPhone() }, message: { senderType: 'CONTACT', content: '   ' } }, 'input.message.content'],
+      [{ inboxId: inbox('whatsapp'), contact: { phone: randomPhone() }, message: { senderType: 'CONTACT', content: 'x'.repeat(64 * 1024 + 1) } }, 'input.message.content'],
+    ];
+    for (const [input, field] of cases) {
+      await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+        const result = await a.mutate('createConversation', input, CREATE_SEL);
+        expect(result, JSON.stringify(input).slice(0, 200)).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION_FAILED', field });
+      });
+    }
+  });
+
+  it('answers an unknown, foreign or wrongly typed id with NotFoundError, and a malformed one with BAD_USER_INPUT', async () => {
+    const phone = randomPhone();
+    for (const [input, entity] of [
+      [{ inboxId: inbox('whatsapp', other), contact: { phone } }, 'Inbox'],
+      [{ inboxId: globalId('Label', ws.inboxes.whatsapp.id), contact: { phone } }, 'Inbox'],
+      [{ inboxId: inbox('whatsapp'), contact: { phone }, labelIds: [globalId('Label', '01890000-0000-7000-8000-000000000000')] }, 'Label'],
+      [{ inboxId: inbox('whatsapp'), contactId: globalId('Contact', '01890000-0000-7000-8000-000000000000') }, 'Contact'],
+    ] as const) {
+      await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+        expect(await a.mutate('createConversation', input, CREATE_SEL)).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND', entity });
+      });
+    }
+    const res = await a.request(`mutation($input: CreateConversationInput!) { createConversation(input: $input) { __typename } }`, {
+      input: { inboxId: 'not-an-id', contact: { phone } },
+    });
+    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('a createConversation that fails after its first writes leaves nothing: no contact, conversation, number or event', async () => {
+    const before = await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } });
+    await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+      // The contact, its identity, the conversation, its number and two events are written
+      // before the first message is checked; the message is refused, so all of it goes.
+      const result = await a.mutate(
+        'createConversation',
+        {
+          inboxId: inbox('whatsapp'),
+          contact: { phone: randomPhone(), name: 'Ghost' },
+          message: { senderType: 'CONTACT', content: 'hi', attachments: Array.from({ length: 21 }, (_, i) => ({ name: `f${i}`, url: 'https://x.test/f', mimeType: 'image/png', size: 1 })) },
+        },
+        CREATE_SEL,
+      );
+      expect(result).toMatchObject({ __typename: 'ValidationError', field: 'input.message.attachments' });
+    });
+    const after = await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } });
+    expect(after.conversationSeq).toBe(before.conversationSeq);
+    expect(await server.db.prisma.contact.count({ where: { name: 'Ghost' } })).toBe(0);
+  });
+
+  it('a retry with the same provider message id or idempotency key returns the first conversation and writes nothing', async () => {
+    const input = {
+      inboxId: inbox('whatsapp'),
+      contact: { phone: randomPhone() },
+      message: { senderType: 'CONTACT', content: 'Retry me', providerMessageId: `wamid.${Date.now()}` },
+    };
+    const first = await a.createConversation(input);
+    await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+      const again = await a.createConversation(input);
+      expect(again).toMatchObject({ duplicate: true, conversation: { id: first.conversation.id }, firstMessage: { id: first.firstMessage!.id } });
+    });
+    const keyed = { inboxId: inbox('whatsapp'), contact: { phone: randomPhone() }, message: { senderType: 'AI_AGENT', content: 'Hello', idempotencyKey: `k-${Date.now()}` } };
+    const k1 = await a.createConversation(keyed);
+    await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+      expect((await a.createConversation(keyed)).conversation.id).toBe(k1.conversation.id);
+      const conflict = await a.mutate('createConversation', { ...keyed, subject: 'different' }, `... on IdempotencyConflictError { idempotencyKey messageId } ${ERROR}`);
+      expect(conflict).toMatchObject({ __typename: 'IdempotencyConflictError', idempotencyKey: keyed.message.idempotencyKey, messageId: k1.firstMessage!.id });
+    });
+  });
+
+  it('settles concurrent deliveries of the same first message on one conversation and one contact', async () => {
+    const input = {
+      inboxId: inbox('whatsapp'),
+      contact: { phone: randomPhone() },
+      message: { senderType: 'CONTACT', content: 'Delivered four times at once', providerMessageId: `wamid.race.${Date.now()}` },
+    };
+    const results = await Promise.all(Array.from({ length: 4 }, () => a.createConversation(input)));
+    expect(new Set(results.map((r) => r.conversation.id)).size).toBe(1);
+    expect(new Set(results.map((r) => r.contact.id)).size).toBe(1);
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    expect(await server.db.prisma.contact.count({ where: { phone: input.contact.phone } })).toBe(1);
+  });
+
+  it('puts labels on a new conversation and hands out display numbers in order', async () => {
+    const label = await a.must('createLabel', { name: `new-${Date.now()}` }, '... on CreateLabelPayload { label { id name } }');
+    const one = await a.createConversation({ inboxId: inbox('web'), contact: {}, labelIds: [label.label.id] });
+    const two = await a.createConversation({ inboxId: inbox('web'), contact: {} });
+    expect(one.conversation.labels).toEqual([label.label]);
+    expect(two.conversation.number).toBe(one.conversation.number + 1);
+    const ws2 = await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } });
+    expect(ws2.conversationSeq).toBe(two.conversation.number);
+  });
+});
+
+describe('updateConversation', () => {
+  const SEL = `... on UpdateConversationPayload { conversation { ${CONVERSATION} } } ... on VersionConflictError { expectedVersion currentVersion } ... on ValidationError { field } ${ERROR}`;
+
+  it('changes subject, priority and attributes, bumps the version once, and records events with before and after', async () => {
+    const { conversation } = await newConversation(a, ws);
+    const r = await a.mutate('updateConversation', { conversationId: conversation.id, expectedVersion: 1, subject: 'New subject', priority: 'URGENT', customAttributes: { tier: 'gold' } }, SEL);
+    expect(r.conversation).toMatchObject({ subject: 'New subject', priority: 'URGENT', customAttributes: { tier: 'gold' }, version: 2 });
+    const evs = (await events(server.db.prisma, ws.workspaceId, conversation.id)).slice(-2);
+    expect(evs.map((e) => e.type)).toEqual(['PRIORITY_CHANGED', 'CONVERSATION_UPDATED']);
+    expect(evs[0]).toMatchObject({ before: { priority: 'NONE' }, after: { priority: 'URGENT' }, actorType: 'USER', actorUserId: ws.admin.id });
+    expect(evs[1]).toMatchObject({ before: { subject: null, customAttributes: {} }, after: { subject: 'New subject', customAttributes: { tier: 'gold' } } });
+    // Sending a message does not change the version.
+    await a.send(conversation.id, { senderType: 'AI_AGENT', content: 'ok' });
+    expect((await a.conversation(conversation.id)).version).toBe(2);
+    // A change that changes nothing writes nothing.
+    await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+      expect((await a.mutate('updateConversation', { conversationId: conversation.id, priority: 'URGENT' }, SEL)).conversation.version).toBe(2);
+    });
+  });
+
+  it('answers a stale expectedVersion with VersionConflictError and writes nothing', async () => {
+    const { conversation } = await newConversation(a, ws);
+    await a.must('updateConversation', { conversationId: conversation.id, subject: 'First' }, SEL);
+    await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+      const r = await a.mutate('updateConversation', { conversationId: conversation.id, expectedVersion: 1, subject: 'Lost update' }, SEL);
+      expect(r).toMatchObject({ __typename: 'VersionConflictError', code: 'VERSION_CONFLICT', expectedVersion: 1, currentVersion: 2 });
+    });
+    expect((await a.conversation(conversation.id)).subject).toBe('First');
+  });
+});
+
+describe('assignConversation, markConversationRead, recordSatisfaction', () => {
+  it('assigns and unassigns, keeping the note in the timeline', async () => {
+    const { conversation } = await newConversation(a, ws);
+    const SEL = `... on AssignConversationPayload { conversation { assignee { id } version } } ... on NotFoundError { entity } ${ERROR}`;
+    const r = await a.mutate('assignConversation', { conversationId: conversation.id, assigneeId: globalId('User', ws.agent.id), note: 'VIP, be quick' }, SEL);
+    expect(r.conversation).toEqual({ assignee: { id: globalId('User', ws.agent.id) }, version: 2 });
+    const [assigned] = (await events(server.db.prisma, ws.workspaceId, conversation.id)).slice(-1);
+    expect(assigned).toMatchObject({ type: 'ASSIGNED', before: { assigneeId: null }, after: { assigneeId: ws.agent.id }, note: 'VIP, be quick' });
+    expect((await a.mutate('assignConversation', { conversationId: conversation.id, assigneeId: null }, SEL)).conversation).toEqual({ assignee: null, version: 3 });
+    await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+      const foreign = await a.mutate('assignConversation', { conversationId: conversation.id, assigneeId: globalId('User', other.agent.id) }, SEL);
+      expect(foreign).toMatchObject({ __typename: 'NotFoundError', entity: 'User' });
+    });
+  });
+
+  it('markConversationRead resets the unread count', async () => {
+    const { conversation } = await newConversation(a, ws);
+    await a.send(conversation.id, { senderType: 'CONTACT', content: 'second' });
+    expect((await a.conversation(conversation.id)).unreadCount).toBe(2);
+    const r = await a.must('markConversationRead', { conversationId: conversation.id }, '... on MarkConversationReadPayload { conversation { unreadCount version } }');
+    expect(r.conversation).toEqual({ unreadCount: 0, version: 1 });
+    const [ev] = (await events(server.db.prisma, ws.workspaceId, conversation.id)).slice(-1);
+    expect(ev).toMatchObject({ type: 'CONVERSATION_READ', before: { unreadCount: 2 }, after: { unreadCount: 0 } });
+  });
+
+  it('records satisfaction requested on resolving, then the rating; a rating out of range is refused', async () => {
+    const { conversation } = await newConversation(a, ws);
+    await a.must('resolveConversation', { conversationId: conversation.id, reason: 'ISSUE_RESOLVED', requestSatisfaction: true, note: 'Refunded' }, '... on ResolveConversationPayload { conversation { id } }');
+    const SEL = `... on RecordSatisfactionPayload { conversation { satisfactionRequested satisfactionRating satisfactionComment resolutionNote resolutionReason } } ... on ValidationError { field } ${ERROR}`;
+    for (const rating of [0, 6]) {
+      await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+        expect(await a.mutate('recordSatisfaction', { conversationId: conversation.id, rating }, SEL)).toMatchObject({ __typename: 'ValidationError', field: 'input.rating' });
+      });
+    }
+    const r = await a.mutate('recordSatisfaction', { conversationId: conversation.id, rating: 4, comment: 'Quick, thanks' }, SEL);
+    expect(r.conversation).toEqual({ satisfactionRequested: true, satisfactionRating: 4, satisfactionComment: 'Quick, thanks', resolutionNote: 'Refunded', resolutionReason: 'ISSUE_RESOLVED' });
+  });
+});
+
+describe('deleteConversation', () => {
+  it('removes the conversation and its messages; the CONVERSATION_DELETED event keeps the reason', async () => {
+    const { conversation } = await newConversation(a, ws);
+    await a.send(conversation.id, { senderType: 'AI_AGENT', content: 'reply' });
+    const SEL = `... on DeleteConversationPayload { deletedConversationId } ... on ValidationError { field } ${ERROR}`;
+    expect(await a.mutate('deleteConversation', { conversationId: conversation.id, reason: ' ' }, SEL)).toMatchObject({ __typename: 'ValidationError', field: 'input.reason' });
+    const r = await a.mutate('deleteConversation', { conversationId: conversation.id, reason: 'Test data' }, SEL);
+    expect(r).toEqual({ __typename: 'DeleteConversationPayload', deletedConversationId: conversation.id });
+    const id = localId(conversation.id);
+    expect(await server.db.prisma.conversation.count({ where: { id } })).toBe(0);
+    expect(await server.db.prisma.message.count({ where: { conversationId: id } })).toBe(0);
+    const evs = await events(server.db.prisma, ws.workspaceId, conversation.id);
+    expect(evs.at(-1)).toMatchObject({ type: 'CONVERSATION_DELETED', after: { reason: 'Test data' } });
+    expect(await a.conversation(conversation.id)).toBeNull();
+    expect((await a.mutate('deleteConversation', { conversationId: conversation.id, reason: 'again' }, SEL)).__typename).toBe('NotFoundError');
+  });
+});
+
+describe('the write scope and the workspace boundary', () => {
+  it('refuses every conversation mutation to a key without write:conversations, with FORBIDDEN', async () => {
+    const readOnly = await ws.makeKey({ scopes: ['READ_CONVERSATIONS', 'READ_CONTACTS', 'WRITE_CONTACTS'] });
+    const { conversation } = await newConversation(a, ws);
+    const r = api(server.url, readOnly.secret);
+    for (const [name, input] of [
+      ['sendMessage', { conversationId: conversation.id, senderType: 'AI_AGENT', content: 'x' }],
+      ['createConversation', { inboxId: inbox('web'), contact: {} }],
+      ['resolveConversation', { conversationId: conversation.id, reason: 'SPAM' }],
+      ['createLabel', { name: 'nope' }],
+    ] as const) {
+      await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+        const res = await r.request(`mutation($input: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $input) { __typename } }`, { input });
+        expect(res.errors?.[0]?.extensions?.code, name).toBe('FORBIDDEN');
+        expect(res.errors?.[0]?.message).toContain('write:conversations');
+      });
+    }
+    // Without a key at all: UNAUTHENTICATED.
+    const anonymous = await api(server.url, '').request(`mutation { createLabel(input: { name: "x" }) { __typename } }`);
+    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // Contact mutations need write:contacts instead.
+    const convOnly = api(server.url, (await ws.makeKey({ scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS'] })).secret);
+    const res = await convOnly.request(`mutation { createContact(input: { name: "x" }) { __typename } }`);
+    expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(res.errors?.[0]?.message).toContain('write:contacts');
+  });
+
+  it("cannot touch another workspace's conversation: NotFoundError, nothing written", async () => {
+    const theirs = await newConversation(api(server.url, other.key), other);
+    const id = theirs.conversation.id;
+    for (const [name, input] of [
+      ['sendMessage', { conversationId: id, senderType: 'AI_AGENT', content: 'x' }],
+      ['updateConversation', { conversationId: id, subject: 'x' }],
+      ['assignConversation', { conversationId: id, assigneeId: null }],
+      ['markConversationRead', { conversationId: id }],
+      ['closeConversation', { conversationId: id }],
+      ['deleteConversation', { conversationId: id, reason: 'x' }],
+      ['startHumanHandoff', { conversationId: id }],
+      ['addLabels', { conversationId: id, labelIds: [] }],
+    ] as const) {
+      await expectNothingWritten(server.db.prisma, other.workspaceId, async () => {
+        const r = await a.mutate(name, input, `... on NotFoundError { entity ref } ${ERROR}`);
+        expect(r, name).toMatchObject({ __typename: 'NotFoundError', entity: 'Conversation', ref: id });
+      });
+    }
+  });
+});
