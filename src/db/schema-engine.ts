@@ -8,8 +8,10 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import {
   bindMigrationAwareSqlAdapterFactory,
+  type SqlDriverAdapter,
   type SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
 import type {
   DiffTarget,
   MigrationList,
@@ -52,7 +54,7 @@ export async function withSchemaEngine<T>(
 ): Promise<T> {
   const { SchemaEngine } = await loadEngineModule();
   const schema = await readFile(SCHEMA_PATH, 'utf8');
-  const opened: { dispose(): Promise<void> }[] = [];
+  const opened: SqlDriverAdapter[] = [];
   const tracking: SqlMigrationAwareDriverAdapterFactory = {
     provider: factory.provider,
     adapterName: factory.adapterName,
@@ -76,8 +78,34 @@ export async function withSchemaEngine<T>(
     return await work(engine);
   } finally {
     engine.free();
-    await Promise.all(opened.map((a) => a.dispose().catch(() => {})));
+    await Promise.all(opened.map((a) => disposeAndWait(a).catch(() => {})));
   }
+}
+
+/** How long to wait for a closing connection's server to hang up before moving on. */
+const HANG_UP_WAIT_MS = 5_000;
+
+/**
+ * Disposes of an adapter and, for a `pg` pool, waits until every one of its connections
+ * has really closed. `pool.end()` resolves as soon as it has *asked* its clients to end,
+ * before PostgreSQL has ended their sessions, so the engine's session-level migration
+ * lock could outlive `migrate()` by a few milliseconds. A pool's `remove` event fires once
+ * the server has closed the socket, which it does only after releasing the session's locks.
+ */
+async function disposeAndWait(adapter: SqlDriverAdapter): Promise<void> {
+  // adapter-pg exposes its pool this way (not part of the adapter interface).
+  const driver = (adapter as { underlyingDriver?: () => unknown }).underlyingDriver?.();
+  if (!(driver instanceof pg.Pool) || driver.totalCount === 0) return adapter.dispose();
+  let open = driver.totalCount;
+  const closed = new Promise<void>((resolve) => {
+    driver.on('remove', () => {
+      if (--open === 0) resolve();
+    });
+  });
+  await adapter.dispose();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, HANG_UP_WAIT_MS)))]);
+  clearTimeout(timer);
 }
 
 /** The committed migrations, read the way Prisma's CLI reads them. */
