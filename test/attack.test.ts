@@ -91,8 +91,9 @@ beforeAll(async () => {
   await a.ok(send, { input: { conversationId, senderType: 'HUMAN', content: MARKERS.note, private: true } });
   await a.ok(send, { input: { conversationId, senderType: 'AI_AGENT', content: `reply about ${MARKERS.content}` } });
   await a.ok(
-    `mutation($id: ID!) { startHumanHandoff(input: { conversationId: $id, reason: "needs a human", summary: "summary" }) { __typename } }`,
-    { id: conversationId },
+    // The handoff's summary is an internal note too (it is the note of the handoff's event).
+    `mutation($id: ID!, $summary: String!) { startHumanHandoff(input: { conversationId: $id, reason: "needs a human", summary: $summary }) { __typename } }`,
+    { id: conversationId, summary: `summary: ${MARKERS.note}` },
   );
   const p = server.db.prisma;
   const w = { workspaceId: victim.workspaceId };
@@ -220,6 +221,12 @@ describe("A's own keys that lack the scope", () => {
     // ...while A's TEAM key does see it: the probe is not vacuous.
     const team = await attack(victim.key, `query($id: ID!) { node(id: $id) { ... on Conversation { messages(first: 10) { edges { node { content } } } } } }`, { id: ids.Conversation![0] });
     expect(team.text).toContain(MARKERS.note);
+    // The handoff's summary in particular: the TEAM key reads it, the CONNECTOR key gets null.
+    const handoffs = `query($id: ID!) { node(id: $id) { ... on Conversation { handoffs { reason summary } } } }`;
+    const teamHandoffs = await attack(victim.key, handoffs, { id: ids.Conversation![0] });
+    expect(teamHandoffs.text).toContain(MARKERS.note);
+    const connectorHandoffs = await attack(connector, handoffs, { id: ids.Conversation![0] });
+    expect(connectorHandoffs.body.data?.node).toEqual({ handoffs: [{ reason: 'needs a human', summary: null }] });
   }, 120_000);
 });
 

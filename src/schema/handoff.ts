@@ -1,4 +1,5 @@
 import { builder } from '../builder.js';
+import { seesInternalNotes } from '../context.js';
 import { ActorTypeEnum } from './enums.js';
 
 export const HandoffNode = builder.prismaNode('Handoff', {
@@ -17,7 +18,16 @@ export const HandoffNode = builder.prismaNode('Handoff', {
     endedBy: t.relation('endedBy', { nullable: true, description: 'The team member who ended it, if a person did.' }),
     assignee: t.relation('assignee', { nullable: true, description: 'The human the conversation went to, if one was named.' }),
     reason: t.exposeString('reason', { nullable: true, description: 'Why the AI handed over.' }),
-    summary: t.exposeString('summary', { nullable: true, description: 'What the AI told the human about the conversation so far.' }),
-    endNote: t.exposeString('endNote', { nullable: true, description: 'A note left when control went back to the AI.' }),
+    // The summary and the end note are the notes of the handoff's timeline events: internal.
+    summary: t.string({
+      nullable: true,
+      description: 'What the AI told the human about the conversation so far: an internal note, for TEAM keys only (null for CONNECTOR keys).',
+      resolve: (h, _a, ctx) => (seesInternalNotes(ctx) ? h.summary : null),
+    }),
+    endNote: t.string({
+      nullable: true,
+      description: 'A note left when control went back to the AI: an internal note, for TEAM keys only (null for CONNECTOR keys).',
+      resolve: (h, _a, ctx) => (seesInternalNotes(ctx) ? h.endNote : null),
+    }),
   }),
 });
