@@ -15,6 +15,12 @@ import { isUuid } from './uuid.js';
 
 const MAX_NODES = 100;
 
+/** The names of the types that implement Node; filled once the schema is built (src/schema/index.ts). */
+const nodeTypeNames = new Set<string>();
+export function registerNodeTypes(names: Iterable<string>): void {
+  for (const name of names) nodeTypeNames.add(name);
+}
+
 export interface AuthScopes {
   /** The request carries a valid API key. */
   authenticated: boolean;
@@ -108,7 +114,8 @@ export const builder = new SchemaBuilder<{
       try {
         const decoded = relayDecode(globalID);
         // Every Parley id is a UUID: anything else is malformed, not merely unknown.
-        if (!decoded.typename || !isUuid(decoded.id)) throw new Error('malformed');
+        // ...and it names a type that has ids: a made-up or non-Node type name is malformed too.
+        if (!decoded.typename || !isUuid(decoded.id) || !nodeTypeNames.has(decoded.typename)) throw new Error('malformed');
         return decoded;
       } catch {
         throw badInput(`"${globalID.slice(0, 64)}" is not a valid id.`, { argument: 'id' });

@@ -58,7 +58,10 @@ describe('node(id) and nodes(ids)', () => {
   });
 
   it('answers a malformed id with BAD_USER_INPUT, not an internal error', async () => {
-    for (const id of ['not-base64!', globalId('Inbox', '1'), Buffer.from('nocolon').toString('base64'), '']) {
+    const uuid = a.inboxes.email.id;
+    // Made-up type names and types that have no ids (not Node types) are malformed too.
+    const notNodes = ['Foo', 'Query', 'ContactIdentity', 'ConversationFilter', 'Node'].map((t) => globalId(t, uuid));
+    for (const id of ['not-base64!', globalId('Inbox', '1'), Buffer.from('nocolon').toString('base64'), '', ...notNodes]) {
       const res = await client(server.url, a.key).request(NODE, { id });
       expect(res.errors?.[0]?.extensions?.code, id).toBe('BAD_USER_INPUT');
     }

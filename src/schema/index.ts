@@ -1,5 +1,6 @@
 // Imports every domain file (each registers its types on the builder), then builds.
-import { builder } from '../builder.js';
+import { assertInterfaceType } from 'graphql';
+import { builder, registerNodeTypes } from '../builder.js';
 import './scalars.js';
 import './errors.js';
 import './enums.js';
@@ -26,3 +27,4 @@ builder.queryType({ description: 'Read the workspace: every field needs an API k
 builder.mutationType({ description: 'Change the workspace: every mutation needs a write scope, runs in one transaction and records its timeline events.' });
 
 export const schema = builder.toSchema({ sortSchema: true });
+registerNodeTypes(schema.getPossibleTypes(assertInterfaceType(schema.getType('Node'))).map((t) => t.name));
