@@ -169,15 +169,66 @@ export const SEARCH_OBJECTS = [
   'pg_trgm',
 ];
 
-/** Removes from a diff script the statements that only concern {@link SEARCH_OBJECTS}. */
+const mentionsSearchObject = (sql: string) =>
+  SEARCH_OBJECTS.some((name) => sql.includes(`"${name}"`) || sql.includes(` ${name} `));
+
+/**
+ * Removes from a diff script what concerns {@link SEARCH_OBJECTS}. Prisma puts every column
+ * change to one table into a single ALTER TABLE statement (`ALTER TABLE "message" ADD
+ * COLUMN "x" TEXT,\nDROP COLUMN "search_vector"`), so such a statement loses only its
+ * search clauses, and is left out only when no other clause remains.
+ */
 export function withoutSearchObjects(sql: string): string {
   return sql
     .split(/;\s*\n/)
-    .map((s) => s.trim())
+    .map((s) => s.trim().replace(/;$/, ''))
     .filter((s) => s && !s.split('\n').every((line) => line.startsWith('--')))
-    .filter((s) => !SEARCH_OBJECTS.some((name) => s.includes(`"${name}"`) || s.includes(` ${name} `)))
+    .map(withoutSearchClauses)
+    .filter((s) => s !== '')
     .map((s) => `${s};`)
     .join('\n\n');
+}
+
+const identifier = String.raw`(?:"(?:[^"]|"")*"|[\w$]+)`;
+const ALTER_TABLE_HEAD = new RegExp(
+  String.raw`^ALTER TABLE\s+(?:IF EXISTS\s+)?(?:ONLY\s+)?${identifier}(?:\.${identifier})?\s+`,
+  'i',
+);
+
+/** One statement (its leading comment lines included) without its search clauses; '' if none is left. */
+function withoutSearchClauses(statement: string): string {
+  const lines = statement.split('\n');
+  const start = lines.findIndex((line) => !line.startsWith('--'));
+  const body = lines.slice(start).join('\n');
+  const head = ALTER_TABLE_HEAD.exec(body)?.[0];
+  if (head === undefined || mentionsSearchObject(head)) return mentionsSearchObject(statement) ? '' : statement;
+  const clauses = splitTopLevel(body.slice(head.length));
+  const kept = clauses.filter((clause) => !mentionsSearchObject(clause));
+  if (kept.length === clauses.length) return statement;
+  if (kept.length === 0) return '';
+  return [...lines.slice(0, start), `${head.trimEnd()} ${kept.join(',\n')}`].join('\n');
+}
+
+/** Splits a clause list at the commas outside parentheses, quoted identifiers and strings. */
+function splitTopLevel(list: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | null = null;
+  let from = 0;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (quote) {
+      if (c === quote) quote = null; // a doubled quote closes and reopens: same result
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === ',' && depth === 0) {
+      parts.push(list.slice(from, i).trim());
+      from = i + 1;
+    }
+  }
+  parts.push(list.slice(from).trim());
+  return parts.filter((p) => p);
 }
 
 /** The database the engine is connected to, as a diff source. */
