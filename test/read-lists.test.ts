@@ -146,3 +146,43 @@ describe('labels, inboxes and users', () => {
     expect((await client(server.url, contactsOnly).ok(`{ users { name } }`)).users).toHaveLength(2);
   });
 });
+
+describe('searching for %, _ and \\', () => {
+  // Prisma's `contains` does not escape LIKE's pattern characters (prisma/prisma#19506):
+  // searched for, they are the text itself, not wildcards.
+  let wild: ReturnType<typeof client>;
+  beforeAll(async () => {
+    const w = await seedWorkspace(server.db.prisma, 'Wildcards');
+    const p = server.db.prisma;
+    const rows = [
+      { name: 'Pct 100% Sure', email: 'pct@example.test', day: 1 },
+      { name: 'Under Score', email: 'under_score@example.test', day: 2 },
+      { name: 'Back\\Slash', email: 'back@example.test', day: 3 },
+      { name: 'Plain Person', email: 'plain@example.test', day: 4 },
+    ];
+    for (const c of rows) await p.contact.create({ data: { workspaceId: w.workspaceId, name: c.name, email: c.email, createdAt: at(c.day) } });
+    await p.label.createMany({ data: ['50% off', 'to_do', 'a\\b', 'plain'].map((name) => ({ workspaceId: w.workspaceId, name })) });
+    wild = client(server.url, w.key);
+  });
+  const names = async (search: string) =>
+    (await wild.ok(CONTACTS, { filter: { search } })).contacts.edges.map((e: any) => e.node.name);
+  const labelNames = async (search: string) =>
+    (await wild.ok(`query($s: String) { labels(search: $s) { name } }`, { s: search })).labels.map((l: any) => l.name);
+
+  it('matches them literally in contacts(filter: {search})', async () => {
+    expect(await names('%')).toEqual(['Pct 100% Sure']);
+    expect(await names('_')).toEqual(['Under Score']);
+    expect(await names('\\')).toEqual(['Back\\Slash']);
+    expect(await names('0%')).toEqual(['Pct 100% Sure']);
+    expect(await names('r_s')).toEqual(['Under Score']);
+    expect(await names('p_t')).toEqual([]);
+    expect(await names('%son')).toEqual([]);
+  });
+
+  it('matches them literally in labels(search)', async () => {
+    expect(await labelNames('%')).toEqual(['50% off']);
+    expect(await labelNames('_')).toEqual(['to_do']);
+    expect(await labelNames('\\')).toEqual(['a\\b']);
+    expect(await labelNames('p_a')).toEqual([]);
+  });
+});

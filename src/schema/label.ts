@@ -1,5 +1,5 @@
 import { builder } from '../builder.js';
-import { searchText } from '../services/conversation-query.js';
+import { escapeLike, searchText } from '../services/conversation-query.js';
 
 export const LabelNode = builder.prismaNode('Label', {
   description: 'A tag for conversations, such as "billing" or "vip".',
@@ -28,7 +28,8 @@ builder.queryField('labels', (t) =>
       const search = args.search == null ? null : searchText(args.search);
       const labels = await ctx.db.label.findMany({
         ...query,
-        where: search ? { name: { contains: search, mode: 'insensitive' } } : {},
+        // `contains` leaves %, _ and \ as LIKE pattern characters: escaped, they are text.
+        where: search ? { name: { contains: escapeLike(search), mode: 'insensitive' } } : {},
       });
       // By name as people read it (case and accents aside), whatever the database's collation.
       return labels.sort((a, b) => byName.compare(a.name, b.name) || (a.id < b.id ? -1 : 1));

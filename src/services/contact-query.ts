@@ -4,7 +4,7 @@
 // of the search migration serve.
 import type { Prisma } from '../generated/prisma/client.js';
 import { badInput } from '../errors.js';
-import { searchText, type Viewer } from './conversation-query.js';
+import { escapeLike, searchText, type Viewer } from './conversation-query.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -44,11 +44,13 @@ export function contactWhere(filter: ContactFilter = {}): Prisma.ContactWhereInp
   const and: Prisma.ContactWhereInput[] = [];
   const text = searchText(filter.search);
   if (text) {
+    // `contains` leaves %, _ and \ as LIKE pattern characters: escaped, they are text.
+    const like = escapeLike(text);
     and.push({
       OR: [
-        { name: { contains: text, mode: 'insensitive' } },
-        { email: { contains: text, mode: 'insensitive' } },
-        { phone: { contains: text } },
+        { name: { contains: like, mode: 'insensitive' } },
+        { email: { contains: like, mode: 'insensitive' } },
+        { phone: { contains: like } },
       ],
     });
   }

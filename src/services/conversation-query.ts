@@ -188,9 +188,17 @@ export function searchText(search: string | null | undefined): string | null {
   return text;
 }
 
+/**
+ * The text with LIKE's pattern characters (`\`, `%` and `_`) escaped, so that it matches
+ * only itself. Also for Prisma's `contains`, which does not escape them (prisma/prisma#19506).
+ */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+}
+
 /** `%text%` for ILIKE, with the pattern characters escaped. */
 function containsPattern(text: string) {
-  return `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  return `%${escapeLike(text)}%`;
 }
 
 /**
