@@ -185,6 +185,38 @@ describe('other filter mistakes', () => {
     expectBadInput(await list({ filter: { labels: { anyOf: many } } }), /at most 100/);
   });
 
+  it('refuses dates PostgreSQL cannot store (before year 1 in UTC) instead of failing inside', async () => {
+    for (const from of ['0000-01-01T00:00:00Z', '0001-01-01T00:00:00+01:00']) {
+      const res = await list({ filter: { createdAt: { from } } });
+      expect(res.status, from).toBeLessThan(500);
+      expect(res.errors?.[0]?.extensions?.code, from).not.toBe('INTERNAL_SERVER_ERROR');
+      expect(res.errors?.[0]?.message, from).toMatch(/out of range/);
+      const stats = await api.request(`query($r: TimeRange) { conversationStats(range: $r) { total } }`, { r: { from } });
+      expect(stats.errors?.[0]?.message, from).toMatch(/out of range/);
+    }
+    // The same year written in a query literal, and the last storable instant, which works.
+    const literal = await api.request(`{ conversations(filter: { lastMessageAt: { to: "0000-06-01T00:00:00Z" } }) { edges { cursor } } }`);
+    expect(literal.errors?.[0]?.message).toMatch(/out of range/);
+    expect((await list({ filter: { createdAt: { to: '9999-12-31T23:59:59Z' } } })).errors).toBeUndefined();
+  });
+
+  it('refuses text holding U+0000, which PostgreSQL cannot store, in variables and in literals', async () => {
+    const nul = 'a\u0000b';
+    const expectNul = (res: GraphQLResponse) => expectBadInput(res, /NUL character/);
+    expectNul(await list({ filter: { search: nul } }));
+    expectNul(await api.request(`{ conversations(filter: { search: "a\\u0000b" }) { edges { cursor } } }`));
+    expectNul(await api.request(`query($s: String) { contacts(filter: { search: $s }) { edges { cursor } } }`, { s: nul }));
+    expectNul(await api.request(`query($s: String) { labels(search: $s) { id } }`, { s: nul }));
+    // A mutation's input too, object keys included: refused before anything is written.
+    const labelsBefore = await server.db.prisma.label.count({ where: { workspaceId: ws.workspaceId } });
+    expectNul(await api.request(`mutation($name: String!) { createLabel(input: { name: $name }) { __typename } }`, { name: nul }));
+    expect(await server.db.prisma.label.count({ where: { workspaceId: ws.workspaceId } })).toBe(labelsBefore);
+    const id = globalId('Conversation', world.rows.c1.id);
+    expectNul(await api.request(`mutation($id: ID!, $attrs: JSONObject!) { updateConversation(input: { conversationId: $id, customAttributes: $attrs }) { __typename } }`, { id, attrs: { [nul]: 1 } }));
+    // A backslash-u that is not U+0000 is fine.
+    expect((await api.request(`{ conversations(filter: { search: "caf\\u00e9" }) { edges { cursor } } }`)).errors).toBeUndefined();
+  });
+
   it('refuses a DateTime without a time zone', async () => {
     const res = await list({ filter: { createdAt: { from: '2026-01-01T00:00:00' } } });
     expect(res.errors?.[0]?.extensions?.code).not.toBe('INTERNAL_SERVER_ERROR');

@@ -1,8 +1,9 @@
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import { builder } from '../builder.js';
+import { isStorableDate } from '../services/validation.js';
 
 builder.scalarType('DateTime', {
-  description: 'A point in time, as an ISO 8601 string with a time zone (UTC on output), e.g. 2026-11-21T09:30:00.000Z.',
+  description: 'A point in time, as an ISO 8601 string with a time zone (UTC on output), e.g. 2026-11-21T09:30:00.000Z; years 0001 to 9999.',
   serialize: (value) => (value as Date).toISOString(),
   parseValue: (value) => parseDate(value),
   parseLiteral: (ast) => {
@@ -17,6 +18,7 @@ function parseDate(value: unknown): Date {
   }
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw new GraphQLError(`"${value}" is not a valid date.`);
+  if (!isStorableDate(date)) throw new GraphQLError(`"${value}" is out of range: dates run from year 0001 to 9999 (UTC).`);
   return date;
 }
 

@@ -9,7 +9,7 @@
 // - an execution timeout, a cap on list inputs, introspection off by configuration.
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from 'graphql';
+import { BREAK, GraphQLError, NoSchemaIntrospectionCustomRule, visit, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import { badInput, requestError } from '../errors.js';
@@ -45,6 +45,31 @@ function longestList(value: unknown, depth = 0): number {
   return Math.max(0, ...Object.values(value).map((v) => longestList(v, depth + 1)));
 }
 
+const NUL = '\u0000';
+
+/** True if a string (or an object key) anywhere in the variables holds U+0000. */
+function variablesHoldNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes(NUL);
+  if (depth > 10 || value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some((v) => variablesHoldNul(v, depth + 1));
+  return Object.entries(value).some(([k, v]) => k.includes(NUL) || variablesHoldNul(v, depth + 1));
+}
+
+/** True if a string literal of the document holds U+0000 (written as a \u escape). */
+function documentHoldsNul(document: DocumentNode): boolean {
+  const body = document.loc?.source.body;
+  if (body !== undefined && !body.includes('\\u')) return false;
+  let found = false;
+  visit(document, {
+    StringValue(node) {
+      if (!node.value.includes(NUL)) return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
+}
+
 type WithCost = { __cost?: { requested: number; limit: number; remaining: number | null; budget: number | null } };
 
 export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<Context>[] {
@@ -68,6 +93,10 @@ export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<C
     const variables = args.variableValues ?? {};
     if (longestList(variables) > limits.maxListInput) {
       return { errors: [badInput(`Lists given as input may hold at most ${limits.maxListInput} items.`)] };
+    }
+    // PostgreSQL text and JSON cannot hold U+0000: refused here, once, for every input.
+    if (variablesHoldNul(variables) || documentHoldsNul(args.document)) {
+      return { errors: [badInput('Text may not contain the NUL character (U+0000).', { reason: 'NUL_CHARACTER' })] };
     }
     const requested = computeCost(args.schema, args.document, variables, args.operationName);
     if (requested > limits.maxCost) {

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { badInput } from '../errors.js';
 import { isUuid } from '../uuid.js';
+import { isStorableDate } from './validation.js';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -101,7 +102,7 @@ export function decodeCursor(
 export function timestampValue(nullable: boolean) {
   return (value: unknown): string | null => {
     if (value === null && nullable) return null;
-    if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw new Error('not a timestamp');
+    if (typeof value !== 'string' || !isStorableDate(new Date(value))) throw new Error('not a timestamp');
     return new Date(value).toISOString();
   };
 }

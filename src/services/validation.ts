@@ -77,3 +77,13 @@ export function checkFuture(date: Date, field: string, now = new Date()): Date {
   if (date.getTime() <= now.getTime()) throw new ValidationError('This time must be in the future.', field);
   return date;
 }
+
+/**
+ * PostgreSQL's timestamps run from 4713 BC to 294276 AD, but ISO 8601 strings (and Parley's
+ * DateTime) from year 0001 to 9999: a Date outside that range is refused before it reaches
+ * SQL, where it would fail as an internal error.
+ */
+export function isStorableDate(date: Date): boolean {
+  const year = date.getUTCFullYear();
+  return !Number.isNaN(date.getTime()) && year >= 1 && year <= 9999;
+}
