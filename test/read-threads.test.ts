@@ -198,6 +198,36 @@ describe('timeline', () => {
     expect(seen.edges.map((e: any) => e.node.messageId).filter(Boolean).map(localId)).toEqual([conv.messageIds[0]]);
     expect((await timeline({})).edges[0].node.note).toBe('team only');
   });
+
+  it('keeps events about internal notes from CONNECTOR keys by id too: node and nodes', async () => {
+    const p = server.db.prisma;
+    const hidden = (await p.event.findFirstOrThrow({ where: { messageId: conv.messageIds[3]! } })).id;
+    const shown = (await p.event.findFirstOrThrow({ where: { messageId: conv.messageIds[0]! } })).id;
+    const FIELDS = `... on TimelineEvent { id type messageId conversationId before after note }`;
+    const NODE = `query($id: ID!) { node(id: $id) { ${FIELDS} } }`;
+    const NODES = `query($ids: [ID!]!) { nodes(ids: $ids) { ${FIELDS} } }`;
+    const id = globalId('TimelineEvent', hidden);
+    const ids = [globalId('TimelineEvent', shown), id];
+
+    const connector = client(server.url, connectorKey);
+    const one = await connector.request(NODE, { id });
+    expect(one.errors).toBeUndefined();
+    expect(one.data.node).toBeNull();
+    const many = await connector.ok(NODES, { ids });
+    expect(many.nodes.map((n: any) => n && localId(n.messageId))).toEqual([conv.messageIds[0], null]);
+    for (const body of [one, many]) {
+      const text = JSON.stringify(body);
+      expect(text).not.toContain(conv.messageIds[3]!);
+      expect(text).not.toContain(globalId('Message', conv.messageIds[3]!));
+      expect(text).not.toContain('m4 internal');
+      expect(text).not.toContain('team only');
+    }
+
+    const team = await api.ok(NODE, { id });
+    expect(team.node).toMatchObject({ id, type: 'MESSAGE_ADDED', note: 'team only' });
+    expect(localId(team.node.messageId)).toBe(conv.messageIds[3]);
+    expect((await api.ok(NODES, { ids })).nodes.map((n: any) => localId(n.messageId))).toEqual([conv.messageIds[0], conv.messageIds[3]]);
+  });
 });
 
 describe('scopes', () => {

@@ -1,5 +1,6 @@
 import { builder } from '../builder.js';
 import { seesInternalNotes } from '../context.js';
+import { eventVisibility } from '../services/conversation-query.js';
 import { ActorTypeEnum, EventTypeEnum } from './enums.js';
 
 export const TimelineEventNode = builder.prismaNode('Event', {
@@ -8,6 +9,16 @@ export const TimelineEventNode = builder.prismaNode('Event', {
   authScopes: { scope: 'READ_CONVERSATIONS' },
   nullable: true,
   id: { field: 'id', description: 'Global id of the event.' },
+  // Events about internal notes are hidden from CONNECTOR keys by id as in Conversation.timeline,
+  // by the same condition. (Without a key, the client scoped to no workspace finds nothing.)
+  findUnique: async (id, ctx) => {
+    if (!ctx.auth || seesInternalNotes(ctx)) return { id };
+    const visible = await ctx.db.$queryRaw<{ id: string }[]>`
+      SELECT e."id" FROM "event" e
+      WHERE e."id" = ${id}::uuid AND e."workspace_id" = ${ctx.auth.workspaceId}::uuid${eventVisibility(ctx.auth)}`;
+    // OR: [] matches nothing: the node is null, as for an id that does not exist.
+    return visible.length ? { id } : { id, OR: [] };
+  },
   fields: (t) => ({
     type: t.expose('type', { type: EventTypeEnum, description: 'What happened.' }),
     cursor: t.string({

@@ -456,6 +456,18 @@ export function timelineCursor(viewer: Viewer, event: { id: string; seq: bigint 
 }
 
 /**
+ * Which events the viewer may see, as a condition on the events under alias e to AND to a
+ * WHERE: events about internal notes (private messages) are for TEAM keys only. Empty for
+ * TEAM keys. Conversation.timeline and TimelineEvent's node lookup both use it.
+ */
+export function eventVisibility(viewer: Pick<Viewer, 'kind'>): Prisma.Sql {
+  return viewer.kind === 'TEAM'
+    ? Prisma.empty
+    : Prisma.sql` AND (e."message_id" IS NULL OR NOT EXISTS (
+          SELECT 1 FROM "message" m WHERE m."id" = e."message_id" AND m."private"))`;
+}
+
+/**
  * One page of timeline events for each of several conversations, in one statement (a
  * LATERAL walk of the (conversation_id, seq) index per conversation). Events about
  * internal notes are left out for CONNECTOR keys. Ids per conversation in fetch order,
@@ -474,16 +486,11 @@ export async function findTimelinePageIds(
   const bound = position
     ? Prisma.sql` AND e."seq" ${Prisma.raw(request.backward ? '<' : '>')} ${position.values[0]!}::bigint`
     : Prisma.empty;
-  const connector =
-    viewer.kind === 'TEAM'
-      ? Prisma.empty
-      : Prisma.sql` AND (e."message_id" IS NULL OR NOT EXISTS (
-          SELECT 1 FROM "message" m WHERE m."id" = e."message_id" AND m."private"))`;
   const rows = await db.$queryRaw<{ parent: string; id: string }[]>`
     SELECT p."id" AS parent, e."id" FROM (VALUES ${parents(conversationIds)}) AS p("ord", "id")
     CROSS JOIN LATERAL (
       SELECT e."id", e."seq" FROM "event" e
-      WHERE e."conversation_id" = p."id" AND e."workspace_id" = ${viewer.workspaceId}::uuid${bound}${connector}
+      WHERE e."conversation_id" = p."id" AND e."workspace_id" = ${viewer.workspaceId}::uuid${bound}${eventVisibility(viewer)}
       ORDER BY e."seq" ${dir}
       LIMIT ${request.size + 1}
     ) e
