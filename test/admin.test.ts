@@ -133,5 +133,13 @@ describe('inboxes and team members', () => {
     await admin.ok(update, { input: { userId: first.inviteUser.user.id, role: 'AGENT' } });
     const last = await admin.request(update, { input: { userId: globalId('User', ws.admin.id), role: 'AGENT' } });
     expect(last.errors?.[0]?.message).toMatch(/last ADMIN/);
+    // Two admins demoting each other at the same moment: one demotion wins, one admin stays.
+    await admin.ok(update, { input: { userId: first.inviteUser.user.id, role: 'ADMIN' } });
+    const results = await Promise.all(
+      [first.inviteUser.user.id, globalId('User', ws.admin.id)].map((userId) => admin.request(update, { input: { userId, role: 'AGENT' } })),
+    );
+    expect(results.filter((r) => r.data?.updateUser?.user?.role === 'AGENT')).toHaveLength(1);
+    expect(results.filter((r) => /last ADMIN/.test(r.errors?.[0]?.message ?? ''))).toHaveLength(1);
+    expect(await server.db.prisma.user.count({ where: { workspaceId: ws.workspaceId, role: 'ADMIN' } })).toBe(1);
   });
 });

@@ -7,7 +7,7 @@ import { DuplicateError, NotFoundError, forbidden } from '../errors.js';
 import { violatedConstraint } from '../db/unique-violation.js';
 import { KEY_REVOKED_TOPIC } from '../pubsub.js';
 import { newSecret } from './api-keys.js';
-import type { ServiceContext } from './timeline.js';
+import { inTransaction, type ServiceContext } from './timeline.js';
 import { checkFuture, normalizeEmail, requiredText } from './validation.js';
 
 /** Refuses when the acting user is an AGENT (a key acting as no user is the workspace's own). */
@@ -64,17 +64,24 @@ export async function updateUser(
   if (!user) throw new NotFoundError('User', input.userId);
   // Anyone with the admin scope may set availability; names and roles are for ADMINs.
   if (input.role != null || input.name != null) await requireAdminRole(ctx, "change a team member's name or role");
-  if (input.role === 'AGENT' && user.role === 'ADMIN') {
-    const admins = await ctx.db.user.count({ where: { role: 'ADMIN' } });
-    if (admins <= 1) throw forbidden('The last ADMIN of a workspace cannot be demoted.');
-  }
-  return ctx.db.user.update({
-    where: { id: user.id },
-    data: {
-      ...(input.name != null ? { name: requiredText(input.name, 'input.name') } : {}),
-      ...(input.role != null ? { role: input.role } : {}),
-      ...(input.availability != null ? { availability: input.availability } : {}),
-    },
+  return inTransaction(ctx, async (tx) => {
+    if (input.role === 'AGENT' && user.role === 'ADMIN') {
+      // Locks the workspace's ADMIN rows: two demotions at once cannot both see "another
+      // admin is left" and leave none.
+      const admins = await tx.$queryRaw<{ id: string }[]>`
+        SELECT "id" FROM "user" WHERE "workspace_id" = ${ctx.workspaceId}::uuid AND "role" = 'ADMIN' FOR UPDATE`;
+      if (admins.length <= 1 && admins.some((a) => a.id === user.id)) {
+        throw forbidden('The last ADMIN of a workspace cannot be demoted.');
+      }
+    }
+    return tx.user.update({
+      where: { id: user.id },
+      data: {
+        ...(input.name != null ? { name: requiredText(input.name, 'input.name') } : {}),
+        ...(input.role != null ? { role: input.role } : {}),
+        ...(input.availability != null ? { availability: input.availability } : {}),
+      },
+    });
   });
 }
 
