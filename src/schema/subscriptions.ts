@@ -88,8 +88,10 @@ export const ConversationEventRef = builder.objectRef<LiveEvent>('ConversationEv
     }),
     event: t.prismaField({
       type: 'Event',
-      description: "The timeline entry: who did it and when, the values before and after, and any internal note (TEAM keys only).",
-      resolve: (query, e, _args, ctx) => ctx.db.event.findUniqueOrThrow({ ...query, where: { id: e.eventId } }),
+      nullable: true,
+      description:
+        "The timeline entry: who did it and when, the values before and after, and any internal note (TEAM keys only). Null only if the entry was erased since (deleting a contact erases its history).",
+      resolve: (query, e, _args, ctx) => ctx.db.event.findUnique({ ...query, where: { id: e.eventId } }),
     }),
   }),
 });
@@ -103,8 +105,9 @@ export const MessageAddedEventRef = builder.objectRef<LiveEvent>('MessageAddedEv
     }),
     message: t.prismaField({
       type: 'Message',
-      description: 'The message as it is now.',
-      resolve: (query, e, _args, ctx) => ctx.db.message.findUniqueOrThrow({ ...query, where: { id: e.messageId! } }),
+      nullable: true,
+      description: 'The message as it is now; null only if it was erased since (with its conversation or contact).',
+      resolve: (query, e, _args, ctx) => ctx.db.message.findUnique({ ...query, where: { id: e.messageId! } }),
     }),
   }),
 });
