@@ -129,7 +129,15 @@ class WorkspaceFeed {
       try {
         for (;;) {
           const rows = await this.read(this.lastSeq, PAGE);
-          for (const e of rows) if (e.seq > this.lastSeq && !this.pending.has(e.seq)) this.pending.set(e.seq, e);
+          // The timeline is the truth. Numbers are given out under the workspace row's
+          // lock, so a number missing below one that is there was erased (deleting a
+          // contact erases its history), not late: it is skipped, never waited for.
+          for (const e of rows) {
+            if (e.seq <= this.lastSeq) continue;
+            this.pending.delete(e.seq);
+            this.handOn(e);
+          }
+          for (const seq of this.pending.keys()) if (seq <= this.lastSeq) this.pending.delete(seq);
           this.flush();
           if (rows.length < PAGE) return;
         }
@@ -155,7 +163,8 @@ class WorkspaceFeed {
   async page(after: bigint): Promise<LiveEvent[]> {
     const first = this.recent[0];
     if (first && after >= first.seq - 1n && after < this.lastSeq) {
-      const from = Number(after - first.seq + 1n);
+      // Not an index computed from numbers: erased events leave holes in them.
+      const from = this.recent.findIndex((e) => e.seq > after);
       return this.recent.slice(from, from + PAGE);
     }
     // Subscribers that reconnect together (after a restart) ask for the same pages at once.
