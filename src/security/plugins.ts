@@ -6,10 +6,11 @@
 // - query cost, computed before execution (src/security/cost.ts): a maximum per query and a
 //   budget per key per minute (src/security/budget.ts); every response says in
 //   `extensions.cost` what the query cost and what is left;
-// - an execution timeout, a cap on list inputs, introspection off by configuration.
+// - an execution timeout for queries (mutations end with their transaction), a cap on list
+//   inputs, U+0000 refused in any text, introspection off by configuration.
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { BREAK, GraphQLError, NoSchemaIntrospectionCustomRule, visit, type DocumentNode, type ExecutionResult } from 'graphql';
+import { BREAK, GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, visit, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import { badInput, requestError } from '../errors.js';
@@ -151,7 +152,11 @@ export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<C
       async onExecute({ args, setResultAndStopExecution, executeFn, setExecuteFn }) {
         const refused = await charge(args);
         if (refused) return setResultAndStopExecution(refused);
-        setExecuteFn(async (executeArgs) => {
+        // A mutation is not cut off: answering "stopped" while its transaction goes on to
+        // commit would invite a retry that writes twice. Its transaction has its own time
+        // limit (src/services/timeline.ts), after which it rolls back and reports an error.
+        const isMutation = getOperationAST(args.document, args.operationName)?.operation === 'mutation';
+        if (!isMutation) setExecuteFn(async (executeArgs) => {
           let timer: NodeJS.Timeout | undefined;
           const timeout = new Promise<ExecutionResult>((resolve) => {
             timer = setTimeout(
