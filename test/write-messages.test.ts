@@ -365,6 +365,16 @@ describe('deleteMessage', () => {
     expect(evs).toHaveLength(2);
   });
 
+  it('refuses to delete a message of an ARCHIVED conversation, which is read-only', async () => {
+    const { conversation, firstMessage } = await newConversation(a, ws, { text: 'Keep me' });
+    await a.must('closeConversation', { conversationId: conversation.id }, '__typename');
+    await a.must('archiveConversation', { conversationId: conversation.id }, '__typename');
+    await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+      expect(await a.mutate('deleteMessage', { messageId: firstMessage!.id }, SEL)).toMatchObject({ __typename: 'ConversationArchivedError', code: 'CONVERSATION_ARCHIVED' });
+    });
+    expect((await server.db.prisma.message.findUniqueOrThrow({ where: { id: localId(firstMessage!.id) } })).content).toBe('Keep me');
+  });
+
   it('decrements the unread count only for an unread contact message', async () => {
     const { conversation, firstMessage } = await newConversation(a, ws, { text: 'one' });
     await a.send(conversation.id, { senderType: 'CONTACT', content: 'two' });

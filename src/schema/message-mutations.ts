@@ -216,10 +216,10 @@ builder.mutationField('deleteMessage', (t) =>
   t.field({
     type: DeleteMessagePayload,
     description:
-      "Deletes a message softly: its content, attachments and card are removed, a tombstone stays in the thread, and the conversation's counters are corrected. Deleting a deleted message changes nothing.",
+      "Deletes a message softly: its content, attachments and card are removed, a tombstone stays in the thread, and the conversation's counters are corrected. Deleting a deleted message changes nothing. An ARCHIVED conversation is read-only: its messages cannot be deleted (deleting the contact erases them).",
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: DeleteMessageInput, required: true, description: 'The message.' }) },
-    errors: mutationErrors('deleteMessage', [NotFoundError]),
+    errors: mutationErrors('deleteMessage', [NotFoundError, ConversationArchivedError]),
     resolve: (_root, { input }, ctx) =>
       deleteMessage(serviceContext(ctx), decodeId(input.messageId, 'Message', ctx), !seesInternalNotes(ctx)),
   }),

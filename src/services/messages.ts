@@ -338,6 +338,7 @@ export async function deleteMessage(sctx: ServiceContext, messageId: string, hid
     const found = await tx.message.findFirst({ where: { id: messageId, ...(hidePrivate ? { private: false } : {}) }, select: { conversationId: true } });
     if (!found) throw new NotFoundError('Message', messageId);
     const conversation = await lockConversation(tx, sctx.workspaceId, found.conversationId);
+    assertNotArchived(conversation);
     const message = await tx.message.findUniqueOrThrow({ where: { id: messageId } });
     if (message.deletedAt) return { messageId, conversationId: conversation.id };
 
