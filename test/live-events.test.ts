@@ -366,6 +366,26 @@ describe('resuming with after', () => {
   });
 });
 
+describe('erasing a contact', () => {
+  it('tells a filtered live list that each of its conversations is gone', async () => {
+    const c = connect();
+    const feed = await follow(c, { filter: { inboxes: [globalId('Inbox', ws.inboxes.whatsapp.id)], status: ['OPEN'] } });
+    const first = await newConversation(ws.inboxes.whatsapp);
+    expect(ev(await feed.nextData())).toMatchObject({ kind: 'CONVERSATION_CREATED', conversationId: first });
+    const row = await server.db.prisma.conversation.findUniqueOrThrow({ where: { id: localId(first) } });
+    const contact = await server.db.prisma.contact.findUniqueOrThrow({ where: { id: row.contactId }, select: { phone: true } });
+    const second = await newConversation(ws.inboxes.whatsapp, { contact: { phone: contact.phone } });
+    expect(ev(await feed.nextData())).toMatchObject({ kind: 'CONVERSATION_CREATED', conversationId: second });
+    await mutate('deleteContact', { contactId: globalId('Contact', row.contactId) });
+    const gone = [ev(await feed.nextData()), ev(await feed.nextData())];
+    expect(gone.map((e) => [e.kind, e.conversationId, e.conversation])).toEqual([
+      ['CONVERSATION_DELETED', first, null],
+      ['CONVERSATION_DELETED', second, null],
+    ]);
+    await feed.nothingFor(200);
+  });
+});
+
 describe('erased events', () => {
   it('skips a number whose event was erased before this process passed it on, live and on resume', async () => {
     const id = await newConversation();

@@ -240,7 +240,10 @@ describe('deleteContact', () => {
     const left = await prisma.event.findMany({ where: { workspaceId: ws.workspaceId } });
     const text = JSON.stringify(left, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
     for (const secret of ['Secret Lane', 'Private matter', 'divorce', phone, 'Erin Erased']) expect(text).not.toContain(secret);
-    expect(left.filter((e) => e.conversationId && ids.includes(e.conversationId))).toEqual([]);
+    // Of the erased conversations, only a content-free CONVERSATION_DELETED each remains.
+    const aboutThem = left.filter((e) => e.conversationId && ids.includes(e.conversationId));
+    expect(aboutThem.map((e) => [e.type, e.conversationId, e.note])).toEqual(ids.map((id) => ['CONVERSATION_DELETED', id, null]));
+    expect(aboutThem[1]).toMatchObject({ before: { status: 'OPEN', inboxId: ws.inboxes.whatsapp.id, assigneeId: ws.agent.id }, after: { deleted: true } });
     const erased = left.filter((e) => e.type === 'CONTACT_DELETED');
     expect(erased).toHaveLength(1);
     expect(erased[0]).toMatchObject({ after: { contactId: localId(one.contact.id), conversations: 2, messages: 1 }, note: null });

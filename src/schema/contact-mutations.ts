@@ -117,7 +117,7 @@ builder.mutationField('deleteContact', (t) =>
   t.field({
     type: DeleteContactPayload,
     description:
-      'Erases a contact: the contact, its identities, conversations and messages, and the timeline events about them are deleted. One CONTACT_DELETED event, without content, records that it happened.',
+      'Erases a contact: the contact, its identities, conversations and messages, and the timeline events about them are deleted. What remains has no content: a CONVERSATION_DELETED event per conversation (live lists drop them) and one CONTACT_DELETED event.',
     authScopes: { scope: 'WRITE_CONTACTS' },
     args: { input: t.arg({ type: DeleteContactInput, required: true, description: 'The contact.' }) },
     errors: mutationErrors('deleteContact', [NotFoundError]),

@@ -4,6 +4,7 @@ import type { Channel, Contact, Prisma } from '../generated/prisma/client.js';
 import type { ScopedTx } from '../db/tenant.js';
 import { violatedConstraint } from '../db/unique-violation.js';
 import { DuplicateError, NotFoundError, ValidationError } from '../errors.js';
+import { recordConversationDeleted } from './conversation-store.js';
 import { inTransaction, type EventInput, type ServiceContext } from './timeline.js';
 import {
   checkCustomAttributes,
@@ -230,7 +231,8 @@ export async function mergeContacts(sctx: ServiceContext, input: MergeContactsIn
 
 /**
  * Erasure: the contact, its identities, conversations and messages, and the timeline
- * events about them, are deleted. One CONTACT_DELETED event, without content, remains.
+ * events about them, are deleted. What remains is content-free: a CONVERSATION_DELETED
+ * event per conversation (so live lists drop them) and one CONTACT_DELETED event.
  */
 export async function deleteContact(sctx: ServiceContext, contactId: string): Promise<void> {
   await inTransaction(sctx, async (tx, events) => {
@@ -251,7 +253,15 @@ export async function deleteContact(sctx: ServiceContext, contactId: string): Pr
         ],
       },
     });
+    const erased = ids.length
+      ? await tx.conversation.findMany({
+          where: { id: { in: ids } },
+          select: { id: true, number: true, status: true, inboxId: true, priority: true, assigneeId: true, controller: true, messageCount: true },
+          orderBy: { number: 'asc' },
+        })
+      : [];
     await tx.contact.delete({ where: { id: contactId } });
+    for (const conversation of erased) await recordConversationDeleted(events, conversation, 'The contact was erased.');
     await events.record({
       type: 'CONTACT_DELETED',
       after: { contactId, conversations: ids.length, messages },

@@ -74,3 +74,22 @@ export async function insertConversation(tx: ScopedTx, events: EventLog, workspa
   });
   return conversation;
 }
+
+/**
+ * Records CONVERSATION_DELETED for a conversation that is gone. The event keeps what a live
+ * list filters on (inbox, status, priority, assignee, controller), so that every list that
+ * showed the conversation hears of its deletion, and no content.
+ */
+export async function recordConversationDeleted(
+  events: EventLog,
+  conversation: Pick<Conversation, 'id' | 'number' | 'status' | 'inboxId' | 'priority' | 'assigneeId' | 'controller' | 'messageCount'>,
+  reason: string,
+): Promise<void> {
+  const { id, number, status, inboxId, priority, assigneeId, controller, messageCount } = conversation;
+  await events.record({
+    type: 'CONVERSATION_DELETED',
+    conversationId: id,
+    before: { number, status, inboxId, priority, assigneeId, controller, messageCount },
+    after: { deleted: true, reason },
+  });
+}

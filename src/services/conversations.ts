@@ -5,7 +5,7 @@ import type { ScopedTx } from '../db/tenant.js';
 import { retryOnUniqueViolation } from '../db/unique-violation.js';
 import { NotFoundError, ValidationError, VersionConflictError } from '../errors.js';
 import { contactForChannel, holdContact, type ConversationContactSpec } from './contacts.js';
-import { assertNotArchived, insertConversation, lockConversation } from './conversation-store.js';
+import { assertNotArchived, insertConversation, lockConversation, recordConversationDeleted } from './conversation-store.js';
 import { holdLabels } from './labels.js';
 import {
   addMessage,
@@ -248,11 +248,6 @@ export async function deleteConversation(sctx: ServiceContext, input: { conversa
   const reason = requiredText(input.reason, 'input.reason', 1000);
   await onConversation(sctx, input.conversationId, async (tx, events, conversation) => {
     await tx.conversation.delete({ where: { id: conversation.id } });
-    await events.record({
-      type: 'CONVERSATION_DELETED',
-      conversationId: conversation.id,
-      before: { number: conversation.number, status: conversation.status, messageCount: conversation.messageCount },
-      after: { deleted: true, reason },
-    });
+    await recordConversationDeleted(events, conversation, reason);
   });
 }
