@@ -29,12 +29,14 @@ async function fill(ws: SeededWorkspace, count: number) {
     handoffs: [{ startedAt: new Date(base + i * 60_000 + 1500), assigneeId: ws.agent.id }],
   }));
   // Timeline events, so that the timeline connection has rows to batch.
-  const conversations = await server.db.prisma.conversation.findMany({ where: { workspaceId: ws.workspaceId }, select: { id: true } });
+  // One by the contact, one by a team member: their actors are batched too.
+  const conversations = await server.db.prisma.conversation.findMany({ where: { workspaceId: ws.workspaceId }, select: { id: true, contactId: true } });
   let seq = 0n;
   await server.db.prisma.event.createMany({
-    data: conversations.flatMap((c) =>
-      [0, 1].map(() => ({ workspaceId: ws.workspaceId, seq: ++seq, type: 'MESSAGE_ADDED' as const, conversationId: c.id, actorType: 'SYSTEM' as const })),
-    ),
+    data: conversations.flatMap((c) => [
+      { workspaceId: ws.workspaceId, seq: ++seq, type: 'MESSAGE_ADDED' as const, conversationId: c.id, actorType: 'CONTACT' as const, actorContactId: c.contactId },
+      { workspaceId: ws.workspaceId, seq: ++seq, type: 'MESSAGE_ADDED' as const, conversationId: c.id, actorType: 'USER' as const, actorUserId: ws.agent.id },
+    ]),
   });
   await server.db.prisma.workspace.update({ where: { id: ws.workspaceId }, data: { eventSeq: seq } });
 }
@@ -107,13 +109,15 @@ describe('no N+1', () => {
 
   it('stays constant with the timeline and a contact page with conversations too', async () => {
     const q = `query($first: Int!) {
-      conversations(first: $first) { edges { node { id timeline(last: 2) { edges { node { type cursor } } } } } }
+      conversations(first: $first) { edges { node { id timeline(last: 2) { edges { node { type cursor actorType actorUser { name } actorContact { name } } } } } } }
       contacts(first: $first) { edges { node { id conversations(first: 2) { edges { node { id inbox { name } labels { name } } } } } } }
       users { id name openConversationCount }
     }`;
     const five = await statements(small.key, q, { first: 100 });
     const hundred = await statements(big.key, q, { first: 100 });
     expect(hundred.data.conversations.edges.every((e: any) => e.node.timeline.edges.length === 2)).toBe(true);
+    const actors = hundred.data.conversations.edges[0].node.timeline.edges.map((e: any) => [e.node.actorType, e.node.actorUser?.name ?? null, typeof e.node.actorContact?.name]);
+    expect(actors).toEqual([['CONTACT', null, 'string'], ['USER', 'Alan Agent', 'undefined']]);
     expect(hundred.data.contacts.edges).toHaveLength(100);
     expect(hundred.data.contacts.edges.every((e: any) => e.node.conversations.edges.length === 1)).toBe(true);
     expect(hundred.queries.length).toBe(five.queries.length);

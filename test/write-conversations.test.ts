@@ -225,6 +225,16 @@ describe('assignConversation, markConversationRead, recordSatisfaction', () => {
     expect(r.conversation).toEqual({ assignee: { id: globalId('User', ws.agent.id) }, version: 2 });
     const [assigned] = (await events(server.db.prisma, ws.workspaceId, conversation.id)).slice(-1);
     expect(assigned).toMatchObject({ type: 'ASSIGNED', before: { assigneeId: null }, after: { assigneeId: ws.agent.id }, note: 'VIP, be quick' });
+    // The timeline names who did each thing: the key's user and the key; the contact for its message.
+    const timeline = await a.ok(
+      `query($id: ID!) { node(id: $id) { ... on Conversation { contact { id } timeline(first: 10) { edges { node { type actorType actorUser { id name } actorContact { id } actorApiKeyId } } } } } }`,
+      { id: conversation.id },
+    );
+    const byType = Object.fromEntries(timeline.node.timeline.edges.map((e: any) => [e.node.type, e.node]));
+    expect(byType.ASSIGNED).toEqual({
+      type: 'ASSIGNED', actorType: 'USER', actorUser: { id: globalId('User', ws.admin.id), name: expect.any(String) }, actorContact: null, actorApiKeyId: globalId('ApiKey', ws.keyId),
+    });
+    expect(byType.MESSAGE_ADDED).toMatchObject({ actorType: 'CONTACT', actorUser: null, actorContact: { id: timeline.node.contact.id } });
     expect((await a.mutate('assignConversation', { conversationId: conversation.id, assigneeId: null }, SEL)).conversation).toEqual({ assignee: null, version: 3 });
     await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
       const foreign = await a.mutate('assignConversation', { conversationId: conversation.id, assigneeId: globalId('User', other.agent.id) }, SEL);

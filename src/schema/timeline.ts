@@ -1,7 +1,10 @@
 import { builder } from '../builder.js';
 import { seesInternalNotes } from '../context.js';
 import { eventVisibility } from '../services/conversation-query.js';
+import { ContactNode } from './contact.js';
 import { ActorTypeEnum, EventTypeEnum } from './enums.js';
+import { rowById } from './loaders.js';
+import { UserNode } from './user.js';
 
 export const TimelineEventNode = builder.prismaNode('Event', {
   name: 'TimelineEvent',
@@ -36,6 +39,23 @@ export const TimelineEventNode = builder.prismaNode('Event', {
       resolve: (e) => (e.messageId ? Buffer.from(`Message:${e.messageId}`).toString('base64') : null),
     }),
     actorType: t.expose('actorType', { type: ActorTypeEnum, description: 'Who did it.' }),
+    actorUser: t.field({
+      type: UserNode,
+      nullable: true,
+      description: 'The team member who did it (actorType USER); null otherwise, or if they have since been removed.',
+      resolve: (e, _a, ctx) => (e.actorUserId ? rowById(ctx, 'user').load(e.actorUserId) : null),
+    }),
+    actorContact: t.field({
+      type: ContactNode,
+      nullable: true,
+      description: 'The contact who did it (actorType CONTACT); null otherwise, or if the contact was erased. Needs read:contacts.',
+      resolve: (e, _a, ctx) => (e.actorContactId ? rowById(ctx, 'contact').load(e.actorContactId) : null),
+    }),
+    actorApiKeyId: t.id({
+      nullable: true,
+      description: 'Global id of the API key it was done with, whoever it acted as (read the key itself with the admin scope).',
+      resolve: (e) => (e.actorApiKeyId ? Buffer.from(`ApiKey:${e.actorApiKeyId}`).toString('base64') : null),
+    }),
     before: t.expose('before', { type: 'JSONObject', nullable: true, description: 'The values before the change.' }),
     after: t.expose('after', { type: 'JSONObject', nullable: true, description: 'The values after the change.' }),
     note: t.string({
