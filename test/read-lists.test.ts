@@ -145,6 +145,20 @@ describe('labels, inboxes and users', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await client(server.url, contactsOnly).ok(`{ users { name } }`)).users).toHaveLength(2);
   });
+
+  it("shows team members' email addresses to TEAM keys only, not to a widget's CONNECTOR key", async () => {
+    const connector = (await ws.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS'], userId: null })).secret;
+    expect((await client(server.url, connector).ok(`{ users { name email } }`)).users).toEqual([
+      { name: 'Ada Admin', email: null },
+      { name: 'Alan Agent', email: null },
+    ]);
+    // A CONNECTOR key acting as a team member sees that member's own address only.
+    const actingAsAda = (await ws.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS'], userId: ws.admin.id })).secret;
+    const seen = (await client(server.url, actingAsAda).ok(`{ users { name email } }`)).users;
+    expect(seen.map((u: { email: string | null }) => u.email !== null)).toEqual([true, false]);
+    const team = (await api.ok(`{ users { email } }`)).users.map((u: { email: string }) => u.email);
+    expect(team.every((e: string) => e.includes('@'))).toBe(true);
+  });
 });
 
 describe('searching for %, _ and \\', () => {

@@ -8,7 +8,13 @@ export const UserNode = builder.prismaNode('User', {
   id: { field: 'id', description: 'Global id of the user.' },
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Full name.' }),
-    email: t.exposeString('email', { description: 'Email address, unique in the workspace.' }),
+    // CONNECTOR keys sit in contact-facing widgets: they may show a name, not an address.
+    email: t.string({
+      nullable: true,
+      description:
+        "Email address, unique in the workspace. Null for CONNECTOR keys, which serve contact-facing widgets, except for the key's own user.",
+      resolve: (u, _a, ctx) => (ctx.auth?.kind === 'TEAM' || u.id === ctx.auth?.userId ? u.email : null),
+    }),
     role: t.expose('role', { type: RoleEnum, description: 'What the user may do.' }),
     availability: t.expose('availability', { type: AvailabilityEnum, description: 'Whether the user takes conversations now.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user joined.' }),
