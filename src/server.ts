@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { buildContext, type AppDeps, type Context } from './context.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { schema } from './schema/index.js';
@@ -83,11 +83,25 @@ export function createParley(opts: ParleyOptions): Parley {
     const original = isGraphQLError(error) ? error.originalError : error;
     if (isGraphQLError(error) && (!original || isGraphQLError(original))) return error;
     const errorId = randomUUID();
-    logger.error({ err: original, errorId }, 'unexpected error');
+    const requestId = original && typeof original === 'object' ? requestOfError.get(original) : undefined;
+    logger.error({ err: original, errorId, requestId }, 'unexpected error');
     return new GraphQLError(message, {
-      extensions: { code: 'INTERNAL_SERVER_ERROR', errorId },
+      extensions: { code: 'INTERNAL_SERVER_ERROR', errorId, ...(requestId ? { requestId } : {}) },
       path: isGraphQLError(error) ? error.path : undefined,
     });
+  };
+  // Errors are masked after execution, where the request is no longer known: each
+  // unexpected one is first tagged with its request's id, for the log line and the answer.
+  const requestOfError = new WeakMap<object, string>();
+  const tagUnexpectedErrors: Plugin<Context> = {
+    onExecute: ({ args }) => ({
+      onExecuteDone: ({ result }) => {
+        if (isAsyncIterable(result)) return;
+        for (const e of result.errors ?? []) {
+          if (e.originalError && !isGraphQLError(e.originalError)) requestOfError.set(e.originalError, (args.contextValue as Context).requestId);
+        }
+      },
+    }),
   };
   // Revoked and rotated keys leave the cache at once (in every process, with Redis).
   const authCache = new AuthCache(opts.authCacheMs ?? 0);
@@ -100,7 +114,7 @@ export function createParley(opts: ParleyOptions): Parley {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    plugins: securityPlugins(opts.limits ?? DEFAULT_LIMITS, opts.budget ?? null),
+    plugins: [tagUnexpectedErrors, ...securityPlugins(opts.limits ?? DEFAULT_LIMITS, opts.budget ?? null)],
     batching: { limit: opts.maxBatch ?? 10 },
     graphiql: opts.graphiql === false ? false : { title: 'Parley', headers: JSON.stringify({ 'X-API-Key': 'paste the key printed at first start' }) },
     logging: {
