@@ -289,7 +289,7 @@ describe('abuse', () => {
     const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'x-api-key': attacker.key, ...headers }, body });
     const text = await res.text();
     if (res.status >= 500) serverErrors.push(`${res.status} ${text.slice(0, 200)}`);
-    return { status: res.status, text };
+    return { status: res.status, text, type: res.headers.get('content-type') };
   };
 
   it('refuses each hostile request with its code and keeps answering', async () => {
@@ -311,10 +311,6 @@ describe('abuse', () => {
       ],
       ['200 operations in one batch', () => post(JSON.stringify(Array.from({ length: 200 }, () => ({ query: '{ viewer { kind } }' })))), /batch/i],
       ['a 10 MB variable', () => post(JSON.stringify({ query: 'query($s: String) { conversations(filter: { search: $s }) { edges { node { id } } } }', variables: { s: 'x'.repeat(10 * 1024 * 1024) } })), /PAYLOAD_TOO_LARGE/],
-      ['invalid UTF-8', () => post(Buffer.concat([Buffer.from('{"query":"{ viewer { kind } }", "x": "'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')])), /.*/],
-      ['text/plain body', () => post('{ viewer { kind } }', { 'content-type': 'text/plain' }), /.*/],
-      ['XML body', () => post('<query>viewer</query>', { 'content-type': 'application/xml' }), /.*/],
-      ['malformed JSON', () => post('{"query": ', { 'content-type': 'application/json' }), /.*/],
     ];
     for (const [name, send, expected] of cases) {
       const res = await send();
@@ -330,4 +326,69 @@ describe('abuse', () => {
       await still();
     }
   }, 120_000);
+
+  // Bodies the server cannot read as a GraphQL request: each with its exact status and code.
+  it('refuses a body of another content type, or not a JSON request, with its exact status and code', async () => {
+    const cases: [string, () => Promise<{ status: number; text: string; type: string | null }>, { status: number; code?: string; message?: string }][] = [
+      // No parser for the content type: 415 Unsupported Media Type, before any execution.
+      ['text/plain body', () => post('{ viewer { kind } }', { 'content-type': 'text/plain' }), { status: 415 }],
+      // What a cross-site form could send: a JSON request under a "simple" content type.
+      ['text/plain body holding a JSON request', () => post(JSON.stringify({ query: '{ viewer { kind } }' }), { 'content-type': 'text/plain' }), { status: 415 }],
+      ['XML body', () => post('<query>viewer</query>', { 'content-type': 'application/xml' }), { status: 415 }],
+      // (Bytes, not a string: fetch would label a string text/plain.)
+      ['no content type', () => post(Buffer.from(JSON.stringify({ query: '{ viewer { kind } }' })), {}), { status: 415 }],
+      ['malformed JSON', () => post('{"query": '), { status: 400, code: 'BAD_REQUEST', message: 'POST body sent invalid JSON.' }],
+      ['a JSON string, not an object', () => post('"{ viewer { kind } }"'), { status: 400, code: 'BAD_REQUEST', message: 'POST body is expected to be object but received string' }],
+      ['JSON null', () => post('null'), { status: 400, code: 'BAD_REQUEST', message: 'POST body is expected to be object but received null' }],
+      ['an unknown body parameter', () => post(JSON.stringify({ query: '{ viewer { kind } }', x: 'y' })), { status: 400, code: 'BAD_REQUEST', message: 'Unexpected parameter "x" in the request body.' }],
+    ];
+    for (const [name, send, expected] of cases) {
+      const res = await send();
+      expect(res.status, name).toBe(expected.status);
+      // Never executed: nothing of the workspace in the answer.
+      expect(res.text, name).not.toContain('TEAM');
+      expect(res.text, name).not.toContain('"data"');
+      expect(res.text, name).not.toMatch(/at .*\.(ts|js):\d+|node_modules|SELECT |prisma|"stack"/i);
+      if (expected.code) {
+        expect(res.type, name).toMatch(/^application\/json/);
+        const body = JSON.parse(res.text) as { errors: { message: string; extensions: { code: string } }[] };
+        expect(body.errors, name).toHaveLength(1);
+        expect(body.errors[0], name).toMatchObject({ message: expected.message, extensions: { code: expected.code } });
+      }
+      await still();
+    }
+  }, 60_000);
+
+  // Bytes that are not UTF-8, in the query and in a variable.
+  const notUtf8 = [
+    ['in the query', Buffer.concat([Buffer.from('{"query":"{ viewer { kind } } # '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')])],
+    [
+      'in a variable',
+      Buffer.concat([
+        Buffer.from('{"query":"query($s: String) { conversations(filter: { search: $s }) { edges { node { id } } } }","variables":{"s":"'),
+        Buffer.from([0xff, 0xfe, 0xc3]),
+        Buffer.from('"}}'),
+      ]),
+    ],
+  ] as const;
+
+  it('never fails on a body that is not valid UTF-8, and keeps answering', async () => {
+    for (const [where, body] of notUtf8) {
+      const res = await post(body);
+      expect(res.status, where).toBeLessThan(500);
+      expect(res.text, where).not.toMatch(/INTERNAL_SERVER_ERROR|at .*\.(ts|js):\d+|node_modules|SELECT |prisma|"stack"/i);
+      await still();
+    }
+  });
+
+  // Known gap, reported: the body is decoded leniently (each bad byte becomes U+FFFD) and the
+  // request runs (200 with data; in a mutation the U+FFFD are stored). The issue and README ask
+  // for a refusal with its code. Turn `it.fails` into `it` once the server refuses such a body.
+  it.fails('refuses a body that is not valid UTF-8 with 400 BAD_REQUEST', async () => {
+    for (const [where, body] of notUtf8) {
+      const res = await post(body);
+      expect(res.status, where).toBe(400);
+      expect(JSON.parse(res.text).errors?.[0]?.extensions?.code, where).toBe('BAD_REQUEST');
+    }
+  });
 });
