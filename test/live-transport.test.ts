@@ -3,6 +3,7 @@
 // plugins (shape limits, scopes, masking) applying to operations over the socket.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { client, globalId } from './support/graphql.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
 import { liveClient, RawSocket, sleep, startLiveServer, type LiveTestServer } from './support/ws.js';
 
@@ -18,6 +19,18 @@ beforeAll(async () => {
   ws = await seedWorkspace(server.db.prisma, 'Transport workspace');
 });
 afterAll(() => server?.close());
+
+let phones = 0;
+/** A conversation made over HTTP (it commits timeline events); its global id. */
+async function newConversation(): Promise<string> {
+  phones += 1;
+  const data = await client(server.url, ws.key).ok(
+    `mutation($input: CreateConversationInput!) { createConversation(input: $input) { __typename ... on CreateConversationPayload { conversation { id } } ... on Error { code message } } }`,
+    { input: { inboxId: globalId('Inbox', ws.inboxes.whatsapp.id), contact: { phone: `+1415556${String(phones).padStart(4, '0')}` } } },
+  );
+  if (data.createConversation.__typename !== 'CreateConversationPayload') throw new Error(JSON.stringify(data.createConversation));
+  return data.createConversation.conversation.id;
+}
 
 describe('handshake', () => {
   it('speaks graphql-transport-ws on /graphql, the same port as HTTP', async () => {
@@ -124,22 +137,70 @@ describe('protocol and limits', () => {
     expect((await raw.closedWithin()).code).toBe(1009);
   });
 
-  it('caps the operations running on one connection', async () => {
+  it('caps the operations running on one connection, through a flood of 500 subscribes', async () => {
+    const CAP = 3;
+    const FLOOD = 500;
+    // With after: "0" a subscription replays the timeline before going live: whenever it
+    // joined, it receives every event, so the test waits for events and never for time.
+    const LIVE = 'subscription { conversationEvents(after: "0") { cursor kind conversationId } }';
     const raw = await RawSocket.open(server.url);
     await raw.init(ws.key);
-    for (const id of ['1', '2', '3', '4']) raw.send({ id, type: 'subscribe', payload: { query: EVENTS } });
-    const refused = await raw.message('error');
-    expect(refused.id).toBe('4');
-    expect(refused.payload[0].extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 3 });
-    // Completing one makes room.
+    for (let i = 1; i <= FLOOD; i++) raw.send({ id: String(i), type: 'subscribe', payload: { query: LIVE } });
+
+    // Every subscribe past the cap gets its own error, in order; the first three are not refused.
+    const refused: any[] = [];
+    for (let i = CAP + 1; i <= FLOOD; i++) refused.push(await raw.message('error', 30_000));
+    expect(refused.map((m) => m.id)).toEqual(Array.from({ length: FLOOD - CAP }, (_, i) => String(CAP + 1 + i)));
+    const capError = {
+      message: `A connection may run at most ${CAP} operations at once; complete some or open another connection.`,
+      extensions: { code: 'RATE_LIMITED', limit: CAP },
+    };
+    for (const m of refused) expect(m.payload).toEqual([capError]);
+    // Refused operation by operation: the connection itself stays open.
+    expect(raw.ws.readyState).toBe(WebSocket.OPEN);
+
+    // The three under the cap run: an event reaches each of them, and no other.
+    await newConversation();
+    const heard = new Set<string>();
+    while (heard.size < CAP) {
+      const m = await raw.message(undefined, 15_000);
+      expect(m.type).toBe('next');
+      heard.add(m.id);
+    }
+    expect([...heard].sort()).toEqual(['1', '2', '3']);
+
+    // Completing one makes room on the same connection: the next subscribe runs (it replays).
     raw.send({ id: '1', type: 'complete' });
-    await sleep(100);
-    raw.send({ id: '5', type: 'subscribe', payload: { query: EVENTS } });
-    await sleep(300);
-    expect(raw.messages.filter((m) => m.type === 'error')).toEqual([]);
-    expect(server.parley.live.stats.operations).toBeGreaterThanOrEqual(3);
+    raw.send({ id: String(FLOOD + 1), type: 'subscribe', payload: { query: LIVE } });
+    for (;;) {
+      const m = await raw.message(undefined, 15_000);
+      expect(m.type).toBe('next');
+      // (Events already on their way to '1' may still arrive; nothing for the refused ids.)
+      expect(['1', '2', '3', String(FLOOD + 1)]).toContain(m.id);
+      if (m.id === String(FLOOD + 1)) break;
+    }
+
+    // Right after the flood, the server still answers an HTTP query...
+    const viewer = await client(server.url, ws.key).request('{ viewer { kind workspace { name } } }');
+    expect(viewer).toMatchObject({ status: 200, data: { viewer: { kind: 'TEAM', workspace: { name: 'Transport workspace' } } } });
+    expect(viewer.errors).toBeUndefined();
+    // ...and a fresh WebSocket subscription, live: it receives the event of a conversation made after it.
+    const fresh = liveClient(server.url, ws.key);
+    try {
+      const feed = fresh.subscribe<{ conversationEvents: { cursor: string; kind: string; conversationId: string } }>(LIVE);
+      // The replay first: the subscription is running.
+      const replayed = await feed.nextData(15_000);
+      expect(replayed.conversationEvents.cursor).toMatch(/^\d+$/);
+      const second = await newConversation();
+      for (;;) {
+        const e = await feed.nextData(15_000);
+        if (e.conversationEvents.conversationId === second) break;
+      }
+    } finally {
+      await fresh.dispose();
+    }
     raw.close();
-  });
+  }, 120_000);
 
   it('pings every socket and drops one that stops answering', async () => {
     const healthy = await RawSocket.open(server.url);
