@@ -252,4 +252,41 @@ describe('scopes', () => {
     expect(nested.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await client(server.url, conversationsOnly).ok(`{ conversations { edges { node { id } } } }`)).conversations.edges).toHaveLength(2);
   });
+
+  it('answers the fields the key may read next to the FORBIDDEN one (partial data)', async () => {
+    const conversationsOnly = (await ws.makeKey({ scopes: ['READ_CONVERSATIONS'] })).secret;
+    const res = await client(server.url, conversationsOnly).request(
+      `{ viewer { kind } conversations { edges { node { id subject } } } contacts { edges { node { id name } } } }`,
+    );
+    expect(res.status).toBe(200);
+    // The refused field is null, with one error that names the missing scope and points at it...
+    expect(res.errors).toHaveLength(1);
+    expect(res.errors![0]).toMatchObject({ path: ['contacts'], extensions: { code: 'FORBIDDEN', scope: 'read:contacts' } });
+    expect(res.errors![0]!.message).toMatch(/read:contacts/);
+    expect(res.data.contacts).toBeNull();
+    // ...and the rest of the query answered in full.
+    expect(res.data.viewer).toEqual({ kind: 'TEAM' });
+    expect(res.data.conversations.edges).toHaveLength(2);
+    expect(res.data.conversations.edges).toContainEqual({ node: { id: globalId('Conversation', conv.id), subject: 'Broken export' } });
+    expect(JSON.stringify(res)).not.toContain('ines@example.test');
+  });
+
+  it("answers a contact's own fields and refuses only its conversations, without read:conversations", async () => {
+    const contactsOnly = (await ws.makeKey({ scopes: ['READ_CONTACTS'] })).secret;
+    const res = await client(server.url, contactsOnly).request(`{ contacts { edges { node { name email conversations { edges { node { id } } } } } } }`);
+    expect(res.status).toBe(200);
+    const nodes = res.data.contacts.edges.map((e: any) => e.node);
+    expect(nodes).toHaveLength(2);
+    expect(nodes).toContainEqual({ name: 'Ines', email: 'ines@example.test', conversations: null });
+    expect(nodes.every((n: any) => n.conversations === null)).toBe(true);
+    // One FORBIDDEN per contact, each at that contact's conversations, naming read:conversations.
+    expect(res.errors).toHaveLength(nodes.length);
+    for (const e of res.errors!) {
+      expect(e).toMatchObject({ extensions: { code: 'FORBIDDEN', scope: 'read:conversations' } });
+      expect(e.message).toMatch(/read:conversations/);
+      expect(e.path).toEqual(['contacts', 'edges', expect.any(Number), 'node', 'conversations']);
+    }
+    expect(new Set(res.errors!.map((e) => e.path![2]))).toEqual(new Set(nodes.map((_n: unknown, i: number) => i)));
+    expect(JSON.stringify(res)).not.toContain(globalId('Conversation', conv.id));
+  });
 });
