@@ -29,6 +29,19 @@ describe('limits', () => {
     expect(second.extensions?.cost.remaining).toBeLessThanOrEqual(598);
   });
 
+  it('prices nodes(ids:) by the number of ids, not as a default-sized list', async () => {
+    const q = 'query($ids: [ID!]!) { nodes(ids: $ids) { ... on Conversation { contact { name } } } }';
+    const costOf = async (n: number) => {
+      const ids = Array.from({ length: n }, () => 'eA==');
+      return (await gql(server.url, q, { ids }, { key: ws.key })).extensions?.cost.requested as number;
+    };
+    const [one, hundred] = [await costOf(1), await costOf(100)];
+    expect(hundred - 1).toBe(100 * (one - 1));
+    // Written in the document, the list counts the same.
+    const literal = await gql(server.url, `{ nodes(ids: [${Array(100).fill('"eA=="').join(',')}]) { ... on Conversation { contact { name } } } }`, {}, { key: ws.key });
+    expect(literal.extensions?.cost.requested).toBe(hundred);
+  });
+
   it('refuses a query dearer than the maximum before running it', async () => {
     const q = '{ node(id: "eA==") { ... on Conversation { messages(first: 100) { edges { node { conversation { messages(first: 100) { edges { node { id } } } } } } } } } }';
     const res = await client(server.url, ws.key).request(q);

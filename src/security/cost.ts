@@ -41,6 +41,20 @@ function argNumber(field: FieldNode, name: string, variables: Record<string, unk
   return undefined;
 }
 
+/** The longest list given to the field as an argument (e.g. `nodes(ids:)`), literal or variable. */
+function argListLength(field: FieldNode, variables: Record<string, unknown>): number | undefined {
+  let longest: number | undefined;
+  for (const arg of field.arguments ?? []) {
+    const value: ValueNode = arg.value;
+    const length =
+      value.kind === Kind.LIST ? value.values.length
+      : value.kind === Kind.VARIABLE && Array.isArray(variables[value.name.value]) ? (variables[value.name.value] as unknown[]).length
+      : undefined;
+    if (length !== undefined) longest = Math.max(longest ?? 0, length);
+  }
+  return longest;
+}
+
 function isConnection(type: GraphQLType): boolean {
   const named = getNamedType(type);
   return isObjectType(named) && named.name.endsWith('Connection') && 'edges' in named.getFields();
@@ -107,7 +121,10 @@ export function computeCost(
     // The edges of a connection are priced through the connection's page size.
     if (named.name.endsWith('Edge')) return children;
     const many = isListType(getNullableType(field.type)) || isConnection(field.type);
-    const size = many ? (argNumber(node, 'first', variables) ?? argNumber(node, 'last', variables) ?? DEFAULT_PAGE_SIZE) : 1;
+    // A page's size; for a plain list asked for by a list of ids, as many as the ids.
+    const size = many
+      ? (argNumber(node, 'first', variables) ?? argNumber(node, 'last', variables) ?? argListLength(node, variables) ?? DEFAULT_PAGE_SIZE)
+      : 1;
     return 1 + Math.max(1, size) * children;
   };
 
