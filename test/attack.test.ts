@@ -381,14 +381,12 @@ describe('abuse', () => {
     }
   });
 
-  // Known gap, reported: the body is decoded leniently (each bad byte becomes U+FFFD) and the
-  // request runs (200 with data; in a mutation the U+FFFD are stored). The issue and README ask
-  // for a refusal with its code. Turn `it.fails` into `it` once the server refuses such a body.
-  it.fails('refuses a body that is not valid UTF-8 with 400 BAD_REQUEST', async () => {
+  // Decoded strictly: not read as U+FFFD (and, in a mutation, stored), but refused.
+  it('refuses a body that is not valid UTF-8 with 400 BAD_REQUEST', async () => {
     for (const [where, body] of notUtf8) {
       const res = await post(body);
       expect(res.status, where).toBe(400);
-      expect(JSON.parse(res.text).errors?.[0]?.extensions?.code, where).toBe('BAD_REQUEST');
+      expect(JSON.parse(res.text).errors?.[0], where).toMatchObject({ message: 'POST body is not valid UTF-8.', extensions: { code: 'BAD_REQUEST' } });
     }
   });
 });

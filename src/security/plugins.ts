@@ -7,11 +7,12 @@
 //   budget per key per minute (src/security/budget.ts); every response says in
 //   `extensions.cost` what the query cost and what is left;
 // - an execution timeout for queries (mutations end with their transaction), a cap on list
-//   inputs, U+0000 refused in any text, introspection off by configuration.
+//   inputs, U+0000 refused in any text, JSON bodies that are not UTF-8 refused,
+//   introspection off by configuration.
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { BREAK, GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, visit, type DocumentNode, type ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import { badInput, requestError } from '../errors.js';
 import type { Budget } from './budget.js';
@@ -70,6 +71,36 @@ function documentHoldsNul(document: DocumentNode): boolean {
   });
   return found;
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const badRequest = (message: string) => new GraphQLError(message, { extensions: { http: { status: 400 }, code: 'BAD_REQUEST' } });
+
+/**
+ * JSON bodies decoded strictly: bytes that are not UTF-8 are refused (400 BAD_REQUEST)
+ * rather than read as U+FFFD and stored. Otherwise as yoga's own JSON parser, whose
+ * messages it keeps, but without echoing the parser's error (a piece of the body).
+ */
+const strictJsonBodies: Plugin<Context> = {
+  onRequestParse({ request, setRequestParser }) {
+    if (request.method !== 'POST' || !/^application\/(graphql\+)?json\b/i.test(request.headers.get('content-type') ?? '')) return;
+    setRequestParser(async (req) => {
+      let text: string;
+      try {
+        text = strictUtf8.decode(await req.arrayBuffer());
+      } catch {
+        throw badRequest('POST body is not valid UTF-8.');
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw badRequest('POST body sent invalid JSON.');
+      }
+      if (body === null || typeof body !== 'object') throw badRequest(`POST body is expected to be object but received ${body === null ? 'null' : typeof body}`);
+      return body as GraphQLParams;
+    });
+  },
+};
 
 type WithCost = { __cost?: { requested: number; limit: number; remaining: number | null; budget: number | null } };
 
@@ -135,6 +166,7 @@ export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<C
   const plugins: Plugin<Context>[] = [
     ...(armor.plugins as Plugin<Context>[]),
     useCSRFPrevention({ requestHeaders: ['x-api-key', 'authorization', 'x-graphql-yoga-csrf'] }) as Plugin<Context>,
+    strictJsonBodies,
     {
       onValidate({ addValidationRule }) {
         if (!limits.introspection) addValidationRule(NoSchemaIntrospectionCustomRule);
