@@ -6,9 +6,14 @@
 // - Anywhere else (yoga's GraphQL over SSE, a plain `subscribe()`), iterating it yields the
 //   matching events in order, replaying the missed ones first: graphql then executes the
 //   operation per event for that one subscriber.
+// Either way the key that subscribed is watched: revoked, expired, rotated or deleted, its
+// WebSocket closes (src/subscriptions/websocket.ts) and, by the same checks, an iterated
+// stream ends, its last payload an UNAUTHENTICATED error saying why.
 import type { Context } from '../context.js';
-import { badInput } from '../errors.js';
-import type { LiveHub } from './hub.js';
+import { badInput, unauthenticated } from '../errors.js';
+import { hashSecret } from '../services/api-keys.js';
+import { secretFromHeaders } from '../services/auth.js';
+import type { FeedHold, LiveHub } from './hub.js';
 import type { LiveEvent } from './live-event.js';
 
 export interface LiveSpec {
@@ -19,18 +24,51 @@ export interface LiveSpec {
   accept(event: LiveEvent): Promise<boolean>;
 }
 
+/** Something live that a key keeps open (a WebSocket connection, an iterated stream). */
+export interface KeyHolder {
+  /** The hash of the secret it authenticated with, when known: a rotated key's old secret stops working. */
+  readonly secretHash: string | null;
+  /** The key may no longer be used: end what it keeps open. */
+  end(reason: string): void;
+}
+
+/** Checks keys in use and ends their holders when they stop being valid (LiveServer, src/subscriptions/websocket.ts). */
+export interface KeyWatch {
+  /** Watches `holder` under its key until the returned function is called. */
+  holdKey(apiKeyId: string, holder: KeyHolder): () => void;
+}
+
 const streams = new WeakMap<object, LiveStream>();
+const keyWatches = new WeakMap<LiveHub, KeyWatch>();
 
 /** The live stream a `subscribe` resolver returned for this context, if any (the fan-out's way in). */
 export function liveStreamOf(context: object): LiveStream | undefined {
   return streams.get(context);
 }
 
+/** Streams iterated from `hub` end when their key stops being valid, as `watch` decides. */
+export function watchKeysOf(hub: LiveHub, watch: KeyWatch): void {
+  keyWatches.set(hub, watch);
+}
+
+/** Who is following a stream: the key, and the hash of the secret sent with the request (over HTTP). */
+function subscriberOf(context: object): { apiKeyId: string; secretHash: string | null } | null {
+  const { auth, request } = context as Partial<Context> & { request?: { headers: { get(name: string): string | null } } };
+  if (!auth) return null;
+  let secret: string | null = null;
+  try {
+    secret = request ? secretFromHeaders(request.headers) : null;
+  } catch {
+    // Authenticated, so the headers were fine; without a secret, only rotation goes unchecked.
+  }
+  return { apiKeyId: auth.apiKeyId, secretHash: secret ? hashSecret(secret) : null };
+}
+
 export class LiveStream implements AsyncIterable<LiveEvent> {
   constructor(
     private readonly hub: LiveHub,
     readonly spec: LiveSpec,
-    context: object,
+    private readonly context: object,
   ) {
     streams.set(context, this);
   }
@@ -38,16 +76,26 @@ export class LiveStream implements AsyncIterable<LiveEvent> {
   [Symbol.asyncIterator](): AsyncIterator<LiveEvent> {
     // Lazy: wrappers (graphql's, envelop's) take the iterator at once; nothing starts until
     // the first next(), so a stream the fan-out takes over costs nothing.
-    let inner: AsyncGenerator<LiveEvent> | null = null;
-    let finished = false;
+    let inner: AsyncGenerator<LiveEvent | Error> | null = null;
+    const control = new Control();
     return {
       next: () => {
-        if (finished) return Promise.resolve({ done: true, value: undefined });
-        inner ??= follow(this.hub, this.spec);
-        return inner.next();
+        if (control.left) return Promise.resolve({ done: true, value: undefined });
+        if (!inner) {
+          const subscriber = subscriberOf(this.context);
+          const watch = keyWatches.get(this.hub);
+          const unwatch =
+            subscriber && watch
+              ? watch.holdKey(subscriber.apiKeyId, { secretHash: subscriber.secretHash, end: (reason) => control.revoke(reason) })
+              : null;
+          inner = follow(this.hub, this.spec, control, unwatch);
+        }
+        // The last value may be the key's error rather than an event: the fields' `resolve`
+        // passes the root on, and graphql reports a returned Error as the field's error.
+        return inner.next() as Promise<IteratorResult<LiveEvent>>;
       },
       return: async () => {
-        finished = true;
+        control.leave();
         await inner?.return(undefined);
         return { done: true, value: undefined };
       },
@@ -55,34 +103,73 @@ export class LiveStream implements AsyncIterable<LiveEvent> {
   }
 }
 
-/** The per-subscriber path: listen first, replay from the timeline, then live, skipping what was replayed. */
-async function* follow(hub: LiveHub, spec: LiveSpec): AsyncGenerator<LiveEvent> {
+/** What can stop a stream between events: its key ceasing to be valid, or its consumer leaving. */
+class Control {
+  /** Why the key may no longer follow the stream, once it may not. */
+  revoked: string | null = null;
+  /** The consumer returned: nothing more is wanted. */
+  left = false;
+  private waiting: (() => void) | null = null;
+
+  get over(): boolean {
+    return this.revoked !== null || this.left;
+  }
+
+  /** Resolves at the next wake(): an event, a revocation, the consumer leaving. */
+  sleep(): Promise<void> {
+    return new Promise<void>((r) => (this.waiting = r));
+  }
+
+  wake() {
+    const w = this.waiting;
+    this.waiting = null;
+    w?.();
+  }
+
+  revoke(reason: string) {
+    this.revoked ??= reason;
+    this.wake();
+  }
+
+  leave() {
+    this.left = true;
+    this.wake();
+  }
+}
+
+/**
+ * The per-subscriber path: listen first, replay from the timeline, then live, skipping what
+ * was replayed; until the key stops being valid (then its error, last) or the consumer leaves.
+ */
+async function* follow(hub: LiveHub, spec: LiveSpec, control: Control, unwatch: (() => void) | null): AsyncGenerator<LiveEvent | Error> {
   const queue: LiveEvent[] = [];
-  let wake: (() => void) | null = null;
-  const hold = await hub.listen(spec.workspaceId, (e) => {
-    queue.push(e);
-    wake?.();
-  });
+  let hold: FeedHold | null = null;
   try {
+    hold = await hub.listen(spec.workspaceId, (e) => {
+      queue.push(e);
+      control.wake();
+    });
     let last = spec.after ?? hold.joinedAt;
-    if (spec.after !== null) {
+    if (spec.after !== null && !control.over) {
       for await (const e of hub.replay(spec.workspaceId, spec.after)) {
         last = e.seq;
         if (await spec.accept(e)) yield e;
+        if (control.over) break;
       }
     }
-    for (;;) {
-      while (queue.length) {
+    while (!control.over) {
+      while (queue.length && !control.over) {
         const e = queue.shift()!;
         if (e.seq <= last) continue;
         last = e.seq;
         if (await spec.accept(e)) yield e;
       }
-      await new Promise<void>((r) => (wake = r));
-      wake = null;
+      if (!control.over) await control.sleep();
     }
+    if (control.revoked !== null && !control.left) yield unauthenticated(control.revoked);
   } finally {
-    hold.release();
+    unwatch?.();
+    hold?.release();
   }
 }
 

@@ -15,7 +15,8 @@
 // the subscription was charged when it started). Authentication is the connection_init
 // payload (`{ "apiKey": "..." }` or `{ "authorization": "Bearer ..." }`), checked once per
 // connection; a key revoked, expired or rotated later closes the connection with 4403
-// (checked every few seconds, and at once when KEY_REVOKED_TOPIC is published).
+// (checked every few seconds, and at once when KEY_REVOKED_TOPIC is published). The same
+// checks end the streams iterated for other transports (GraphQL over SSE): see holdKey.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -41,7 +42,7 @@ import { authenticate, type AuthInfo } from '../services/auth.js';
 import { FanOut, Member, type LiveSink } from './fanout.js';
 import type { LiveHub } from './hub.js';
 import type { LiveEvent } from './live-event.js';
-import { liveStreamOf } from './live-stream.js';
+import { liveStreamOf, watchKeysOf, type KeyHolder, type KeyWatch } from './live-stream.js';
 
 export interface LiveLimits {
   /** Largest WebSocket message accepted; a larger one closes the connection (1009). */
@@ -112,7 +113,7 @@ function stop(r: Running) {
 }
 
 /** One WebSocket and its state. Kept small: a server holds tens of thousands. */
-class Connection {
+class Connection implements KeyHolder {
   auth: AuthInfo | null = null;
   /** The hash of the secret it authenticated with: a rotated key's old secret stops working. */
   secretHash: string | null = null;
@@ -152,6 +153,12 @@ class Connection {
     if (!this.running) return;
     for (const r of this.running.values()) stop(r);
     this.running.clear();
+  }
+
+  /** Its key may no longer be used. */
+  end(reason: string) {
+    this.stopAll();
+    this.close(CloseCode.Forbidden, `Forbidden: ${reason}`);
   }
 }
 
@@ -226,12 +233,13 @@ function sharedVariables(document: DocumentNode, op: OperationDefinitionNode, va
   return rest;
 }
 
-export class LiveServer {
+export class LiveServer implements KeyWatch {
   readonly limits: LiveLimits;
   readonly fanout: FanOut;
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
-  private readonly byKey = new Map<string, Set<Connection>>();
+  /** What each key in use keeps open: connections, and streams iterated for other transports. */
+  private readonly byKey = new Map<string, Set<KeyHolder>>();
   /** One string per secret hash, shared by the connections that use it. */
   private readonly hashes = new Map<string, string>();
   private readonly keepAlive: NodeJS.Timeout;
@@ -257,6 +265,7 @@ export class LiveServer {
     this.keyCheck = setInterval(() => void this.checkKeys(), this.limits.keyCheckMs);
     this.keyCheck.unref();
     this.listenForRevocations();
+    watchKeysOf(deps.hub, this);
   }
 
   get stats() {
@@ -302,13 +311,26 @@ export class LiveServer {
     if (conn.initTimer) clearTimeout(conn.initTimer);
     conn.stopAll();
     this.connections.delete(conn);
-    if (conn.auth) {
-      const set = this.byKey.get(conn.auth.apiKeyId);
-      set?.delete(conn);
-      if (set && set.size === 0) {
-        this.byKey.delete(conn.auth.apiKeyId);
-        if (conn.secretHash) this.hashes.delete(conn.secretHash);
-      }
+    if (conn.auth) this.releaseKey(conn.auth.apiKeyId, conn);
+  }
+
+  /**
+   * Watches `holder` under its key until the returned function is called: the key revoked,
+   * expired, rotated (when the holder knows its secret's hash) or deleted, `holder.end` is called.
+   */
+  holdKey(apiKeyId: string, holder: KeyHolder): () => void {
+    let set = this.byKey.get(apiKeyId);
+    if (!set) this.byKey.set(apiKeyId, (set = new Set()));
+    set.add(holder);
+    return () => this.releaseKey(apiKeyId, holder);
+  }
+
+  private releaseKey(apiKeyId: string, holder: KeyHolder) {
+    const set = this.byKey.get(apiKeyId);
+    set?.delete(holder);
+    if (set && set.size === 0) {
+      this.byKey.delete(apiKeyId);
+      if (holder.secretHash) this.hashes.delete(holder.secretHash);
     }
   }
 
@@ -359,9 +381,7 @@ export class LiveServer {
     conn.auth = auth;
     const hash = hashSecret(secret);
     conn.secretHash = this.hashes.get(hash) ?? (this.hashes.set(hash, hash), hash);
-    let set = this.byKey.get(auth.apiKeyId);
-    if (!set) this.byKey.set(auth.apiKeyId, (set = new Set()));
-    set.add(conn);
+    this.holdKey(auth.apiKeyId, conn);
     conn.send(JSON.stringify({ type: MessageType.ConnectionAck }));
   }
 
@@ -498,7 +518,7 @@ export class LiveServer {
     }
   }
 
-  /** Closes the connections of keys that were revoked, expired, rotated or deleted since they connected. */
+  /** Closes the connections (and ends the streams) of keys that were revoked, expired, rotated or deleted since they connected. */
   async checkKeys(): Promise<void> {
     if (this.byKey.size === 0) return;
     const ids = [...this.byKey.keys()];
@@ -515,21 +535,17 @@ export class LiveServer {
         if (!key) this.closeKey(id, 'The API key no longer exists.');
         else if (key.revokedAt && key.revokedAt <= now) this.closeKey(id, 'The API key has been revoked.');
         else if (key.expiresAt && key.expiresAt <= now) this.closeKey(id, 'The API key has expired.');
-        else this.closeKey(id, 'The API key has been rotated: connect with its new secret.', (c) => c.secretHash !== key.secretHash);
+        else this.closeKey(id, 'The API key has been rotated: connect with its new secret.', (h) => h.secretHash !== null && h.secretHash !== key.secretHash);
       }
     } catch (err) {
       this.deps.logger.warn({ err }, 'checking the keys of live connections failed');
     }
   }
 
-  private closeKey(apiKeyId: string, reason: string, which: (c: Connection) => boolean = () => true) {
+  private closeKey(apiKeyId: string, reason: string, which: (h: KeyHolder) => boolean = () => true) {
     const set = this.byKey.get(apiKeyId);
     if (!set) return;
-    for (const conn of set) {
-      if (!which(conn)) continue;
-      conn.stopAll();
-      conn.close(CloseCode.Forbidden, `Forbidden: ${reason}`);
-    }
+    for (const holder of set) if (which(holder)) holder.end(reason);
   }
 
   private listenForRevocations() {
