@@ -1,7 +1,7 @@
 // conversationStats: every figure checked against a workspace whose numbers are known,
 // computed by the database in one statement.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client } from './support/graphql.js';
+import { client, globalId } from './support/graphql.js';
 import { createConversationRow, seedWorkspace, type ConversationRow, type SeededWorkspace } from './support/seed.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -112,5 +112,25 @@ describe('conversationStats', () => {
     server.queries.length = 0;
     await api.ok(`{ conversationStats { total byStatus { count } firstResponseAi { medianSeconds } satisfaction { responseRate } } }`);
     expect(server.queries.filter((q) => !/"api_key"/.test(q))).toHaveLength(1);
+  });
+
+  it('does not count a conversation reopened since its resolution as resolved', async () => {
+    const near = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 3_600_000).toISOString() };
+    const resolvedNow = async () => (await api.ok(STATS, { range: near })).conversationStats;
+    const created = await api.ok(
+      `mutation($input: CreateConversationInput!) { createConversation(input: $input) { ... on CreateConversationPayload { conversation { id } } } }`,
+      { input: { inboxId: globalId('Inbox', ws.inboxes.whatsapp.id), contact: { phone: '+14155550142' }, message: { senderType: 'CONTACT', content: 'hi' } } },
+    );
+    const conversationId = created.createConversation.conversation.id;
+    const lifecycle = (name: string, extra = '') =>
+      api.ok(`mutation($id: ID!) { ${name}(input: { conversationId: $id${extra} }) { __typename } }`, { id: conversationId });
+    await lifecycle('resolveConversation', ', reason: ISSUE_RESOLVED');
+    expect((await resolvedNow()).resolvedInRange).toBe(1);
+    await lifecycle('reopenConversation');
+    const reopened = await resolvedNow();
+    expect(reopened.resolvedInRange).toBe(0);
+    expect(reopened.resolution.count).toBe(0);
+    await lifecycle('resolveConversation', ', reason: ISSUE_RESOLVED');
+    expect((await resolvedNow()).resolvedInRange).toBe(1);
   });
 });

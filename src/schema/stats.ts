@@ -104,10 +104,14 @@ const ConversationStatsRef = builder.objectRef<ConversationStats>('ConversationS
     }),
     resolution: t.field({
       type: Durations,
-      description: 'Time from creation to resolution, for conversations resolved in the range; its count is how many were resolved.',
+      description:
+        'Time from creation to (last) resolution, for conversations resolved in the range and not reopened since; its count is how many were resolved.',
       resolve: (s) => s.resolution,
     }),
-    resolvedInRange: t.int({ description: 'Conversations resolved in the range (resolution.count).', resolve: (s) => s.resolution.count }),
+    resolvedInRange: t.int({
+      description: 'Conversations resolved in the range and not reopened since (resolution.count).',
+      resolve: (s) => s.resolution.count,
+    }),
     satisfaction: t.field({ type: Satisfaction, description: 'CSAT of the conversations resolved in the range.', resolve: (s) => s.satisfaction }),
     range: t.field({ type: StatsRange, description: 'The range the time-based figures cover.', resolve: (s) => s.range }),
   }),
