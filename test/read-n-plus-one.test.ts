@@ -123,4 +123,16 @@ describe('no N+1', () => {
     expect(hundred.queries.length).toBe(five.queries.length);
     expect(hundred.queries.length).toBeLessThanOrEqual(10);
   });
+
+  // Here because this workspace has more conversations than a default page holds.
+  it('gives 20 conversations and contacts by default', async () => {
+    const data = await client(server.url, big.key).ok(`{
+      conversations { totalCount pageInfo { hasNextPage } edges { cursor } }
+      contacts { edges { cursor } }
+    }`);
+    expect(data.conversations.totalCount).toBe(100);
+    expect(data.conversations.edges).toHaveLength(20);
+    expect(data.conversations.pageInfo.hasNextPage).toBe(true);
+    expect(data.contacts.edges).toHaveLength(20);
+  });
 });
