@@ -40,6 +40,11 @@ describe('limits', () => {
     // Written in the document, the list counts the same.
     const literal = await gql(server.url, `{ nodes(ids: [${Array(100).fill('"eA=="').join(',')}]) { ... on Conversation { contact { name } } } }`, {}, { key: ws.key });
     expect(literal.extensions?.cost.requested).toBe(hundred);
+    // A connection's list arguments are filters, not its size: still priced at its page of 20.
+    const page = (filter: string) => `{ node(id: "eA==") { ... on Conversation { messages${filter} { edges { node { conversation { id } } } } } } }`;
+    const [plain, filtered] = await Promise.all([page(''), page('(senderTypes: [CONTACT])')].map((q) => gql(server.url, q, {}, { key: ws.key })));
+    expect(filtered.extensions?.cost.requested).toBe(plain.extensions?.cost.requested);
+    expect(plain.extensions?.cost.requested).toBeGreaterThanOrEqual(20);
   });
 
   it('refuses a query dearer than the maximum before running it', async () => {

@@ -213,6 +213,11 @@ describe('other filter mistakes', () => {
     expect(await server.db.prisma.label.count({ where: { workspaceId: ws.workspaceId } })).toBe(labelsBefore);
     const id = globalId('Conversation', world.rows.c1.id);
     expectNul(await api.request(`mutation($id: ID!, $attrs: JSONObject!) { updateConversation(input: { conversationId: $id, customAttributes: $attrs }) { __typename } }`, { id, attrs: { [nul]: 1 } }));
+    // Written raw into the query text (the lexer accepts it), and nested deeper than any limit.
+    expectNul(await api.request(`{ labels(search: "a\u0000b") { id } }`));
+    let deep: Record<string, unknown> = { leaf: nul };
+    for (let i = 0; i < 15; i++) deep = { level: deep };
+    expectNul(await api.request(`mutation($id: ID!, $attrs: JSONObject!) { updateConversation(input: { conversationId: $id, customAttributes: $attrs }) { __typename } }`, { id, attrs: deep }));
     // A backslash-u that is not U+0000 is fine.
     expect((await api.request(`{ conversations(filter: { search: "caf\\u00e9" }) { edges { cursor } } }`)).errors).toBeUndefined();
   });

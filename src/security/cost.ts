@@ -121,10 +121,10 @@ export function computeCost(
     // The edges of a connection are priced through the connection's page size.
     if (named.name.endsWith('Edge')) return children;
     const many = isListType(getNullableType(field.type)) || isConnection(field.type);
-    // A page's size; for a plain list asked for by a list of ids, as many as the ids.
-    const size = many
-      ? (argNumber(node, 'first', variables) ?? argNumber(node, 'last', variables) ?? argListLength(node, variables) ?? DEFAULT_PAGE_SIZE)
-      : 1;
+    // A page's size; for a plain list (not a connection) asked for by a list of ids, as many
+    // as the ids. A connection's list arguments are filters: its page is first/last or 20.
+    const listed = isConnection(field.type) ? undefined : argListLength(node, variables);
+    const size = many ? (argNumber(node, 'first', variables) ?? argNumber(node, 'last', variables) ?? listed ?? DEFAULT_PAGE_SIZE) : 1;
     return 1 + Math.max(1, size) * children;
   };
 

@@ -49,18 +49,32 @@ function longestList(value: unknown, depth = 0): number {
 
 const NUL = '\u0000';
 
-/** True if a string (or an object key) anywhere in the variables holds U+0000. */
-function variablesHoldNul(value: unknown, depth = 0): boolean {
-  if (typeof value === 'string') return value.includes(NUL);
-  if (depth > 10 || value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return value.some((v) => variablesHoldNul(v, depth + 1));
-  return Object.entries(value).some(([k, v]) => k.includes(NUL) || variablesHoldNul(v, depth + 1));
+/**
+ * True if a string (or an object key) anywhere in the variables holds U+0000. Walked with a
+ * stack, to any depth: JSON scalars nest freely, and the body size bounds the work.
+ */
+function variablesHoldNul(variables: unknown): boolean {
+  const stack: unknown[] = [variables];
+  while (stack.length) {
+    const value = stack.pop();
+    if (typeof value === 'string') {
+      if (value.includes(NUL)) return true;
+    } else if (Array.isArray(value)) {
+      for (const v of value) stack.push(v);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (k.includes(NUL)) return true;
+        stack.push(v);
+      }
+    }
+  }
+  return false;
 }
 
-/** True if a string literal of the document holds U+0000 (written as a \u escape). */
+/** True if a string literal of the document holds U+0000 (raw, or written as a \u escape). */
 function documentHoldsNul(document: DocumentNode): boolean {
   const body = document.loc?.source.body;
-  if (body !== undefined && !body.includes('\\u')) return false;
+  if (body !== undefined && !body.includes('\\u') && !body.includes(NUL)) return false;
   let found = false;
   visit(document, {
     StringValue(node) {
@@ -84,9 +98,11 @@ const strictJsonBodies: Plugin<Context> = {
   onRequestParse({ request, setRequestParser }) {
     if (request.method !== 'POST' || !/^application\/(graphql\+)?json\b/i.test(request.headers.get('content-type') ?? '')) return;
     setRequestParser(async (req) => {
+      // Reading may fail on its own (an aborted upload, a size limit): that is not decoding.
+      const bytes = await req.arrayBuffer();
       let text: string;
       try {
-        text = strictUtf8.decode(await req.arrayBuffer());
+        text = strictUtf8.decode(bytes);
       } catch {
         throw badRequest('POST body is not valid UTF-8.');
       }
