@@ -42,7 +42,8 @@ describe('limits', () => {
     expect(literal.extensions?.cost.requested).toBe(hundred);
     // A connection's list arguments are filters, not its size: still priced at its page of 20.
     const page = (filter: string) => `{ node(id: "eA==") { ... on Conversation { messages${filter} { edges { node { conversation { id } } } } } } }`;
-    const [plain, filtered] = await Promise.all([page(''), page('(senderTypes: [CONTACT])')].map((q) => gql(server.url, q, {}, { key: ws.key })));
+    const plain = await gql(server.url, page(''), {}, { key: ws.key });
+    const filtered = await gql(server.url, page('(senderTypes: [CONTACT])'), {}, { key: ws.key });
     expect(filtered.extensions?.cost.requested).toBe(plain.extensions?.cost.requested);
     expect(plain.extensions?.cost.requested).toBeGreaterThanOrEqual(20);
   });

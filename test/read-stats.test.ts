@@ -132,5 +132,9 @@ describe('conversationStats', () => {
     expect(reopened.resolution.count).toBe(0);
     await lifecycle('resolveConversation', ', reason: ISSUE_RESOLVED');
     expect((await resolvedNow()).resolvedInRange).toBe(1);
+    // Reopened, then closed without a new resolution: not resolved either.
+    await lifecycle('reopenConversation');
+    await lifecycle('closeConversation');
+    expect((await resolvedNow()).resolvedInRange).toBe(0);
   });
 });

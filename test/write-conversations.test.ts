@@ -19,6 +19,7 @@ import {
   type SeededWorkspace,
   type TestServer,
 } from './support/write-api.js';
+import { usePostgres } from './support/databases.js';
 
 let server: TestServer;
 let ws: SeededWorkspace;
@@ -329,5 +330,51 @@ describe('the write scope and the workspace boundary', () => {
         expect(r, name).toMatchObject({ __typename: 'NotFoundError', entity: 'Conversation', ref: id });
       });
     }
+  });
+});
+
+// Registered only in the PostgreSQL suite (npm run test:pg), which CI runs: PGlite has a
+// single connection, so its transactions never overlap and this would hold whatever the code.
+if (usePostgres) describe('timeline order under concurrent transactions (PostgreSQL)', () => {
+  // The timeline's cursors follow commit order: a reader that has seen cursor N never later
+  // finds a new event at or before N. This is what lets subscribers resume with `after`.
+  it('never shows a reader a new event at or before a cursor it has already passed', async () => {
+    const conversations: string[] = [];
+    for (let i = 0; i < 12; i++) conversations.push((await newConversation(a, ws, { text: null })).conversation.id);
+    const start = (await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } })).eventSeq;
+
+    // The reader: reads what is past the start again and again, as a live feed catches up.
+    const seen = new Set<bigint>();
+    const late: bigint[] = [];
+    let last = start;
+    let writing = true;
+    let readsDuringWrites = 0;
+    const read = async () => {
+      const rows = await server.db.prisma.event.findMany({ where: { workspaceId: ws.workspaceId, seq: { gt: start } }, select: { seq: true } });
+      if (writing && rows.length > 0) readsDuringWrites++;
+      for (const { seq } of rows) {
+        if (seen.has(seq)) continue;
+        if (seq <= last) late.push(seq); // committed after a later cursor was already visible
+        seen.add(seq);
+      }
+      for (const s of seen) if (s > last) last = s;
+    };
+    const reader = (async () => {
+      while (writing) await read();
+    })();
+    // The writers: three messages to each conversation, all at once.
+    await Promise.all(conversations.flatMap((id) => [1, 2, 3].map((n) => a.send(id, { senderType: 'CONTACT', content: `message ${n}` }))));
+    writing = false;
+    await reader;
+    await read();
+
+    expect(late).toEqual([]);
+    // The reader really read while the writes were committing (the check is not vacuous).
+    expect(readsDuringWrites).toBeGreaterThan(0);
+    // Every number after the start went to exactly one committed event: no holes.
+    const numbers = [...seen].sort((x, y) => (x < y ? -1 : 1));
+    expect(numbers).toHaveLength(conversations.length * 3);
+    expect(numbers[0]).toBe(start + 1n);
+    expect(numbers.at(-1)).toBe(start + BigInt(numbers.length));
   });
 });

@@ -101,13 +101,13 @@ export const ConversationNode = builder.prismaNode('Conversation', {
       resolve: (c, _a, ctx) => loaded(c, 'labels', () => labelsOfConversation(ctx).load(c.id)),
     }),
     snoozedUntil: t.expose('snoozedUntil', { type: 'DateTime', nullable: true, description: 'When a SNOOZED conversation reopens by itself.' }),
-    resolutionReason: t.expose('resolutionReason', { type: ResolutionReasonEnum, nullable: true, description: 'Why it was resolved.' }),
+    resolutionReason: t.expose('resolutionReason', { type: ResolutionReasonEnum, nullable: true, description: 'Why it was resolved; null while it is not (reopening clears the resolution; the timeline keeps it).' }),
     resolutionNote: t.string({
       nullable: true,
       description: 'Internal note left on resolving; null for CONNECTOR keys.',
       resolve: (c, _a, ctx) => (ctx.auth?.kind === 'TEAM' ? c.resolutionNote : null),
     }),
-    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'When it was last resolved.' }),
+    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true, description: 'When it was resolved; null once it reopens.' }),
     resolvedBy: t.field({
       type: UserNode,
       nullable: true,

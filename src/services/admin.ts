@@ -65,9 +65,9 @@ export async function updateUser(
   // Anyone with the admin scope may set availability; names and roles are for ADMINs.
   if (input.role != null || input.name != null) await requireAdminRole(ctx, "change a team member's name or role");
   return inTransaction(ctx, async (tx) => {
-    if (input.role === 'AGENT' && user.role === 'ADMIN') {
-      // Locks the workspace's ADMIN rows: two demotions at once cannot both see "another
-      // admin is left" and leave none.
+    if (input.role === 'AGENT') {
+      // Locks the workspace's ADMIN rows and decides on what they hold now (not on the row
+      // read before): two demotions at once cannot both see "another admin is left".
       const admins = await tx.$queryRaw<{ id: string }[]>`
         SELECT "id" FROM "user" WHERE "workspace_id" = ${ctx.workspaceId}::uuid AND "role" = 'ADMIN' FOR UPDATE`;
       if (admins.length <= 1 && admins.some((a) => a.id === user.id)) {

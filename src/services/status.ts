@@ -56,6 +56,10 @@ export async function changeStatus(tx: ScopedTx, events: EventLog, conversation:
     snoozedUntil: change.to === 'SNOOZED' ? change.snoozedUntil : null,
     version: { increment: 1 },
   };
+  // Reopening ends the resolution: an OPEN conversation has none (the timeline keeps it).
+  if (change.to === 'OPEN' && conversation.resolvedAt) {
+    Object.assign(data, { resolutionReason: null, resolutionNote: null, resolvedAt: null, resolvedById: null });
+  }
   const after: Record<string, Prisma.InputJsonValue | null> = { status: change.to };
   if (change.to === 'SNOOZED') after.snoozedUntil = change.snoozedUntil!.toISOString();
   if (change.resolution) {
