@@ -23,6 +23,8 @@ export interface Context {
   live: LiveHub | null;
   logger: Logger;
   requestId: string;
+  /** When a mutation must be done by (ms since the epoch), set by the execution-timeout plugin. */
+  deadline?: number;
 }
 
 export interface AppDeps {
@@ -58,5 +60,6 @@ export function serviceContext(ctx: Context): ServiceContext {
     workspaceId,
     actor: userId ? { type: 'USER', userId, apiKeyId } : { type: 'API_KEY', apiKeyId },
     pubsub: ctx.pubsub,
+    deadline: ctx.deadline,
   };
 }

@@ -13,7 +13,8 @@ export type RequestErrorCode =
   | 'FORBIDDEN'
   | 'BAD_USER_INPUT'
   | 'RATE_LIMITED'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  | 'TIMEOUT';
 
 export function requestError(
   code: RequestErrorCode,

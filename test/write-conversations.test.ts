@@ -19,7 +19,10 @@ import {
   type SeededWorkspace,
   type TestServer,
 } from './support/write-api.js';
+import pg from 'pg';
 import { usePostgres } from './support/databases.js';
+import { seedWorkspace } from './support/seed.js';
+import { startTestServer } from './support/server.js';
 
 let server: TestServer;
 let ws: SeededWorkspace;
@@ -329,6 +332,40 @@ describe('the write scope and the workspace boundary', () => {
         const r = await a.mutate(name, input, `... on NotFoundError { entity ref } ${ERROR}`);
         expect(r, name).toMatchObject({ __typename: 'NotFoundError', entity: 'Conversation', ref: id });
       });
+    }
+  });
+});
+
+// Registered only in the PostgreSQL suite (npm run test:pg), which CI runs: PGlite has a
+// single connection, so no other session can hold a lock against a mutation.
+if (usePostgres) describe('a mutation that runs out of time (PostgreSQL)', () => {
+  it('rolls back and answers TIMEOUT: nothing written, nothing published', async () => {
+    const quick = await startTestServer({ env: { EXECUTION_TIMEOUT_MS: '300', COST_BUDGET_PER_MINUTE: '0' } });
+    const locker = new pg.Client({ connectionString: quick.database.url! });
+    try {
+      const w = await seedWorkspace(quick.db.prisma, 'Deadline');
+      const b = api(quick.url, w.key);
+      const { conversation } = await newConversation(b, w);
+      const before = await quick.db.prisma.event.count({ where: { workspaceId: w.workspaceId } });
+      // Another session holds the conversation's row for 1.5 s: the mutation waits for it.
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query(`SELECT "id" FROM "conversation" WHERE "id" = $1 FOR UPDATE`, [localId(conversation.id)]);
+      const pending = b.request(`mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }`, {
+        input: { conversationId: conversation.id, senderType: 'HUMAN', content: 'too late' },
+      });
+      await new Promise((r) => setTimeout(r, 1_500));
+      await locker.query('COMMIT');
+      const res = await pending;
+      expect(res.errors?.[0]?.extensions?.code, JSON.stringify(res)).toBe('TIMEOUT');
+      expect(res.errors?.[0]?.message).toMatch(/rolled back: nothing was written/);
+      expect(await quick.db.prisma.message.count({ where: { conversationId: localId(conversation.id), content: 'too late' } })).toBe(0);
+      expect(await quick.db.prisma.event.count({ where: { workspaceId: w.workspaceId } })).toBe(before);
+      // Once the row is free, the same mutation goes through.
+      expect((await b.send(conversation.id, { senderType: 'HUMAN', content: 'in time' })).sentMessage?.content).toBe('in time');
+    } finally {
+      await locker.end().catch(() => {});
+      await quick.close();
     }
   });
 });

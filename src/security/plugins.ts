@@ -200,15 +200,16 @@ export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<C
       async onExecute({ args, setResultAndStopExecution, executeFn, setExecuteFn }) {
         const refused = await charge(args);
         if (refused) return setResultAndStopExecution(refused);
-        // A mutation is not cut off: answering "stopped" while its transaction goes on to
-        // commit would invite a retry that writes twice. Its transaction has its own time
-        // limit (src/services/timeline.ts), after which it rolls back and reports an error.
+        // A mutation is not cut off from outside: answering "stopped" while its transaction
+        // goes on to commit would invite a retry that writes twice. Its transactions get the
+        // deadline instead (src/services/timeline.ts): each ends by then or rolls back.
         const isMutation = getOperationAST(args.document, args.operationName)?.operation === 'mutation';
-        if (!isMutation) setExecuteFn(async (executeArgs) => {
+        if (isMutation) (args.contextValue as Context).deadline = Date.now() + limits.executionTimeoutMs;
+        else setExecuteFn(async (executeArgs) => {
           let timer: NodeJS.Timeout | undefined;
           const timeout = new Promise<ExecutionResult>((resolve) => {
             timer = setTimeout(
-              () => resolve({ errors: [requestError('BAD_USER_INPUT', `The query took longer than ${limits.executionTimeoutMs} ms and was stopped.`, { reason: 'TIMEOUT' })] }),
+              () => resolve({ errors: [requestError('TIMEOUT', `The query took longer than ${limits.executionTimeoutMs} ms and was stopped.`)] }),
               limits.executionTimeoutMs,
             );
           });

@@ -46,6 +46,10 @@ export async function bulkUpdateConversations(sctx: ServiceContext, input: BulkU
 
   const results: BulkItemResult[] = [];
   const seen = new Set<string>();
+  // Each item is its own transaction, reported item by item: a request deadline falling in
+  // the middle would fail the whole field after some items were applied, leaving the caller
+  // unable to tell which. Items keep only their own transaction's time limit.
+  const itemContext: ServiceContext = { ...sctx, deadline: undefined };
   for (const { ref, id } of input.conversations) {
     if (seen.has(ref)) continue;
     seen.add(ref);
@@ -54,7 +58,7 @@ export async function bulkUpdateConversations(sctx: ServiceContext, input: BulkU
       continue;
     }
     try {
-      const conversation = await inTransaction(sctx, async (tx, events) => {
+      const conversation = await inTransaction(itemContext, async (tx, events) => {
         let c = await lockConversation(tx, sctx.workspaceId, id);
         if (input.assigneeId !== undefined) c = await applyAssignment(tx, events, c, input.assigneeId, note);
         if (add.length || remove.length) c = await applyLabelChange(tx, events, sctx.workspaceId, c, { add, remove }, 'input.addLabelIds', note);

@@ -9,6 +9,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import type { ScopedDb, ScopedTx } from '../db/tenant.js';
 import type { Events, TimelinePublication } from '../pubsub.js';
 import { workspaceTopic } from '../pubsub.js';
+import { requestError } from '../errors.js';
 
 /** Who is acting, as recorded on events and handoffs. */
 export interface Actor {
@@ -24,6 +25,8 @@ export interface ServiceContext {
   workspaceId: string;
   actor: Actor;
   pubsub?: Events['pubsub'];
+  /** The request's deadline (ms since the epoch): transactions end by then or roll back. */
+  deadline?: number;
 }
 
 export interface EventInput {
@@ -77,6 +80,12 @@ export class EventLog {
   }
 }
 
+const TRANSACTION_TIMEOUT_MS = 15_000;
+const TRANSACTION_MAX_WAIT_MS = 10_000;
+
+const timedOut = () =>
+  requestError('TIMEOUT', 'The mutation ran out of time and was rolled back: nothing was written. Retry it, or check for a slow database.');
+
 /**
  * Runs `work` in one transaction with an event log; publishes the logged events after
  * the commit. A failure anywhere rolls everything back and publishes nothing.
@@ -86,13 +95,24 @@ export async function inTransaction<T>(
   work: (tx: ScopedTx, events: EventLog) => Promise<T>,
 ): Promise<T> {
   let log: EventLog | undefined;
-  const result = await ctx.db.$transaction(
-    async (tx) => {
-      log = new EventLog(tx as ScopedTx, ctx);
-      return work(tx as ScopedTx, log);
-    },
-    { timeout: 15_000, maxWait: 10_000 },
-  );
+  // Bounded by the request's deadline: a mutation that runs out of time rolls back and says
+  // so (TIMEOUT, nothing written) rather than committing after its answer was given up on.
+  const left = ctx.deadline === undefined ? Number.POSITIVE_INFINITY : ctx.deadline - Date.now();
+  if (left <= 0) throw timedOut();
+  let result: T;
+  try {
+    result = await ctx.db.$transaction(
+      async (tx) => {
+        log = new EventLog(tx as ScopedTx, ctx);
+        return work(tx as ScopedTx, log);
+      },
+      { timeout: Math.min(TRANSACTION_TIMEOUT_MS, left), maxWait: Math.min(TRANSACTION_MAX_WAIT_MS, left) },
+    );
+  } catch (e) {
+    // P2028: the transaction could not start, or ran out of time, and was rolled back.
+    if ((e as { code?: unknown } | null)?.code === 'P2028') throw timedOut();
+    throw e;
+  }
   if (ctx.pubsub && log) {
     for (const event of log.written) ctx.pubsub.publish(workspaceTopic(ctx.workspaceId), event);
   }
