@@ -328,15 +328,28 @@ describe('abuse', () => {
   }, 120_000);
 
   // Bodies the server cannot read as a GraphQL request: each with its exact status and code.
+  const UNSUPPORTED = (type: string) => ({
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: `POST bodies must be JSON (content-type: application/json), not ${type}.`,
+  });
   it('refuses a body of another content type, or not a JSON request, with its exact status and code', async () => {
     const cases: [string, () => Promise<{ status: number; text: string; type: string | null }>, { status: number; code?: string; message?: string }][] = [
-      // No parser for the content type: 415 Unsupported Media Type, before any execution.
-      ['text/plain body', () => post('{ viewer { kind } }', { 'content-type': 'text/plain' }), { status: 415 }],
+      // Bodies are JSON only: anything else is 415 Unsupported Media Type, before any execution.
+      ['text/plain body', () => post('{ viewer { kind } }', { 'content-type': 'text/plain' }), UNSUPPORTED('text/plain')],
       // What a cross-site form could send: a JSON request under a "simple" content type.
-      ['text/plain body holding a JSON request', () => post(JSON.stringify({ query: '{ viewer { kind } }' }), { 'content-type': 'text/plain' }), { status: 415 }],
-      ['XML body', () => post('<query>viewer</query>', { 'content-type': 'application/xml' }), { status: 415 }],
+      ['text/plain body holding a JSON request', () => post(JSON.stringify({ query: '{ viewer { kind } }' }), { 'content-type': 'text/plain' }), UNSUPPORTED('text/plain')],
+      ['XML body', () => post('<query>viewer</query>', { 'content-type': 'application/xml' }), UNSUPPORTED('application/xml')],
+      // Forms and uploads, which yoga alone would parse (decoding bad bytes as U+FFFD).
+      ['a form post', () => post('query=%7B+viewer+%7B+kind+%7D+%7D', { 'content-type': 'application/x-www-form-urlencoded' }), UNSUPPORTED('application/x-www-form-urlencoded')],
+      [
+        'a multipart upload',
+        () => post('--x\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{"query":"{ viewer { kind } }"}\r\n--x--\r\n', { 'content-type': 'multipart/form-data; boundary=x' }),
+        UNSUPPORTED('multipart/form-data'),
+      ],
+      ['raw GraphQL text', () => post('{ viewer { kind } }', { 'content-type': 'application/graphql' }), UNSUPPORTED('application/graphql')],
       // (Bytes, not a string: fetch would label a string text/plain.)
-      ['no content type', () => post(Buffer.from(JSON.stringify({ query: '{ viewer { kind } }' })), {}), { status: 415 }],
+      ['no content type', () => post(Buffer.from(JSON.stringify({ query: '{ viewer { kind } }' })), {}), UNSUPPORTED('untyped')],
       ['malformed JSON', () => post('{"query": '), { status: 400, code: 'BAD_REQUEST', message: 'POST body sent invalid JSON.' }],
       ['a JSON string, not an object', () => post('"{ viewer { kind } }"'), { status: 400, code: 'BAD_REQUEST', message: 'POST body is expected to be object but received string' }],
       ['JSON null', () => post('null'), { status: 400, code: 'BAD_REQUEST', message: 'POST body is expected to be object but received null' }],

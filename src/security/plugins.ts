@@ -90,13 +90,24 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const badRequest = (message: string) => new GraphQLError(message, { extensions: { http: { status: 400 }, code: 'BAD_REQUEST' } });
 
 /**
- * JSON bodies decoded strictly: bytes that are not UTF-8 are refused (400 BAD_REQUEST)
- * rather than read as U+FFFD and stored. Otherwise as yoga's own JSON parser, whose
+ * POST bodies are JSON, decoded strictly. Other bodies (form posts, multipart, raw GraphQL
+ * text, anything else) are refused with 415 and a JSON error: Parley takes no uploads, and
+ * yoga's parsers for them would read invalid bytes as U+FFFD. Bytes that are not UTF-8 are
+ * refused (400 BAD_REQUEST) rather than stored. Otherwise as yoga's own JSON parser, whose
  * messages it keeps, but without echoing the parser's error (a piece of the body).
  */
 const strictJsonBodies: Plugin<Context> = {
   onRequestParse({ request, setRequestParser }) {
-    if (request.method !== 'POST' || !/^application\/(graphql\+)?json\b/i.test(request.headers.get('content-type') ?? '')) return;
+    if (request.method !== 'POST') return;
+    const type = request.headers.get('content-type') ?? '';
+    if (!/^application\/(graphql\+)?json\b/i.test(type)) {
+      setRequestParser(() => {
+        throw new GraphQLError(`POST bodies must be JSON (content-type: application/json), not ${type.split(';')[0] || 'untyped'}.`, {
+          extensions: { http: { status: 415 }, code: 'UNSUPPORTED_MEDIA_TYPE' },
+        });
+      });
+      return;
+    }
     setRequestParser(async (req) => {
       // Reading may fail on its own (an aborted upload, a size limit): that is not decoding.
       const bytes = await req.arrayBuffer();
