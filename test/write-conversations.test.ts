@@ -339,7 +339,7 @@ describe('the write scope and the workspace boundary', () => {
 // Registered only in the PostgreSQL suite (npm run test:pg), which CI runs: PGlite has a
 // single connection, so no other session can hold a lock against a mutation.
 if (usePostgres) describe('a mutation that runs out of time (PostgreSQL)', () => {
-  it('rolls back and answers TIMEOUT: nothing written, nothing published', async () => {
+  it('is stopped at its deadline, rolls back and answers TIMEOUT: nothing written, nothing published', async () => {
     const quick = await startTestServer({ env: { EXECUTION_TIMEOUT_MS: '300', COST_BUDGET_PER_MINUTE: '0' } });
     const locker = new pg.Client({ connectionString: quick.database.url! });
     try {
@@ -347,16 +347,18 @@ if (usePostgres) describe('a mutation that runs out of time (PostgreSQL)', () =>
       const b = api(quick.url, w.key);
       const { conversation } = await newConversation(b, w);
       const before = await quick.db.prisma.event.count({ where: { workspaceId: w.workspaceId } });
-      // Another session holds the conversation's row for 1.5 s: the mutation waits for it.
+      // Another session holds the conversation's row: the mutation waits for it, and its
+      // deadline (300 ms) stops the wait in PostgreSQL, while the row is still held.
       await locker.connect();
       await locker.query('BEGIN');
       await locker.query(`SELECT "id" FROM "conversation" WHERE "id" = $1 FOR UPDATE`, [localId(conversation.id)]);
-      const pending = b.request(`mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }`, {
-        input: { conversationId: conversation.id, senderType: 'HUMAN', content: 'too late' },
-      });
-      await new Promise((r) => setTimeout(r, 1_500));
+      const res = await Promise.race([
+        b.request(`mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }`, {
+          input: { conversationId: conversation.id, senderType: 'HUMAN', content: 'too late' },
+        }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the mutation was not stopped at its deadline')), 10_000)),
+      ]);
       await locker.query('COMMIT');
-      const res = await pending;
       expect(res.errors?.[0]?.extensions?.code, JSON.stringify(res)).toBe('TIMEOUT');
       expect(res.errors?.[0]?.message).toMatch(/rolled back: nothing was written/);
       expect(await quick.db.prisma.message.count({ where: { conversationId: localId(conversation.id), content: 'too late' } })).toBe(0);

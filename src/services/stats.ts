@@ -79,8 +79,8 @@ export async function conversationStats(db: ScopedDb, selection: ConversationSel
   const aiFirst = Prisma.sql`${inRange('created_at')} AND b."first_response_at" IS NOT NULL
     AND (b."first_human_response_at" IS NULL OR b."first_response_at" < b."first_human_response_at")`;
   const humanFirst = Prisma.sql`${inRange('created_at')} AND b."first_human_response_at" IS NOT NULL`;
-  // resolved_at stays as a record when a conversation reopens: only conversations still
-  // resolved (or closed or archived since) count as resolved.
+  // Reopening clears resolved_at (src/services/status.ts); the status check also keeps out
+  // rows reopened before that rule, which may still hold one.
   const resolved = Prisma.sql`${inRange('resolved_at')} AND b."status" IN ('RESOLVED', 'CLOSED', 'ARCHIVED')`;
   const ai = seconds('first_response_at', 'created_at');
   const human = seconds('first_human_response_at', 'created_at');

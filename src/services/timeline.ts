@@ -86,31 +86,64 @@ const TRANSACTION_MAX_WAIT_MS = 10_000;
 const timedOut = () =>
   requestError('TIMEOUT', 'The mutation ran out of time and was rolled back: nothing was written. Retry it, or check for a slow database.');
 
+/** PostgreSQL's codes for a statement stopped by statement_timeout or lock_timeout. */
+const TIMED_OUT_SQLSTATES = new Set(['57014', '55P03']);
+
+/** The SQLSTATE of a database error, wherever the driver adapter put it. */
+function sqlState(e: unknown): string | undefined {
+  for (let cur = e as Record<string, unknown> | undefined, depth = 0; cur && depth < 4; cur = cur.cause as Record<string, unknown> | undefined, depth++) {
+    const meta = cur.meta as Record<string, unknown> | undefined;
+    const driver = meta?.driverAdapterError as { cause?: Record<string, unknown> } | undefined;
+    for (const code of [cur.originalCode, driver?.cause?.originalCode, meta?.code, cur.code]) {
+      if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    }
+  }
+  return undefined;
+}
+
 /**
  * Runs `work` in one transaction with an event log; publishes the logged events after
  * the commit. A failure anywhere rolls everything back and publishes nothing.
+ *
+ * With a deadline (a mutation's), PostgreSQL enforces it: the transaction's statements and
+ * lock waits get only the time left (SET LOCAL statement_timeout, lock_timeout), so a
+ * statement that would run past it fails there and the whole transaction rolls back; and a
+ * transaction that still ends after the deadline rolls back. Either way the answer is
+ * TIMEOUT with nothing written. (Prisma's own transaction timer is only a backstop: when it
+ * fires it does not stop a statement already running.)
  */
 export async function inTransaction<T>(
   ctx: ServiceContext,
   work: (tx: ScopedTx, events: EventLog) => Promise<T>,
 ): Promise<T> {
   let log: EventLog | undefined;
-  // Bounded by the request's deadline: a mutation that runs out of time rolls back and says
-  // so (TIMEOUT, nothing written) rather than committing after its answer was given up on.
-  const left = ctx.deadline === undefined ? Number.POSITIVE_INFINITY : ctx.deadline - Date.now();
-  if (left <= 0) throw timedOut();
+  const deadline = ctx.deadline;
+  if (deadline !== undefined && deadline <= Date.now()) throw timedOut();
   let result: T;
   try {
     result = await ctx.db.$transaction(
       async (tx) => {
+        if (deadline !== undefined) {
+          const left = Math.floor(deadline - Date.now());
+          if (left <= 0) throw timedOut();
+          await (tx as ScopedTx).$queryRaw`SELECT set_config('statement_timeout', ${String(left)}, true), set_config('lock_timeout', ${String(left)}, true)`;
+        }
         log = new EventLog(tx as ScopedTx, ctx);
-        return work(tx as ScopedTx, log);
+        const value = await work(tx as ScopedTx, log);
+        if (deadline !== undefined && Date.now() > deadline) throw timedOut();
+        return value;
       },
-      { timeout: Math.min(TRANSACTION_TIMEOUT_MS, left), maxWait: Math.min(TRANSACTION_MAX_WAIT_MS, left) },
+      {
+        timeout: TRANSACTION_TIMEOUT_MS + (deadline === undefined ? 0 : Math.max(0, deadline - Date.now())),
+        maxWait: deadline === undefined ? TRANSACTION_MAX_WAIT_MS : Math.max(1, Math.min(TRANSACTION_MAX_WAIT_MS, deadline - Date.now())),
+      },
     );
   } catch (e) {
-    // P2028: the transaction could not start, or ran out of time, and was rolled back.
-    if ((e as { code?: unknown } | null)?.code === 'P2028') throw timedOut();
+    if (deadline !== undefined && TIMED_OUT_SQLSTATES.has(sqlState(e) ?? '')) throw timedOut();
+    // Waiting for a connection past the deadline: the transaction never started.
+    if (deadline !== undefined && (e as { code?: unknown } | null)?.code === 'P2028' && /Unable to start a transaction/i.test(String((e as Error).message))) {
+      throw timedOut();
+    }
     throw e;
   }
   if (ctx.pubsub && log) {
