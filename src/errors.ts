@@ -14,7 +14,9 @@ export type RequestErrorCode =
   | 'BAD_USER_INPUT'
   | 'RATE_LIMITED'
   | 'NOT_FOUND'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'BAD_REQUEST'
+  | 'UNSUPPORTED_MEDIA_TYPE';
 
 export function requestError(
   code: RequestErrorCode,

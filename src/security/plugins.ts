@@ -87,7 +87,7 @@ function documentHoldsNul(document: DocumentNode): boolean {
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-const badRequest = (message: string) => new GraphQLError(message, { extensions: { http: { status: 400 }, code: 'BAD_REQUEST' } });
+const badRequest = (message: string) => requestError('BAD_REQUEST', message, {}, 400);
 
 /**
  * POST bodies are JSON, decoded strictly. Other bodies (form posts, multipart, raw GraphQL
@@ -102,9 +102,7 @@ const strictJsonBodies: Plugin<Context> = {
     const type = request.headers.get('content-type') ?? '';
     if (!/^application\/(graphql\+)?json\b/i.test(type)) {
       setRequestParser(() => {
-        throw new GraphQLError(`POST bodies must be JSON (content-type: application/json), not ${type.split(';')[0] || 'untyped'}.`, {
-          extensions: { http: { status: 415 }, code: 'UNSUPPORTED_MEDIA_TYPE' },
-        });
+        throw requestError('UNSUPPORTED_MEDIA_TYPE', `POST bodies must be JSON (content-type: application/json), not ${type.split(';')[0] || 'untyped'}.`, {}, 415);
       });
       return;
     }
