@@ -1,13 +1,29 @@
-// Which unique constraint a failed write broke. Services check uniqueness before writing;
-// this catches the race where two requests pass that check at the same moment.
-// The two driver adapters report the constraint differently (PGlite: its columns;
-// adapter-pg: its index name); both keep PostgreSQL's message, which names it.
+// What PostgreSQL said when a statement failed, as Prisma passes it on from the driver
+// adapter (`meta.driverAdapterError.cause`). Which unique constraint a failed write broke:
+// services check uniqueness before writing; this catches the race where two requests pass
+// that check at the same moment. The two driver adapters report the constraint differently
+// (PGlite: its columns; adapter-pg: its index name); both keep PostgreSQL's message, which
+// names it.
+
+interface AdapterCause {
+  originalCode?: string;
+  originalMessage?: string;
+  constraint?: { index?: string };
+}
+
+function adapterCause(error: unknown): AdapterCause | undefined {
+  return (error as { meta?: { driverAdapterError?: { cause?: AdapterCause } } } | null)?.meta?.driverAdapterError?.cause;
+}
+
+/** PostgreSQL's SQLSTATE for a failed statement (e.g. 57014: canceled by statement_timeout), if any. */
+export function sqlState(error: unknown): string | undefined {
+  return adapterCause(error)?.originalCode;
+}
 
 /** The violated unique constraint's name (e.g. label_workspace_id_name_key), or null. */
 export function violatedConstraint(error: unknown): string | null {
-  const e = error as { code?: string; meta?: { driverAdapterError?: { cause?: { originalMessage?: string; constraint?: { index?: string } } } } };
-  if (e?.code !== 'P2002') return null;
-  const cause = e.meta?.driverAdapterError?.cause;
+  if ((error as { code?: string } | null)?.code !== 'P2002') return null;
+  const cause = adapterCause(error);
   if (cause?.constraint?.index) return cause.constraint.index;
   const match = /unique constraint "([^"]+)"/.exec(cause?.originalMessage ?? '');
   return match?.[1] ?? 'unknown';

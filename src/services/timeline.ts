@@ -10,6 +10,7 @@ import type { ScopedDb, ScopedTx } from '../db/tenant.js';
 import type { Events, TimelinePublication } from '../pubsub.js';
 import { workspaceTopic } from '../pubsub.js';
 import { requestError } from '../errors.js';
+import { sqlState } from '../db/unique-violation.js';
 
 /** Who is acting, as recorded on events and handoffs. */
 export interface Actor {
@@ -89,18 +90,6 @@ const timedOut = () =>
 /** PostgreSQL's codes for a statement stopped by statement_timeout or lock_timeout. */
 const TIMED_OUT_SQLSTATES = new Set(['57014', '55P03']);
 
-/** The SQLSTATE of a database error, wherever the driver adapter put it. */
-function sqlState(e: unknown): string | undefined {
-  for (let cur = e as Record<string, unknown> | undefined, depth = 0; cur && depth < 4; cur = cur.cause as Record<string, unknown> | undefined, depth++) {
-    const meta = cur.meta as Record<string, unknown> | undefined;
-    const driver = meta?.driverAdapterError as { cause?: Record<string, unknown> } | undefined;
-    for (const code of [cur.originalCode, driver?.cause?.originalCode, meta?.code, cur.code]) {
-      if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-    }
-  }
-  return undefined;
-}
-
 /**
  * Runs `work` in one transaction with an event log; publishes the logged events after
  * the commit. A failure anywhere rolls everything back and publishes nothing.
@@ -118,15 +107,17 @@ export async function inTransaction<T>(
 ): Promise<T> {
   let log: EventLog | undefined;
   const deadline = ctx.deadline;
-  if (deadline !== undefined && deadline <= Date.now()) throw timedOut();
+  const left = deadline === undefined ? undefined : deadline - Date.now();
+  if (left !== undefined && left <= 0) throw timedOut();
   let result: T;
   try {
     result = await ctx.db.$transaction(
       async (tx) => {
         if (deadline !== undefined) {
-          const left = Math.floor(deadline - Date.now());
-          if (left <= 0) throw timedOut();
-          await (tx as ScopedTx).$queryRaw`SELECT set_config('statement_timeout', ${String(left)}, true), set_config('lock_timeout', ${String(left)}, true)`;
+          // What is left now that the transaction has started (it may have waited for a connection).
+          const ms = Math.floor(deadline - Date.now());
+          if (ms <= 0) throw timedOut();
+          await (tx as ScopedTx).$queryRaw`SELECT set_config('statement_timeout', ${String(ms)}, true), set_config('lock_timeout', ${String(ms)}, true)`;
         }
         log = new EventLog(tx as ScopedTx, ctx);
         const value = await work(tx as ScopedTx, log);
@@ -134,8 +125,8 @@ export async function inTransaction<T>(
         return value;
       },
       {
-        timeout: TRANSACTION_TIMEOUT_MS + (deadline === undefined ? 0 : Math.max(0, deadline - Date.now())),
-        maxWait: deadline === undefined ? TRANSACTION_MAX_WAIT_MS : Math.max(1, Math.min(TRANSACTION_MAX_WAIT_MS, deadline - Date.now())),
+        timeout: TRANSACTION_TIMEOUT_MS + (left ?? 0),
+        maxWait: left === undefined ? TRANSACTION_MAX_WAIT_MS : Math.max(1, Math.min(TRANSACTION_MAX_WAIT_MS, left)),
       },
     );
   } catch (e) {
