@@ -237,9 +237,12 @@ export async function mergeContacts(sctx: ServiceContext, input: MergeContactsIn
 export async function deleteContact(sctx: ServiceContext, contactId: string): Promise<void> {
   await inTransaction(sctx, async (tx, events) => {
     if (!(await tx.contact.findUnique({ where: { id: contactId }, select: { id: true } }))) throw new NotFoundError('Contact', contactId);
-    const conversations = await tx.$queryRaw<{ id: string }[]>`
-      SELECT "id" FROM "conversation" WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "contact_id" = ${contactId}::uuid FOR UPDATE`;
-    const ids = conversations.map((c) => c.id);
+    // Locked, with what each one's CONVERSATION_DELETED event keeps of it.
+    const erased = await tx.$queryRaw<Parameters<typeof recordConversationDeleted>[1][]>`
+      SELECT "id", "number", "status", "inbox_id" AS "inboxId", "priority", "assignee_id" AS "assigneeId", "controller", "message_count" AS "messageCount"
+      FROM "conversation" WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "contact_id" = ${contactId}::uuid
+      ORDER BY "number" FOR UPDATE`;
+    const ids = erased.map((c) => c.id);
     const messages = ids.length ? await tx.message.count({ where: { conversationId: { in: ids } } }) : 0;
     await lockContact(tx, sctx.workspaceId, contactId);
     await tx.event.deleteMany({
@@ -253,13 +256,6 @@ export async function deleteContact(sctx: ServiceContext, contactId: string): Pr
         ],
       },
     });
-    const erased = ids.length
-      ? await tx.conversation.findMany({
-          where: { id: { in: ids } },
-          select: { id: true, number: true, status: true, inboxId: true, priority: true, assigneeId: true, controller: true, messageCount: true },
-          orderBy: { number: 'asc' },
-        })
-      : [];
     await tx.contact.delete({ where: { id: contactId } });
     for (const conversation of erased) await recordConversationDeleted(events, conversation, 'The contact was erased.');
     await events.record({

@@ -132,11 +132,8 @@ class WorkspaceFeed {
           // The timeline is the truth. Numbers are given out under the workspace row's
           // lock, so a number missing below one that is there was erased (deleting a
           // contact erases its history), not late: it is skipped, never waited for.
-          for (const e of rows) {
-            if (e.seq <= this.lastSeq) continue;
-            this.pending.delete(e.seq);
-            this.handOn(e);
-          }
+          for (const e of rows) if (e.seq > this.lastSeq) this.handOn(e);
+          // Publications of what was just handed on (or skipped) are no longer awaited.
           for (const seq of this.pending.keys()) if (seq <= this.lastSeq) this.pending.delete(seq);
           this.flush();
           if (rows.length < PAGE) return;
