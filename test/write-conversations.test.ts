@@ -416,4 +416,66 @@ if (usePostgres) describe('timeline order under concurrent transactions (Postgre
     expect(numbers[0]).toBe(start + 1n);
     expect(numbers.at(-1)).toBe(start + BigInt(numbers.length));
   });
+
+  // The workspace's sequence is taken as a transaction's last step, so a mutation that is slow
+  // (here: waiting on another session's lock) after it has written rows and recorded events
+  // does not hold up the rest of the workspace: writes to other conversations, and other
+  // conversations being created, go through meanwhile. With the sequence taken at the first
+  // event (the old way), both would wait for the slow one and end in TIMEOUT.
+  it('does not serialise the writes of a workspace: two slow mutations on different conversations overlap', async () => {
+    const other = (await newConversation(a, ws, { text: 'hello' })).conversation;
+    const locker = new pg.Client({ connectionString: server.database.url! });
+    await locker.connect();
+    try {
+      // Another session has stored, but not committed, a message with this provider id: the
+      // unique index makes a second insert of it wait for that session.
+      const providerMessageId = `wamid.slow.${randomPhone()}`;
+      const host = localId((await newConversation(a, ws, { text: 'host' })).conversation.id);
+      await locker.query('BEGIN');
+      await locker.query(
+        `INSERT INTO message (id, workspace_id, conversation_id, inbox_id, content, content_type, attachments, sender_type, private, status, provider_message_id, created_at, updated_at)
+         VALUES (gen_random_uuid(), $1, $2, $3, 'held', 'TEXT', '[]', 'CONTACT', false, 'RECEIVED', $4, now(), now())`,
+        [ws.workspaceId, host, ws.inboxes.whatsapp.id, providerMessageId],
+      );
+      const seqBefore = (await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } })).eventSeq;
+
+      // The slow one: creates a contact and a conversation (events recorded), then waits on
+      // the held provider id when it inserts its first message.
+      let slowDone = false;
+      const slow = a
+        .createConversation({ inboxId: inbox('whatsapp'), contact: { phone: randomPhone() }, message: { senderType: 'CONTACT', content: 'slow', providerMessageId } })
+        .finally(() => (slowDone = true));
+      // Wait (by PostgreSQL's own account, not by a clock) until it is blocked on that lock.
+      for (;;) {
+        const waiting = await locker.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if (waiting.rows[0].n > 0) break;
+        if (slowDone) throw new Error(`the slow mutation ended before it blocked: ${JSON.stringify(await slow)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+
+      // Meanwhile: a message to another conversation, and another conversation created.
+      const sent = await a.send(other.id, { senderType: 'HUMAN', content: 'not queued behind the slow one' });
+      const created = await a.createConversation({ inboxId: inbox('whatsapp'), contact: { phone: randomPhone() }, message: { senderType: 'CONTACT', content: 'fast' } });
+      expect(sent.sentMessage?.content, JSON.stringify(sent)).toBe('not queued behind the slow one');
+      expect(created.conversation?.number, JSON.stringify(created)).toBeGreaterThan(0);
+      expect(slowDone).toBe(false);
+
+      // The other session gives up its row: the slow one finishes, numbered after the fast
+      // ones, which committed first.
+      await locker.query('ROLLBACK');
+      const slowResult = await slow;
+      expect(slowResult.conversation?.number, JSON.stringify(slowResult)).toBe(created.conversation.number + 1);
+      const events = await server.db.prisma.event.findMany({ where: { workspaceId: ws.workspaceId, seq: { gt: seqBefore } }, orderBy: { seq: 'asc' }, select: { seq: true, type: true, conversationId: true } });
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => seqBefore + BigInt(i + 1)));
+      const slowId = localId(slowResult.conversation.id);
+      const firstSlow = events.findIndex((e) => e.conversationId === slowId);
+      // The slow mutation's events come after every event of the two that overtook it.
+      expect(events.slice(firstSlow).every((e) => e.conversationId === slowId || e.type === 'CONTACT_CREATED')).toBe(true);
+      expect(events.slice(0, firstSlow).some((e) => e.conversationId === localId(other.id))).toBe(true);
+      expect(events.slice(0, firstSlow).some((e) => e.conversationId === localId(created.conversation.id))).toBe(true);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      await locker.end().catch(() => {});
+    }
+  });
 });

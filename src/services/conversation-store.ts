@@ -3,7 +3,9 @@
 //
 // Lock order, the same in every write transaction so that two never wait on each other:
 // conversation rows, then contact and label rows, then the workspace row (display numbers
-// and timeline cursors), which is taken last and held until commit.
+// and timeline cursors), which is taken in the transaction's last step (EventLog.flush) and
+// held until commit.
+import { randomInt } from 'node:crypto';
 import type { Conversation, Prisma } from '../generated/prisma/client.js';
 import type { ScopedTx } from '../db/tenant.js';
 import { ConversationArchivedError, NotFoundError } from '../errors.js';
@@ -22,11 +24,15 @@ export function assertNotArchived(conversation: Conversation): void {
   if (conversation.status === 'ARCHIVED') throw new ConversationArchivedError(conversation.id);
 }
 
-/** The workspace's next display number (#1, #2...). Takes the workspace row lock. */
-export async function nextConversationNumber(tx: ScopedTx, workspaceId: string): Promise<number> {
-  const rows = await tx.$queryRaw<{ seq: number }[]>`
-    UPDATE "workspace" SET "conversation_seq" = "conversation_seq" + 1 WHERE "id" = ${workspaceId}::uuid RETURNING "conversation_seq" AS seq`;
-  return Number(rows[0]!.seq);
+/**
+ * The number a new conversation holds until its transaction's numbering step gives it the
+ * workspace's next display number (#1, #2...). Negative, so never a real number, and random,
+ * so that two transactions creating conversations at once do not meet on the unique
+ * (workspace, number) index (if they ever did, the second would only wait for the first).
+ * Nobody else ever sees it: it is replaced before the commit.
+ */
+function placeholderNumber(): number {
+  return -randomInt(1, 2 ** 31 - 1);
 }
 
 export interface NewConversation {
@@ -43,11 +49,10 @@ export interface NewConversation {
 
 /** Inserts a conversation and records CONVERSATION_CREATED. Contact and labels must be held already. */
 export async function insertConversation(tx: ScopedTx, events: EventLog, workspaceId: string, input: NewConversation): Promise<Conversation> {
-  const number = await nextConversationNumber(tx, workspaceId);
   const conversation = await tx.conversation.create({
     data: {
       workspaceId,
-      number,
+      number: placeholderNumber(),
       inboxId: input.inboxId,
       contactId: input.contactId,
       subject: input.subject ?? null,
@@ -57,21 +62,19 @@ export async function insertConversation(tx: ScopedTx, events: EventLog, workspa
       labels: input.labelIds?.length ? { connect: input.labelIds.map((id) => ({ id })) } : undefined,
     },
   });
-  await events.record({
-    type: 'CONVERSATION_CREATED',
-    conversationId: conversation.id,
-    after: {
-      number,
-      status: conversation.status,
-      controller: conversation.controller,
-      priority: conversation.priority,
-      inboxId: conversation.inboxId,
-      contactId: conversation.contactId,
-      subject: conversation.subject,
-      labelIds: input.labelIds ?? [],
-      ...(input.previousConversationId ? { previousConversationId: input.previousConversationId } : {}),
-    },
-  });
+  const after = {
+    number: conversation.number,
+    status: conversation.status,
+    controller: conversation.controller,
+    priority: conversation.priority,
+    inboxId: conversation.inboxId,
+    contactId: conversation.contactId,
+    subject: conversation.subject,
+    labelIds: input.labelIds ?? [],
+    ...(input.previousConversationId ? { previousConversationId: input.previousConversationId } : {}),
+  };
+  events.record({ type: 'CONVERSATION_CREATED', conversationId: conversation.id, after });
+  events.numberConversation(conversation, after);
   return conversation;
 }
 

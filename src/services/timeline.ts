@@ -1,9 +1,14 @@
 // The workspace's timeline, and the unit of work every mutation runs in.
 //
-// Cursor order is commit order: each event takes the next number from its workspace's
-// row (UPDATE ... RETURNING), which holds that row's lock until the transaction ends, so
-// event writes in one workspace are serialised and a reader that has seen cursor N never
-// later finds a new event at or before N. Events are published only after the commit.
+// Cursor order is commit order. A transaction's events are collected while it works and
+// numbered as its last step: one UPDATE of the workspace row hands out the block of cursors
+// (and the display numbers of conversations created in the transaction), and that row's lock
+// is held from there to the commit. So the events of one workspace still commit in cursor
+// order (a reader that has seen cursor N never later finds a new event at or before N), but
+// the lock covers the numbering and the commit, not the work: writes to different
+// conversations of one workspace run side by side and queue only for that short last step.
+// (A plain SEQUENCE would not keep the promise: numbers are taken in one order and committed
+// in another.) Events are published only after the commit.
 import type { ActorType, EventType } from '../generated/prisma/client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { ScopedDb, ScopedTx } from '../db/tenant.js';
@@ -11,6 +16,7 @@ import type { Events, TimelinePublication } from '../pubsub.js';
 import { workspaceTopic } from '../pubsub.js';
 import { requestError } from '../errors.js';
 import { sqlState } from '../db/unique-violation.js';
+import { uuidv7 } from '../uuid.js';
 
 /** Who is acting, as recorded on events and handoffs. */
 export interface Actor {
@@ -41,43 +47,90 @@ export interface EventInput {
   note?: string | null;
 }
 
-/** Collects the events of one transaction, to publish once it has committed. */
+/** A conversation inserted in this transaction, waiting for its display number. */
+interface Unnumbered {
+  conversation: { id: string; number: number };
+  /** JSON values (an event's `after`) that carry the number too. */
+  carriers: Record<string, unknown>[];
+}
+
+/**
+ * Collects the events of one transaction, numbers them as the transaction's last step
+ * (`flush`), and keeps what to publish once it has committed.
+ */
 export class EventLog {
   readonly written: TimelinePublication[] = [];
+  private readonly pending: Prisma.EventCreateManyInput[] = [];
+  private readonly unnumbered: Unnumbered[] = [];
+  private flushed = false;
   constructor(
     private readonly tx: ScopedTx,
     private readonly ctx: Pick<ServiceContext, 'workspaceId' | 'actor'>,
   ) {}
 
-  async record(input: EventInput) {
-    const rows = await this.tx.$queryRaw<{ seq: bigint }[]>`
-      UPDATE "workspace" SET "event_seq" = "event_seq" + 1 WHERE "id" = ${this.ctx.workspaceId}::uuid RETURNING "event_seq" AS seq`;
+  /** Adds an event to the transaction; it gets its cursor when the transaction ends. */
+  record(input: EventInput): void {
+    if (this.flushed) throw new Error('EventLog: an event recorded after the numbering step');
     const actor = input.actor ?? this.ctx.actor;
-    const event = await this.tx.event.create({
-      data: {
-        workspaceId: this.ctx.workspaceId,
-        seq: rows[0]!.seq,
-        type: input.type,
-        conversationId: input.conversationId ?? null,
-        messageId: input.messageId ?? null,
-        actorType: actor.type,
-        actorUserId: actor.userId ?? null,
-        actorApiKeyId: actor.apiKeyId ?? null,
-        actorContactId: actor.contactId ?? null,
-        before: input.before ?? undefined,
-        after: input.after ?? undefined,
-        note: input.note ?? null,
-      },
-      select: { id: true, seq: true, type: true, conversationId: true, messageId: true },
+    this.pending.push({
+      id: uuidv7(),
+      workspaceId: this.ctx.workspaceId,
+      seq: 0n,
+      type: input.type,
+      conversationId: input.conversationId ?? null,
+      messageId: input.messageId ?? null,
+      actorType: actor.type,
+      actorUserId: actor.userId ?? null,
+      actorApiKeyId: actor.apiKeyId ?? null,
+      actorContactId: actor.contactId ?? null,
+      before: input.before ?? undefined,
+      after: input.after ?? undefined,
+      note: input.note ?? null,
     });
-    this.written.push({
-      eventId: event.id,
-      seq: event.seq.toString(),
-      type: event.type,
-      conversationId: event.conversationId,
-      messageId: event.messageId,
-    });
-    return event;
+  }
+
+  /**
+   * A conversation inserted with a placeholder number gets the workspace's next display
+   * number in the numbering step; `carriers` (its CONVERSATION_CREATED event's `after`)
+   * get it written into their `number` key, and so does the conversation object.
+   */
+  numberConversation(conversation: { id: string; number: number }, ...carriers: Record<string, unknown>[]): void {
+    this.unnumbered.push({ conversation, carriers });
+  }
+
+  /**
+   * The transaction's last step: takes the workspace row (held to the commit), hands out the
+   * block of cursors and display numbers, and writes the events.
+   */
+  async flush(): Promise<void> {
+    this.flushed = true;
+    const events = this.pending.length;
+    const conversations = this.unnumbered.length;
+    if (!events && !conversations) return;
+    const rows = await this.tx.$queryRaw<{ seq: bigint; number: number }[]>`
+      UPDATE "workspace" SET "event_seq" = "event_seq" + ${events}, "conversation_seq" = "conversation_seq" + ${conversations}
+      WHERE "id" = ${this.ctx.workspaceId}::uuid RETURNING "event_seq" AS seq, "conversation_seq" AS number`;
+    const last = rows[0]!;
+    let number = Number(last.number) - conversations;
+    for (const { conversation, carriers } of this.unnumbered) {
+      number += 1;
+      conversation.number = number;
+      for (const carrier of carriers) carrier.number = number;
+      await this.tx.$executeRaw`UPDATE "conversation" SET "number" = ${number} WHERE "id" = ${conversation.id}::uuid AND "workspace_id" = ${this.ctx.workspaceId}::uuid`;
+    }
+    let seq = last.seq - BigInt(events);
+    for (const event of this.pending) {
+      seq += 1n;
+      event.seq = seq;
+      this.written.push({
+        eventId: event.id!,
+        seq: seq.toString(),
+        type: event.type,
+        conversationId: event.conversationId ?? null,
+        messageId: event.messageId ?? null,
+      });
+    }
+    if (events) await this.tx.event.createMany({ data: this.pending });
   }
 }
 
@@ -121,6 +174,7 @@ export async function inTransaction<T>(
         }
         log = new EventLog(tx as ScopedTx, ctx);
         const value = await work(tx as ScopedTx, log);
+        await log.flush();
         if (deadline !== undefined && Date.now() > deadline) throw timedOut();
         return value;
       },
