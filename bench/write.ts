@@ -2,7 +2,9 @@
 // process takes from many clients of one busy workspace, against a raw-SQL floor doing the same
 // durable work per write in one transaction through `pg`, in the same run.
 //
-//   npx tsx bench/write.ts [--duration 10] [--only sendMessage]
+//   npx tsx bench/write.ts [--duration 10] [--only sendMessage] [--profile]
+//
+// --profile writes a CPU profile of the Parley process to bench/profiles/.
 //
 // Scenarios, each at 10 and 50 connections:
 //   - sendMessage from a HUMAN, spread over 500 conversations of one workspace;
@@ -293,7 +295,9 @@ async function runParley(base: string, key: string, scenario: string, body: Body
 }
 
 async function startServer(url: string): Promise<{ base: string; child: ChildProcess; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const profileDir = new URL('./profiles/', import.meta.url).pathname;
+  const profile = args.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('..', import.meta.url).pathname,
     env: {
       ...process.env,

@@ -340,7 +340,7 @@ describe('the write scope and the workspace boundary', () => {
 // single connection, so no other session can hold a lock against a mutation.
 if (usePostgres) describe('a mutation that runs out of time (PostgreSQL)', () => {
   it('is stopped at its deadline, rolls back and answers TIMEOUT: nothing written, nothing published', async () => {
-    const quick = await startTestServer({ env: { EXECUTION_TIMEOUT_MS: '300', COST_BUDGET_PER_MINUTE: '0' } });
+    const quick = await startTestServer({ env: { EXECUTION_TIMEOUT_MS: '3000', COST_BUDGET_PER_MINUTE: '0' } });
     const locker = new pg.Client({ connectionString: quick.database.url! });
     try {
       const w = await seedWorkspace(quick.db.prisma, 'Deadline');
@@ -348,7 +348,8 @@ if (usePostgres) describe('a mutation that runs out of time (PostgreSQL)', () =>
       const { conversation } = await newConversation(b, w);
       const before = await quick.db.prisma.event.count({ where: { workspaceId: w.workspaceId } });
       // Another session holds the conversation's row: the mutation waits for it, and its
-      // deadline (300 ms) stops the wait in PostgreSQL, while the row is still held.
+      // deadline (3 s: long enough for any mutation on a busy machine, short for a test) stops
+      // the wait in PostgreSQL, while the row is still held.
       await locker.connect();
       await locker.query('BEGIN');
       await locker.query(`SELECT "id" FROM "conversation" WHERE "id" = $1 FOR UPDATE`, [localId(conversation.id)]);
@@ -356,7 +357,7 @@ if (usePostgres) describe('a mutation that runs out of time (PostgreSQL)', () =>
         b.request(`mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }`, {
           input: { conversationId: conversation.id, senderType: 'HUMAN', content: 'too late' },
         }),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the mutation was not stopped at its deadline')), 10_000)),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the mutation was not stopped at its deadline')), 20_000)),
       ]);
       await locker.query('COMMIT');
       expect(res.errors?.[0]?.extensions?.code, JSON.stringify(res)).toBe('TIMEOUT');
@@ -465,7 +466,10 @@ if (usePostgres) describe('timeline order under concurrent transactions (Postgre
       await locker.query('ROLLBACK');
       const slowResult = await slow;
       expect(slowResult.conversation?.number, JSON.stringify(slowResult)).toBe(created.conversation.number + 1);
-      const events = await server.db.prisma.event.findMany({ where: { workspaceId: ws.workspaceId, seq: { gt: seqBefore } }, orderBy: { seq: 'asc' }, select: { seq: true, type: true, conversationId: true } });
+      const events = await server.db.prisma.event.findMany({ where: { workspaceId: ws.workspaceId, seq: { gt: seqBefore } }, orderBy: { seq: 'asc' }, select: { seq: true, type: true, conversationId: true, after: true } });
+      // Each CONVERSATION_CREATED event carries the number its conversation got at the commit.
+      const createdNumbers = events.filter((e) => e.type === 'CONVERSATION_CREATED').map((e) => (e.after as { number: number }).number);
+      expect(createdNumbers).toEqual([created.conversation.number, slowResult.conversation.number]);
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => seqBefore + BigInt(i + 1)));
       const slowId = localId(slowResult.conversation.id);
       const firstSlow = events.findIndex((e) => e.conversationId === slowId);

@@ -7,16 +7,19 @@
 // held until commit.
 import { randomInt } from 'node:crypto';
 import type { Conversation, Prisma } from '../generated/prisma/client.js';
+import { jsonRow, reviveRow } from '../db/rows.js';
 import type { ScopedTx } from '../db/tenant.js';
 import { ConversationArchivedError, NotFoundError } from '../errors.js';
 import type { EventLog } from './timeline.js';
 
 /** Reads a conversation of the workspace and locks it until the transaction ends. */
 export async function lockConversation(tx: ScopedTx, workspaceId: string, conversationId: string): Promise<Conversation> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`
-    SELECT "id" FROM "conversation" WHERE "id" = ${conversationId}::uuid AND "workspace_id" = ${workspaceId}::uuid FOR UPDATE`;
+  // One round trip: the lock and the row together (Prisma cannot lock a row it reads).
+  const rows = await tx.$queryRaw<{ row: Record<string, unknown> }[]>`
+    SELECT ${jsonRow('Conversation', 'c')} AS row FROM "conversation" c
+    WHERE c."id" = ${conversationId}::uuid AND c."workspace_id" = ${workspaceId}::uuid FOR UPDATE`;
   if (!rows.length) throw new NotFoundError('Conversation', conversationId);
-  return tx.conversation.findUniqueOrThrow({ where: { id: conversationId } });
+  return reviveRow<Conversation>('Conversation', rows[0]!.row);
 }
 
 /** ARCHIVED conversations are final and read-only. */

@@ -173,7 +173,8 @@ export async function addMessage(
   let senderUserId: string | null = null;
   if (message.senderType === 'HUMAN') {
     senderUserId = opts.senderUserId ?? sctx.actor.userId ?? null;
-    if (senderUserId && !(await tx.user.findUnique({ where: { id: senderUserId }, select: { id: true } }))) {
+    // The key's own user was found when the key was; another one named here is looked up.
+    if (senderUserId && senderUserId !== sctx.actor.userId && !(await tx.user.findUnique({ where: { id: senderUserId }, select: { id: true } }))) {
       throw new NotFoundError('User', senderUserId);
     }
   }

@@ -99,29 +99,63 @@ export class EventLog {
   }
 
   /**
-   * The transaction's last step: takes the workspace row (held to the commit), hands out the
-   * block of cursors and display numbers, and writes the events.
+   * The transaction's last step, one statement: takes the workspace row (held to the commit),
+   * hands out the block of cursors and display numbers, numbers the new conversations (and
+   * their CONVERSATION_CREATED events' `after`), and writes the events.
    */
   async flush(): Promise<void> {
     this.flushed = true;
-    const events = this.pending.length;
-    const conversations = this.unnumbered.length;
-    if (!events && !conversations) return;
+    const n = this.pending.length;
+    const k = this.unnumbered.length;
+    if (!n && !k) return;
+    const slots = new Map<unknown, number>();
+    this.unnumbered.forEach(({ carriers }, i) => carriers.forEach((c) => slots.set(c, i + 1)));
+    const events = JSON.stringify(
+      this.pending.map((e, i) => ({
+        ord: i + 1,
+        id: e.id,
+        type: e.type,
+        conversation_id: e.conversationId,
+        message_id: e.messageId,
+        actor_type: e.actorType,
+        actor_user_id: e.actorUserId,
+        actor_api_key_id: e.actorApiKeyId,
+        actor_contact_id: e.actorContactId,
+        before: e.before ?? null,
+        after: e.after ?? null,
+        note: e.note,
+        slot: slots.get(e.after) ?? null,
+      })),
+    );
+    const conversations = JSON.stringify(this.unnumbered.map(({ conversation }, i) => ({ id: conversation.id, slot: i + 1 })));
     const rows = await this.tx.$queryRaw<{ seq: bigint; number: number }[]>`
-      UPDATE "workspace" SET "event_seq" = "event_seq" + ${events}, "conversation_seq" = "conversation_seq" + ${conversations}
-      WHERE "id" = ${this.ctx.workspaceId}::uuid RETURNING "event_seq" AS seq, "conversation_seq" AS number`;
-    const last = rows[0]!;
-    let number = Number(last.number) - conversations;
-    for (const { conversation, carriers } of this.unnumbered) {
-      number += 1;
-      conversation.number = number;
-      for (const carrier of carriers) carrier.number = number;
-      await this.tx.$executeRaw`UPDATE "conversation" SET "number" = ${number} WHERE "id" = ${conversation.id}::uuid AND "workspace_id" = ${this.ctx.workspaceId}::uuid`;
-    }
-    let seq = last.seq - BigInt(events);
+      WITH s AS (
+        UPDATE "workspace" SET "event_seq" = "event_seq" + ${n}, "conversation_seq" = "conversation_seq" + ${k}
+        WHERE "id" = ${this.ctx.workspaceId}::uuid RETURNING "event_seq", "conversation_seq"
+      ), numbered AS (
+        UPDATE "conversation" c SET "number" = s."conversation_seq" - ${k}::int + x.slot
+        FROM s, jsonb_to_recordset(${conversations}::jsonb) AS x(id uuid, slot int)
+        WHERE c."id" = x.id AND c."workspace_id" = ${this.ctx.workspaceId}::uuid
+      ), inserted AS (
+        INSERT INTO "event" ("id", "workspace_id", "seq", "type", "conversation_id", "message_id", "actor_type",
+          "actor_user_id", "actor_api_key_id", "actor_contact_id", "before", "after", "note", "created_at")
+        SELECT e.id, ${this.ctx.workspaceId}::uuid, s."event_seq" - ${n}::bigint + e.ord, e.type::"EventType", e.conversation_id, e.message_id,
+          e.actor_type::"ActorType", e.actor_user_id, e.actor_api_key_id, e.actor_contact_id, e.before,
+          CASE WHEN e.slot IS NULL THEN e.after ELSE jsonb_set(e.after, '{number}', to_jsonb(s."conversation_seq" - ${k}::int + e.slot)) END,
+          e.note, now()
+        FROM s, jsonb_to_recordset(${events}::jsonb) AS e(ord int, id uuid, type text, conversation_id uuid, message_id uuid, actor_type text,
+          actor_user_id uuid, actor_api_key_id uuid, actor_contact_id uuid, before jsonb, after jsonb, note text, slot int)
+      )
+      SELECT "event_seq" AS seq, "conversation_seq" AS number FROM s`;
+    if (!rows.length) throw new Error(`EventLog: workspace ${this.ctx.workspaceId} not found`);
+    const first = Number(rows[0]!.number) - k;
+    this.unnumbered.forEach(({ conversation, carriers }, i) => {
+      conversation.number = first + i + 1;
+      for (const carrier of carriers) carrier.number = first + i + 1;
+    });
+    let seq = rows[0]!.seq - BigInt(n);
     for (const event of this.pending) {
       seq += 1n;
-      event.seq = seq;
       this.written.push({
         eventId: event.id!,
         seq: seq.toString(),
@@ -130,7 +164,6 @@ export class EventLog {
         messageId: event.messageId ?? null,
       });
     }
-    if (events) await this.tx.event.createMany({ data: this.pending });
   }
 }
 
