@@ -396,3 +396,48 @@ describe('deleteMessage', () => {
     expect({ ...after, messageCount: before.messageCount, updatedAt: before.updatedAt }).toEqual(before);
   });
 });
+
+/** Where the (last) transaction committed in a statement log: PostgreSQL logs COMMIT, PGlite a comment naming it. */
+const commitAt = (queries: string[]) => queries.findLastIndex((q) => /\bCOMMIT\b/.test(q));
+
+describe('a write is one transaction', () => {
+  // The payload of a mutation is served from the rows its transaction wrote, so sending a
+  // message costs one transaction and no read after it; fields that need relations still
+  // read them (and see the committed state).
+  it('answers a payload of the written columns with no statement after the commit', async () => {
+    const { conversation } = await newConversation(a, ws, { text: 'Hello' });
+    server.queries.length = 0;
+    const res = await a.mutate('sendMessage', { conversationId: conversation.id, senderType: 'HUMAN', content: 'One transaction' },
+      `... on SendMessagePayload { sentMessage { id status content private createdAt } conversation { id status messageCount unreadCount lastMessagePreview version } } ${ERROR}`);
+    const queries = [...server.queries];
+    expect(res.sentMessage).toMatchObject({ status: 'PENDING', content: 'One transaction', private: false });
+    const stored = await row(conversation.id);
+    expect(res.conversation).toMatchObject({ status: stored.status, messageCount: stored.messageCount, unreadCount: 0, lastMessagePreview: 'One transaction', version: stored.version });
+    const commit = commitAt(queries);
+    expect(commit, queries.join('\n')).toBeGreaterThan(0);
+    expect(queries.slice(commit + 1), 'statements after the commit').toEqual([]);
+    expect(queries.filter((q) => /\bCOMMIT\b/.test(q))).toHaveLength(1);
+
+    // With a relation in the selection, the payload reads it.
+    server.queries.length = 0;
+    const withContact = await a.mutate('sendMessage', { conversationId: conversation.id, senderType: 'CONTACT', content: 'And again' },
+      `... on SendMessagePayload { sentMessage { content } conversation { messageCount contact { name } } } ${ERROR}`);
+    expect(withContact.conversation).toMatchObject({ messageCount: stored.messageCount + 1, contact: { name: 'Test contact' } });
+    expect(server.queries.slice(commitAt(server.queries) + 1).length).toBeGreaterThan(0);
+  });
+
+  it('answers a receipt from the row it updated, and a CONNECTOR key never gets an internal note from it', async () => {
+    const { conversation } = await newConversation(a, ws, { text: 'Hello' });
+    const sent = await a.send(conversation.id, { senderType: 'HUMAN', content: 'Deliver me' });
+    server.queries.length = 0;
+    const receipt = await connector.mutate('updateMessageStatus', { messageId: sent.sentMessage!.id, status: 'DELIVERED' },
+      `... on UpdateMessageStatusPayload { applied updatedMessage { id status } } ${ERROR}`);
+    expect(receipt).toMatchObject({ applied: true, updatedMessage: { id: sent.sentMessage!.id, status: 'DELIVERED' } });
+    expect(server.queries.slice(commitAt(server.queries) + 1)).toEqual([]);
+    // An internal note sent by a TEAM key: its payload has it; a CONNECTOR key's receipt for it finds nothing.
+    const note = await a.send(conversation.id, { senderType: 'HUMAN', content: 'internal', private: true });
+    expect(note.sentMessage?.private).toBe(true);
+    const hidden = await connector.mutate('updateMessageStatus', { messageId: note.sentMessage!.id, status: 'READ' }, `... on UpdateMessageStatusPayload { applied } ... on NotFoundError { entity } ${ERROR}`);
+    expect(hidden.entity).toBe('Message');
+  });
+});

@@ -9,7 +9,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../errors.js';
-import { deleteMessage, sendMessage, updateMessageStatus, type NewMessageInput } from '../services/messages.js';
+import { deleteMessage, sendMessage, updateMessageStatus, type NewMessageInput, type WrittenRows } from '../services/messages.js';
 import { ContentTypeEnum, MessageStatusEnum, SenderTypeEnum } from './enums.js';
 import { decodeId, decodeOptionalId, mutationErrors } from './mutations.js';
 
@@ -100,7 +100,13 @@ interface MessageResult {
   conversationId: string;
   duplicate?: boolean;
   applied?: boolean;
+  rows?: WrittenRows;
 }
+
+// A payload's rows come from the mutation's own transaction when the selection needs nothing
+// but their columns (Pothos's query is empty: no relation to include): the write then costs
+// one transaction and no read after it. A selection with relations reads them as any query does.
+const needsNothingMore = (query: object) => Object.keys(query).length === 0;
 
 /** The message of a payload, as the caller may see it: CONNECTOR keys never get an internal note. */
 const messageOf = (t: PothosSchemaTypes.ObjectFieldBuilder<Types, MessageResult>, description: string) =>
@@ -108,15 +114,22 @@ const messageOf = (t: PothosSchemaTypes.ObjectFieldBuilder<Types, MessageResult>
     type: 'Message',
     nullable: true,
     description,
-    resolve: (query, r, _args, ctx) =>
-      ctx.db.message.findFirst({ ...query, where: { id: r.messageId, ...(seesInternalNotes(ctx) ? {} : { private: false }) } }),
+    resolve: (query, r, _args, ctx) => {
+      const row = r.rows?.message;
+      if (row && needsNothingMore(query)) return row.private && !seesInternalNotes(ctx) ? null : row;
+      return ctx.db.message.findFirst({ ...query, where: { id: r.messageId, ...(seesInternalNotes(ctx) ? {} : { private: false }) } });
+    },
   });
 
 const conversationOf = (t: PothosSchemaTypes.ObjectFieldBuilder<Types, MessageResult>, description: string) =>
   t.prismaField({
     type: 'Conversation',
     description,
-    resolve: (query, r, _args, ctx) => ctx.db.conversation.findUniqueOrThrow({ ...query, where: { id: r.conversationId } }),
+    resolve: (query, r, _args, ctx) => {
+      const row = r.rows?.conversation;
+      if (row && needsNothingMore(query)) return row;
+      return ctx.db.conversation.findUniqueOrThrow({ ...query, where: { id: r.conversationId } });
+    },
   });
 
 const SendMessageInput = builder.inputType('SendMessageInput', {

@@ -77,7 +77,7 @@ export async function createConversation(sctx: ServiceContext, input: CreateConv
     if (input.message) {
       // Checked here, after the conversation exists: a bad first message undoes all of it.
       const message = validateMessage(input.message, 'input.message');
-      messageId = (await addMessage(tx, events, sctx, conversation, message, { senderUserId: input.message.senderUserId, idempotencyHash: hash })).id;
+      messageId = (await addMessage(tx, events, sctx, conversation, message, { senderUserId: input.message.senderUserId, idempotencyHash: hash })).message.id;
     }
     return { conversationId: conversation.id, contactId: contact.id, messageId, duplicate: false };
   }));

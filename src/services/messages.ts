@@ -2,6 +2,7 @@
 // transaction), delivery receipts, and deletion (a tombstone stays).
 import { createHash } from 'node:crypto';
 import { Prisma, type ContentType, type Conversation, type Message, type MessageStatus, type SenderType } from '../generated/prisma/client.js';
+import { jsonRow, reviveRow } from '../db/rows.js';
 import type { ScopedTx } from '../db/tenant.js';
 import { retryOnUniqueViolation } from '../db/unique-violation.js';
 import { HumanInControlError, IdempotencyConflictError, NotFoundError, ValidationError } from '../errors.js';
@@ -44,6 +45,14 @@ export interface SentMessage {
   messageId: string;
   /** True when nothing was written: a retry (idempotency key) or a repeated provider message id. */
   duplicate: boolean;
+  /** The rows as the transaction wrote them (not for a duplicate): the payload reads them, not the database. */
+  rows?: WrittenRows;
+}
+
+/** What a write left, as it committed it. */
+export interface WrittenRows {
+  message: Message;
+  conversation?: Conversation;
 }
 
 const FILE_TYPES: ContentType[] = ['IMAGE', 'AUDIO', 'VIDEO', 'DOCUMENT', 'ATTACHMENT'];
@@ -165,7 +174,7 @@ export async function addMessage(
   conversation: Conversation,
   message: ReturnType<typeof validateMessage>,
   opts: { senderUserId?: string | null; idempotencyHash?: string | null },
-): Promise<Message> {
+): Promise<{ message: Message; conversation: Conversation }> {
   if (message.senderType === 'AI_AGENT' && !message.private && conversation.controller === 'HUMAN') {
     const handoff = await tx.handoff.findFirst({ where: { conversationId: conversation.id, endedAt: null }, orderBy: { startedAt: 'desc' }, select: { id: true } });
     throw new HumanInControlError(conversation.id, handoff?.id ?? null);
@@ -239,9 +248,9 @@ export async function addMessage(
     },
   });
   if (message.senderType === 'CONTACT' && REOPENED_BY_CONTACT.has(conversation.status)) {
-    await changeStatus(tx, events, updated, { to: 'OPEN', actor, note: null });
+    return { message: row, conversation: await changeStatus(tx, events, updated, { to: 'OPEN', actor, note: null }) };
   }
-  return row;
+  return { message: row, conversation: updated };
 }
 
 export interface SendMessageInput extends NewMessageInput {
@@ -253,8 +262,9 @@ export async function sendMessage(sctx: ServiceContext, input: SendMessageInput)
   const hash = requestHash({ mutation: 'sendMessage', ...input });
   // Two deliveries of one message at once: the loser runs again and finds the winner's row.
   return retryOnUniqueViolation(
-    () =>
-    inTransaction(sctx, async (tx, events) => {
+    async () => {
+    let started: Conversation | undefined;
+    const sent = await inTransaction(sctx, async (tx, events): Promise<SentMessage> => {
       const replay = await replayIdempotent(tx, message.idempotencyKey, hash);
       if (replay) return replay;
       let conversation = await lockConversation(tx, sctx.workspaceId, input.conversationId);
@@ -264,16 +274,20 @@ export async function sendMessage(sctx: ServiceContext, input: SendMessageInput)
         // ARCHIVED is final: the contact writing again starts a new conversation.
         if (message.senderType !== 'CONTACT') assertNotArchived(conversation);
         await holdContact(tx, sctx.workspaceId, conversation.contactId);
-        conversation = await insertConversation(tx, events, sctx.workspaceId, {
+        conversation = started = await insertConversation(tx, events, sctx.workspaceId, {
           inboxId: conversation.inboxId,
           contactId: conversation.contactId,
           providerThreadId: conversation.providerThreadId,
           previousConversationId: conversation.id,
         });
       }
-      const row = await addMessage(tx, events, sctx, conversation, message, { senderUserId: input.senderUserId, idempotencyHash: hash });
-      return { conversationId: conversation.id, messageId: row.id, duplicate: false };
-    }),
+      const rows = await addMessage(tx, events, sctx, conversation, message, { senderUserId: input.senderUserId, idempotencyHash: hash });
+      return { conversationId: conversation.id, messageId: rows.message.id, duplicate: false, rows };
+    });
+    // A conversation started here got its display number as the transaction's last step.
+    if (started && sent.rows?.conversation) sent.rows.conversation.number = started.number;
+    return sent;
+    },
     (constraint) => constraint.includes('provider_message_id') || constraint.includes('idempotency_key'),
   );
 }
@@ -297,7 +311,10 @@ export interface UpdateMessageStatusInput {
   hidePrivate: boolean;
 }
 
-export async function updateMessageStatus(sctx: ServiceContext, input: UpdateMessageStatusInput): Promise<{ messageId: string; conversationId: string; applied: boolean }> {
+export async function updateMessageStatus(
+  sctx: ServiceContext,
+  input: UpdateMessageStatusInput,
+): Promise<{ messageId: string; conversationId: string; applied: boolean; rows: WrittenRows }> {
   if (!input.messageId === !input.providerMessageId) {
     throw new ValidationError('Give either messageId, or inboxId and providerMessageId.', 'input.messageId');
   }
@@ -307,18 +324,20 @@ export async function updateMessageStatus(sctx: ServiceContext, input: UpdateMes
   if (input.status === 'FAILED' && !errorReason) throw new ValidationError('A FAILED receipt needs an errorReason.', 'input.errorReason');
   if (input.status !== 'FAILED' && errorReason) throw new ValidationError('Only FAILED receipts carry an errorReason.', 'input.errorReason');
   return inTransaction(sctx, async (tx, events) => {
-    const where: Prisma.MessageWhereInput = input.messageId
-      ? { id: input.messageId }
-      : { inboxId: input.inboxId!, providerMessageId: input.providerMessageId! };
-    const found = await tx.message.findFirst({ where: { ...where, ...(input.hidePrivate ? { private: false } : {}) }, select: { id: true } });
-    if (!found) throw new NotFoundError('Message', input.messageId ?? input.providerMessageId!);
-    // Receipts for one message can race each other: take them one at a time.
-    await tx.$queryRaw`SELECT "id" FROM "message" WHERE "id" = ${found.id}::uuid AND "workspace_id" = ${sctx.workspaceId}::uuid FOR UPDATE`;
-    const message = await tx.message.findUniqueOrThrow({ where: { id: found.id } });
+    const which = input.messageId
+      ? Prisma.sql`m."id" = ${input.messageId}::uuid`
+      : Prisma.sql`m."inbox_id" = ${input.inboxId!}::uuid AND m."provider_message_id" = ${input.providerMessageId!}`;
+    // Receipts for one message can race each other: take them one at a time (the row, locked, in one round trip).
+    const found = await tx.$queryRaw<{ row: Record<string, unknown> }[]>`
+      SELECT ${jsonRow('Message', 'm')} AS row FROM "message" m
+      WHERE ${which} AND m."workspace_id" = ${sctx.workspaceId}::uuid ${input.hidePrivate ? Prisma.sql`AND NOT m."private"` : Prisma.empty}
+      FOR UPDATE`;
+    if (!found.length) throw new NotFoundError('Message', input.messageId ?? input.providerMessageId!);
+    const message = reviveRow<Message>('Message', found[0]!.row);
     if (message.senderType === 'CONTACT') throw new ValidationError('Messages from the contact have no delivery status.', 'input.messageId');
     if (message.private) throw new ValidationError('Internal notes are never delivered.', 'input.messageId');
-    if (!receiptApplies(message.status, input.status)) return { messageId: message.id, conversationId: message.conversationId, applied: false };
-    await tx.message.update({ where: { id: message.id }, data: { status: input.status, errorReason } });
+    if (!receiptApplies(message.status, input.status)) return { messageId: message.id, conversationId: message.conversationId, applied: false, rows: { message } };
+    const updated = await tx.message.update({ where: { id: message.id }, data: { status: input.status, errorReason } });
     await events.record({
       type: 'MESSAGE_STATUS_CHANGED',
       conversationId: message.conversationId,
@@ -326,7 +345,7 @@ export async function updateMessageStatus(sctx: ServiceContext, input: UpdateMes
       before: { status: message.status },
       after: { status: input.status, ...(errorReason ? { errorReason } : {}) },
     });
-    return { messageId: message.id, conversationId: message.conversationId, applied: true };
+    return { messageId: message.id, conversationId: message.conversationId, applied: true, rows: { message: updated } };
   });
 }
 
