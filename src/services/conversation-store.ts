@@ -82,14 +82,14 @@ export async function insertConversation(tx: ScopedTx, events: EventLog, workspa
  */
 export async function recordConversationDeleted(
   events: EventLog,
-  conversation: Pick<Conversation, 'id' | 'number' | 'status' | 'inboxId' | 'priority' | 'assigneeId' | 'controller' | 'messageCount'>,
+  conversation: Pick<Conversation, 'id' | 'number' | 'status' | 'inboxId' | 'priority' | 'assigneeId' | 'controller' | 'messageCount' | 'publicMessageCount'>,
   reason: string,
 ): Promise<void> {
-  const { id, number, status, inboxId, priority, assigneeId, controller, messageCount } = conversation;
+  const { id, number, status, inboxId, priority, assigneeId, controller, messageCount, publicMessageCount } = conversation;
   await events.record({
     type: 'CONVERSATION_DELETED',
     conversationId: id,
-    before: { number, status, inboxId, priority, assigneeId, controller, messageCount },
+    before: { number, status, inboxId, priority, assigneeId, controller, messageCount, publicMessageCount },
     after: { deleted: true, reason },
   });
 }

@@ -195,6 +195,7 @@ export async function createConversationRow(
   if (rows.length) await prisma.message.createMany({ data: rows });
 
   let messageCount = 0;
+  let publicMessageCount = 0;
   let unreadCount = 0;
   let last: (typeof rows)[number] | null = null;
   let firstResponseAt: Date | null = null;
@@ -204,6 +205,7 @@ export async function createConversationRow(
     if (m.deletedAt) continue;
     messageCount += 1;
     if (m.private) continue;
+    publicMessageCount += 1;
     last = m;
     if (m.senderType === 'CONTACT') {
       unreadCount += 1;
@@ -219,6 +221,7 @@ export async function createConversationRow(
     where: { id: conversation.id },
     data: {
       messageCount,
+      publicMessageCount,
       unreadCount,
       lastMessageAt: last?.createdAt ?? null,
       lastMessagePreview: last?.content ? last.content.slice(0, PREVIEW_LENGTH) : null,
