@@ -215,6 +215,7 @@ async function seedWorkspace(c: pg.Client, name: string, n: number, contacts: nu
          public_message_count = agg.public_n,
          last_message_id = last.id,
          last_message_at = last.created_at,
+         last_activity_at = last.created_at,
          last_message_preview = left(last.content, 140),
          last_message_sender_type = last.sender_type,
          unread_count = CASE WHEN last.sender_type = 'CONTACT' AND c.status IN ('OPEN', 'PENDING') THEN 1 ELSE 0 END,

@@ -168,7 +168,7 @@ export const ConversationOrderFieldEnum = builder.enumType('ConversationOrderFie
   values: {
     LAST_MESSAGE_AT: {
       description:
-        'Time of the last public message. A conversation without one counts as the newest (first when DESC, last when ASC).',
+        'Time of the last public message, or, for a conversation without one yet, the time it started: a new conversation takes its place among the others by its creation time.',
     },
     CREATED_AT: { description: 'When the conversation started.' },
     PRIORITY: { description: 'Priority (NONE < LOW < MEDIUM < HIGH < URGENT), then creation time in the same direction.' },

@@ -54,6 +54,7 @@ export async function insertConversation(tx: ScopedTx, events: EventLog, workspa
       priority: input.priority ?? 'NONE',
       customAttributes: (input.customAttributes ?? {}) as Prisma.InputJsonObject,
       providerThreadId: input.providerThreadId ?? null,
+      ...startedNow(),
       labels: input.labelIds?.length ? { connect: input.labelIds.map((id) => ({ id })) } : undefined,
     },
   });
@@ -92,4 +93,10 @@ export async function recordConversationDeleted(
     before: { number, status, inboxId, priority, assigneeId, controller, messageCount, publicMessageCount },
     after: { deleted: true, reason },
   });
+}
+
+/** A new conversation's creation time, and its sort key (lastActivityAt), which starts equal to it. */
+function startedNow(): { createdAt: Date; lastActivityAt: Date } {
+  const at = new Date();
+  return { createdAt: at, lastActivityAt: at };
 }

@@ -208,6 +208,7 @@ export async function addMessage(
     data.publicMessageCount = { increment: 1 };
     Object.assign(data, {
       lastMessageAt: at,
+      lastActivityAt: at,
       lastMessagePreview: previewOf(message),
       lastMessageId: row.id,
       lastMessageSenderType: message.senderType,
@@ -363,6 +364,7 @@ export async function deleteMessage(sctx: ServiceContext, messageId: string, hid
         Object.assign(data, {
           lastMessageId: last?.id ?? null,
           lastMessageAt: last?.createdAt ?? null,
+          lastActivityAt: last?.createdAt ?? conversation.createdAt,
           lastMessagePreview: last
             ? previewOf({ ...last, attachments: (last.attachments as unknown as { name: string }[]) ?? [] })
             : null,

@@ -169,6 +169,7 @@ export async function createConversationRow(
       satisfactionRating: spec.satisfactionRating ?? null,
       satisfactionRecordedAt: spec.satisfactionRating != null ? (spec.resolvedAt ?? createdAt) : null,
       createdAt,
+      lastActivityAt: createdAt,
       labels: labels.length ? { connect: labels.map((id) => ({ id })) } : undefined,
     },
   });
@@ -224,6 +225,7 @@ export async function createConversationRow(
       publicMessageCount,
       unreadCount,
       lastMessageAt: last?.createdAt ?? null,
+      lastActivityAt: last?.createdAt ?? createdAt,
       lastMessagePreview: last?.content ? last.content.slice(0, PREVIEW_LENGTH) : null,
       lastMessageId: last?.id ?? null,
       lastMessageSenderType: last?.senderType ?? null,
