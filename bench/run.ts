@@ -37,9 +37,9 @@ const PORT = Number(process.env.BENCH_PORT ?? 4711);
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 const FLOOR_SQL = `
-  SELECT coalesce(json_agg(row_to_json(p) ORDER BY p.last_message_at DESC NULLS FIRST, p.id), '[]'::json) AS page
+  SELECT coalesce(json_agg(row_to_json(p) ORDER BY p.last_activity_at DESC, p.id), '[]'::json) AS page
   FROM (
-    SELECT c.id, c.number, c.subject, c.status, c.priority, c.last_message_at, c.unread_count,
+    SELECT c.id, c.number, c.subject, c.status, c.priority, c.last_message_at, c.last_activity_at, c.unread_count,
            json_build_object('id', ct.id, 'name', ct.name, 'email', ct.email, 'phone', ct.phone) AS contact,
            CASE WHEN u.id IS NULL THEN NULL ELSE json_build_object('id', u.id, 'name', u.name) END AS assignee,
            (SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name, 'color', l.color) ORDER BY l.name), '[]'::json)
@@ -50,7 +50,7 @@ const FLOOR_SQL = `
     JOIN contact ct ON ct.id = c.contact_id
     LEFT JOIN "user" u ON u.id = c.assignee_id
     WHERE c.workspace_id = $1 AND c.status <> 'ARCHIVED'
-    ORDER BY c.last_message_at DESC NULLS FIRST, c.id
+    ORDER BY c.last_activity_at DESC, c.id
     LIMIT 50
   ) p`;
 

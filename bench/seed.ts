@@ -205,15 +205,17 @@ async function seedWorkspace(c: pg.Client, name: string, n: number, contacts: nu
          FROM message m WHERE m.workspace_id = $1 AND NOT m.private
          ORDER BY m.conversation_id, m.created_at DESC, m.id DESC
        ), agg AS MATERIALIZED (
-         SELECT m.conversation_id, count(*)::int AS n,
+         SELECT m.conversation_id, count(*)::int AS n, (count(*) FILTER (WHERE NOT m.private))::int AS public_n,
                 min(m.created_at) FILTER (WHERE m.sender_type IN ('AI_AGENT', 'HUMAN') AND NOT m.private) AS first_response,
                 min(m.created_at) FILTER (WHERE m.sender_type = 'HUMAN' AND NOT m.private) AS first_human
          FROM message m WHERE m.workspace_id = $1 GROUP BY m.conversation_id
        )
        UPDATE conversation c SET
          message_count = agg.n,
+         public_message_count = agg.public_n,
          last_message_id = last.id,
          last_message_at = last.created_at,
+         last_activity_at = last.created_at,
          last_message_preview = left(last.content, 140),
          last_message_sender_type = last.sender_type,
          unread_count = CASE WHEN last.sender_type = 'CONTACT' AND c.status IN ('OPEN', 'PENDING') THEN 1 ELSE 0 END,

@@ -48,8 +48,9 @@ async function list(vars: Record<string, unknown> = {}, key = ws.key): Promise<P
 }
 const names = async (filter: Record<string, unknown>, extra: Record<string, unknown> = {}) => (await list({ filter, ...extra })).names;
 
-// Every status but ARCHIVED, latest message first (no message yet counts as newest).
-const DEFAULT: Name[] = ['c8', 'c10', 'c9', 'c6', 'c5', 'c4', 'c3', 'c2', 'c1'];
+// Every status but ARCHIVED, latest message first; c8 has none and takes its place by its
+// creation time (T(8), between c6's last message and c5's).
+const DEFAULT: Name[] = ['c10', 'c9', 'c6', 'c8', 'c5', 'c4', 'c3', 'c2', 'c1'];
 
 describe('conversations: filters', () => {
   it('lists every status but ARCHIVED by default, latest message first', async () => {
@@ -57,15 +58,15 @@ describe('conversations: filters', () => {
   });
 
   it('filters by status, and allStatuses includes ARCHIVED', async () => {
-    expect(await names({ status: ['OPEN'] })).toEqual(['c8', 'c10', 'c9', 'c2', 'c1']);
+    expect(await names({ status: ['OPEN'] })).toEqual(['c10', 'c9', 'c8', 'c2', 'c1']);
     expect(await names({ status: ['ARCHIVED', 'PENDING'] })).toEqual(['c7', 'c3']);
-    expect(await names({ allStatuses: true })).toEqual(['c8', 'c10', 'c9', 'c7', 'c6', 'c5', 'c4', 'c3', 'c2', 'c1']);
+    expect(await names({ allStatuses: true })).toEqual(['c10', 'c9', 'c7', 'c6', 'c8', 'c5', 'c4', 'c3', 'c2', 'c1']);
   });
 
   it('filters by channel and by inbox', async () => {
     expect(await names({ channels: ['EMAIL'] })).toEqual(['c10', 'c5', 'c2']);
-    expect(await names({ channels: ['EMAIL', 'WEB_CHAT'] })).toEqual(['c8', 'c10', 'c6', 'c5', 'c3', 'c2']);
-    expect(await names({ inboxes: [globalId('Inbox', ws.inboxes.web.id)] })).toEqual(['c8', 'c6', 'c3']);
+    expect(await names({ channels: ['EMAIL', 'WEB_CHAT'] })).toEqual(['c10', 'c6', 'c8', 'c5', 'c3', 'c2']);
+    expect(await names({ inboxes: [globalId('Inbox', ws.inboxes.web.id)] })).toEqual(['c6', 'c8', 'c3']);
   });
 
   it('filters by assignee: users, unassigned, me', async () => {
@@ -104,7 +105,7 @@ describe('conversations: filters', () => {
   it('filters unread only and waiting for a reply', async () => {
     expect(await names({ unreadOnly: true })).toEqual(['c10', 'c9', 'c4', 'c2']);
     expect(await names({ waitingForReply: true })).toEqual(['c10', 'c9', 'c4', 'c2']);
-    expect(await names({ waitingForReply: false })).toEqual(['c8', 'c6', 'c5', 'c3', 'c1']);
+    expect(await names({ waitingForReply: false })).toEqual(['c6', 'c8', 'c5', 'c3', 'c1']);
   });
 
   it('combines filters', async () => {
@@ -181,7 +182,7 @@ describe('conversations: search indexes', () => {
 });
 
 describe('conversations: ordering', () => {
-  it('orders by last message time both ways (no message: newest)', async () => {
+  it('orders by last message time both ways (no message: by creation time)', async () => {
     expect(await names({}, { orderBy: { field: 'LAST_MESSAGE_AT', direction: 'ASC' } })).toEqual([...DEFAULT].reverse());
   });
 
@@ -269,7 +270,7 @@ describe('conversations: pages', () => {
       await server.db.prisma.conversation.delete({ where: { id: fresh.id } });
     }
     // ...and deleting the row a cursor points at does not break the cursor either.
-    const victim = await createConversationRow(server.db.prisma, ws, { createdAt: T(0), messages: [{ sender: 'CONTACT', content: 'x', at: T(11) }] });
+    const victim = await createConversationRow(server.db.prisma, ws, { createdAt: T(0), messages: [{ sender: 'CONTACT', content: 'x', at: T(9) }] });
     const withVictim = await list({ first: 4 });
     expect(world.names([victim.id])).toEqual([`?${victim.id}`]);
     await server.db.prisma.conversation.delete({ where: { id: victim.id } });

@@ -1,6 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../builder.js';
-import type { Context } from '../context.js';
+import { seesInternalNotes, type Context } from '../context.js';
 import { badInput } from '../errors.js';
 import type { Event, Message } from '../generated/prisma/client.js';
 import {
@@ -119,7 +119,10 @@ export const ConversationNode = builder.prismaNode('Conversation', {
     satisfactionComment: t.exposeString('satisfactionComment', { nullable: true, description: "The contact's comment with the rating." }),
     providerThreadId: t.exposeString('providerThreadId', { nullable: true, description: "The channel provider's thread id, where the channel has one." }),
     customAttributes: t.expose('customAttributes', { type: 'JSONObject', description: 'Free-form attributes set by integrations.' }),
-    messageCount: t.exposeInt('messageCount', { description: 'Messages in the thread, internal notes included, deleted ones not.' }),
+    messageCount: t.int({
+      description: 'Messages in the thread, deleted ones not: internal notes included for TEAM keys, left out for CONNECTOR keys.',
+      resolve: (c, _a, ctx) => (seesInternalNotes(ctx) ? c.messageCount : c.publicMessageCount),
+    }),
     unreadCount: t.exposeInt('unreadCount', { description: 'Contact messages the team has not read.' }),
     lastMessageAt: t.expose('lastMessageAt', { type: 'DateTime', nullable: true, description: 'When the last public message was written.' }),
     lastMessagePreview: t.exposeString('lastMessagePreview', { nullable: true, description: 'The start of the last public message.' }),
@@ -134,7 +137,7 @@ export const ConversationNode = builder.prismaNode('Conversation', {
     waitingSince: t.expose('waitingSince', { type: 'DateTime', nullable: true, description: 'The oldest contact message not yet answered; null when nobody is waiting.' }),
     version: t.exposeInt('version', { description: 'Increases with every change to the conversation (not its messages); pass it as expectedVersion to update safely.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the conversation started.' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the conversation last changed.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the conversation last changed. Writing or deleting an internal note does not change it.' }),
     handoffs: t.field({
       type: [HandoffNode],
       nullable: true,
@@ -165,7 +168,7 @@ export const ConversationOrderFieldEnum = builder.enumType('ConversationOrderFie
   values: {
     LAST_MESSAGE_AT: {
       description:
-        'Time of the last public message. A conversation without one counts as the newest (first when DESC, last when ASC).',
+        'Time of the last public message, or, for a conversation without one yet, the time it started: a new conversation takes its place among the others by its creation time.',
     },
     CREATED_AT: { description: 'When the conversation started.' },
     PRIORITY: { description: 'Priority (NONE < LOW < MEDIUM < HIGH < URGENT), then creation time in the same direction.' },

@@ -61,7 +61,7 @@ export function messageInputFields(t: InputFields) {
     }),
     senderUserId: t.id({ description: "The team member who wrote a HUMAN message; defaults to the API key's user." }),
     private: t.boolean({
-      description: 'An internal note: counted in messageCount, but never shown to the contact nor to CONNECTOR keys, and it changes no other counter. TEAM keys only.',
+      description: 'An internal note: never shown to the contact nor to CONNECTOR keys. It counts in messageCount as TEAM keys see it (not as CONNECTOR keys see it) and changes nothing else of the conversation, updatedAt included. TEAM keys only.',
     }),
     providerMessageId: t.string({
       description: "The channel provider's id for the message. A message repeated with the same provider id in the same inbox is not stored twice.",

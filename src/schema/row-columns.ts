@@ -22,6 +22,7 @@ const ALWAYS: Record<RowModel, string[]> = {
 
 /** Fields computed from columns of other names. */
 export const FIELD_COLUMNS: Partial<Record<RowModel, Record<string, string[]>>> = {
+  Conversation: { messageCount: ['messageCount', 'publicMessageCount'] },
   Message: { attachments: ['attachments', 'deletedAt'], card: ['card', 'deletedAt'] },
   Handoff: { active: ['endedAt'] },
 };

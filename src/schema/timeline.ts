@@ -1,10 +1,14 @@
 import { builder } from '../builder.js';
 import { seesInternalNotes } from '../context.js';
 import { eventVisibility } from '../services/conversation-query.js';
+import { eventValuesFor } from '../services/event-values.js';
 import { ContactNode } from './contact.js';
 import { ActorTypeEnum, EventTypeEnum } from './enums.js';
 import { rowById } from './loaders.js';
 import { UserNode } from './user.js';
+
+const COUNTS =
+  'Figures that count internal notes come with their public counterpart for TEAM keys (messageCount and publicMessageCount; messages and publicMessages when a contact is erased); CONNECTOR keys get only the public figure, under the plain name (messageCount without notes, as Conversation.messageCount), and no figure at all from events recorded before the counterpart existed.';
 
 export const TimelineEventNode = builder.prismaNode('Event', {
   name: 'TimelineEvent',
@@ -56,8 +60,18 @@ export const TimelineEventNode = builder.prismaNode('Event', {
       description: 'Global id of the API key it was done with, whoever it acted as (read the key itself with the admin scope).',
       resolve: (e) => (e.actorApiKeyId ? Buffer.from(`ApiKey:${e.actorApiKeyId}`).toString('base64') : null),
     }),
-    before: t.expose('before', { type: 'JSONObject', nullable: true, description: 'The values before the change.' }),
-    after: t.expose('after', { type: 'JSONObject', nullable: true, description: 'The values after the change.' }),
+    before: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      description: `The values before the change. ${COUNTS}`,
+      resolve: (e, _a, ctx) => eventValuesFor(ctx.auth?.kind, e.before) as object | null,
+    }),
+    after: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      description: `The values after the change. ${COUNTS}`,
+      resolve: (e, _a, ctx) => eventValuesFor(ctx.auth?.kind, e.after) as object | null,
+    }),
     note: t.string({
       nullable: true,
       description: 'An internal note left with the change; null for CONNECTOR keys.',

@@ -234,7 +234,8 @@ export async function seedDemoIfEmpty(prisma: PrismaClient): Promise<string | nu
  * Moves each demo conversation back in time as a block (the first one three days ago, the
  * next ones a few hours later each), keeping every interval inside it, so that lists,
  * waiting times and response times look like real use. Only timestamps move; the ones
- * derived from message times (last message, first responses, waiting since) are derived again.
+ * derived from message times (last message and the sort key, first responses, waiting since)
+ * are derived again.
  */
 async function ageDemo(prisma: PrismaClient, workspaceId: string, conversationIds: string[]) {
   for (const [i, id] of conversationIds.entries()) {
@@ -248,6 +249,7 @@ async function ageDemo(prisma: PrismaClient, workspaceId: string, conversationId
       UPDATE "conversation" c SET
         "created_at" = c."created_at" - make_interval(hours => ${hours}::int),
         "last_message_at" = (SELECT "created_at" FROM "message" WHERE "id" = c."last_message_id"),
+        "last_activity_at" = coalesce((SELECT "created_at" FROM "message" WHERE "id" = c."last_message_id"), c."created_at" - make_interval(hours => ${hours}::int)),
         "first_response_at" = (SELECT min("created_at") FROM "message" WHERE "conversation_id" = c."id" AND NOT "private" AND "sender_type" IN ('AI_AGENT', 'HUMAN')),
         "first_human_response_at" = (SELECT min("created_at") FROM "message" WHERE "conversation_id" = c."id" AND NOT "private" AND "sender_type" = 'HUMAN'),
         "waiting_since" = CASE WHEN c."waiting_since" IS NULL THEN NULL ELSE (

@@ -239,11 +239,17 @@ export async function deleteContact(sctx: ServiceContext, contactId: string): Pr
     if (!(await tx.contact.findUnique({ where: { id: contactId }, select: { id: true } }))) throw new NotFoundError('Contact', contactId);
     // Locked, with what each one's CONVERSATION_DELETED event keeps of it.
     const erased = await tx.$queryRaw<Parameters<typeof recordConversationDeleted>[1][]>`
-      SELECT "id", "number", "status", "inbox_id" AS "inboxId", "priority", "assignee_id" AS "assigneeId", "controller", "message_count" AS "messageCount"
+      SELECT "id", "number", "status", "inbox_id" AS "inboxId", "priority", "assignee_id" AS "assigneeId", "controller", "message_count" AS "messageCount",
+        "public_message_count" AS "publicMessageCount"
       FROM "conversation" WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "contact_id" = ${contactId}::uuid
       ORDER BY "number" FOR UPDATE`;
     const ids = erased.map((c) => c.id);
-    const messages = ids.length ? await tx.message.count({ where: { conversationId: { in: ids } } }) : 0;
+    // Both figures: the event is CONNECTOR-visible, and the one with notes is stripped for them.
+    const { messages, publicMessages } = (ids.length
+      ? await tx.$queryRaw<{ messages: number; publicMessages: number }[]>`
+          SELECT count(*)::int AS "messages", (count(*) FILTER (WHERE NOT "private"))::int AS "publicMessages"
+          FROM "message" WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "conversation_id" = ANY(${ids}::uuid[])`
+      : [])[0] ?? { messages: 0, publicMessages: 0 };
     await lockContact(tx, sctx.workspaceId, contactId);
     await tx.event.deleteMany({
       where: {
@@ -260,7 +266,7 @@ export async function deleteContact(sctx: ServiceContext, contactId: string): Pr
     for (const conversation of erased) await recordConversationDeleted(events, conversation, 'The contact was erased.');
     await events.record({
       type: 'CONTACT_DELETED',
-      after: { contactId, conversations: ids.length, messages },
+      after: { contactId, conversations: ids.length, messages, publicMessages },
     });
   });
 }

@@ -3,7 +3,7 @@
 //
 // A page is found in two steps. This module resolves the ids of the page (and their sort
 // keys, for the cursors) with one raw statement that uses the indexes the migrations made:
-// (workspace_id, status, last_message_at, id) and friends for the orderings, the
+// (workspace_id, status, last_activity_at, id) and friends for the orderings, the
 // search_vector GIN indexes for message and subject text, the trigram indexes for contact
 // name, email and phone, label names and custom-attribute values. conversation-rows.ts
 // then loads those rows, with the relations the query selects, in one more statement.
@@ -94,17 +94,18 @@ const ts = (column: string, dir: 'ASC' | 'DESC', nullable: boolean, nullsFirst =
 });
 
 /**
- * Each ordering matches an index scan: last_message_at DESC is PostgreSQL's default NULLS
- * FIRST (a conversation with no public message yet counts as the newest), with id ascending
- * as in the (workspace_id, last_message_at DESC, id) index; ASC is that index read backwards.
+ * Each ordering matches an index scan. LAST_MESSAGE_AT orders by last_activity_at, the
+ * last public message's time or, while there is none, the creation time (never null), with
+ * id ascending as in the (workspace_id, last_activity_at DESC, id) index; ASC is that index
+ * read backwards.
  */
 function orderingOf(order: ConversationOrder): Ordering {
   const desc = order.direction === 'DESC';
   switch (order.field) {
     case 'LAST_MESSAGE_AT':
       return desc
-        ? { keys: [ts('last_message_at', 'DESC', true, true)], idDir: 'ASC' }
-        : { keys: [ts('last_message_at', 'ASC', true, false)], idDir: 'DESC' };
+        ? { keys: [ts('last_activity_at', 'DESC', false)], idDir: 'ASC' }
+        : { keys: [ts('last_activity_at', 'ASC', false)], idDir: 'DESC' };
     case 'CREATED_AT':
       return { keys: [ts('created_at', order.direction, false)], idDir: order.direction };
     case 'PRIORITY':
@@ -325,7 +326,7 @@ interface KeyRow {
   id: string;
   /** The row's JSON (null for the look-ahead row). */
   row: string | null;
-  last_message_at: Date | null;
+  last_activity_at: Date;
   created_at: Date;
   priority: Priority;
   waiting_since: Date | null;
@@ -335,7 +336,7 @@ function positionOf(o: ConversationOrder, row: KeyRow): Position {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   switch (o.field) {
     case 'LAST_MESSAGE_AT':
-      return { values: [iso(row.last_message_at)], id: row.id };
+      return { values: [iso(row.last_activity_at)], id: row.id };
     case 'CREATED_AT':
       return { values: [iso(row.created_at)], id: row.id };
     case 'PRIORITY':
@@ -347,9 +348,9 @@ function positionOf(o: ConversationOrder, row: KeyRow): Position {
 
 function cursorChecks(o: ConversationOrder): ((v: unknown) => string | null)[] {
   switch (o.field) {
-    case 'LAST_MESSAGE_AT':
     case 'WAITING_TIME':
       return [timestampValue(true)];
+    case 'LAST_MESSAGE_AT':
     case 'CREATED_AT':
       return [timestampValue(false)];
     case 'PRIORITY':
@@ -402,14 +403,14 @@ export async function findConversationPage(
   const keyset = position ? Prisma.sql` AND ${afterSql(ordering, position)}` : Prisma.empty;
   const offset = !request.backward && request.offset > 0 ? Prisma.sql` OFFSET ${request.offset}` : Prisma.empty;
   const keys = Prisma.sql`
-    SELECT c."id", c."last_message_at", c."created_at", c."priority", c."waiting_since"
+    SELECT c."id", c."last_activity_at", c."created_at", c."priority", c."waiting_since"
     FROM ${selection.from} WHERE ${selection.where}${keyset}
     ORDER BY ${orderBySql(ordering)} LIMIT ${request.size + 1}${offset}`;
   // The page is found first (materialized, numbered in its order), then each of its rows is
   // built, by primary key; the extra row that only tells whether more follow is not.
   const found = await db.$queryRaw<KeyRow[]>`
     WITH page AS MATERIALIZED (SELECT k.*, row_number() OVER () AS ord FROM (${keys}) k)
-    SELECT p."id", p."last_message_at", p."created_at", p."priority", p."waiting_since",
+    SELECT p."id", p."last_activity_at", p."created_at", p."priority", p."waiting_since",
       CASE WHEN p.ord <= ${request.size} THEN (
         SELECT ${rows}::text FROM "conversation" c WHERE c."id" = p."id" AND c."workspace_id" = ${viewer.workspaceId}::uuid
       ) END AS "row"

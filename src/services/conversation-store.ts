@@ -62,6 +62,7 @@ export async function insertConversation(tx: ScopedTx, events: EventLog, workspa
       priority: input.priority ?? 'NONE',
       customAttributes: (input.customAttributes ?? {}) as Prisma.InputJsonObject,
       providerThreadId: input.providerThreadId ?? null,
+      ...startedNow(),
       labels: input.labelIds?.length ? { connect: input.labelIds.map((id) => ({ id })) } : undefined,
     },
   });
@@ -88,14 +89,20 @@ export async function insertConversation(tx: ScopedTx, events: EventLog, workspa
  */
 export async function recordConversationDeleted(
   events: EventLog,
-  conversation: Pick<Conversation, 'id' | 'number' | 'status' | 'inboxId' | 'priority' | 'assigneeId' | 'controller' | 'messageCount'>,
+  conversation: Pick<Conversation, 'id' | 'number' | 'status' | 'inboxId' | 'priority' | 'assigneeId' | 'controller' | 'messageCount' | 'publicMessageCount'>,
   reason: string,
 ): Promise<void> {
-  const { id, number, status, inboxId, priority, assigneeId, controller, messageCount } = conversation;
+  const { id, number, status, inboxId, priority, assigneeId, controller, messageCount, publicMessageCount } = conversation;
   await events.record({
     type: 'CONVERSATION_DELETED',
     conversationId: id,
-    before: { number, status, inboxId, priority, assigneeId, controller, messageCount },
+    before: { number, status, inboxId, priority, assigneeId, controller, messageCount, publicMessageCount },
     after: { deleted: true, reason },
   });
+}
+
+/** A new conversation's creation time, and its sort key (lastActivityAt), which starts equal to it. */
+function startedNow(): { createdAt: Date; lastActivityAt: Date } {
+  const at = new Date();
+  return { createdAt: at, lastActivityAt: at };
 }

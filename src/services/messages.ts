@@ -208,12 +208,17 @@ export async function addMessage(
     },
   });
 
-  // Counters: internal notes count as messages and change nothing else.
+  // Counters: internal notes count in messageCount and change nothing else, not even
+  // updatedAt (CONNECTOR keys, which see the conversation, must not learn of them).
   const data: Prisma.ConversationUncheckedUpdateInput = { messageCount: { increment: 1 } };
-  if (!message.private) {
+  if (message.private) {
+    data.updatedAt = conversation.updatedAt;
+  } else {
     const at = row.createdAt;
+    data.publicMessageCount = { increment: 1 };
     Object.assign(data, {
       lastMessageAt: at,
+      lastActivityAt: at,
       lastMessagePreview: previewOf(message),
       lastMessageId: row.id,
       lastMessageSenderType: message.senderType,
@@ -238,12 +243,13 @@ export async function addMessage(
     conversationId: conversation.id,
     messageId: row.id,
     actor,
-    before: { messageCount: conversation.messageCount, unreadCount: conversation.unreadCount },
+    before: { messageCount: conversation.messageCount, publicMessageCount: conversation.publicMessageCount, unreadCount: conversation.unreadCount },
     after: {
       senderType: message.senderType,
       private: message.private,
       contentType: message.contentType,
       messageCount: updated.messageCount,
+      publicMessageCount: updated.publicMessageCount,
       unreadCount: updated.unreadCount,
     },
   });
@@ -363,7 +369,10 @@ export async function deleteMessage(sctx: ServiceContext, messageId: string, hid
     if (message.deletedAt) return { messageId, conversationId: conversation.id };
 
     const data: Prisma.ConversationUncheckedUpdateInput = { messageCount: Math.max(0, conversation.messageCount - 1) };
-    if (!message.private) {
+    if (message.private) {
+      data.updatedAt = conversation.updatedAt;
+    } else {
+      data.publicMessageCount = Math.max(0, conversation.publicMessageCount - 1);
       const visible: Prisma.MessageWhereInput = { conversationId: conversation.id, private: false, deletedAt: null, NOT: { id: message.id } };
       if (message.senderType === 'CONTACT' && conversation.unreadCount > 0) {
         // Unread messages are the latest contact messages: is this one of them?
@@ -375,6 +384,7 @@ export async function deleteMessage(sctx: ServiceContext, messageId: string, hid
         Object.assign(data, {
           lastMessageId: last?.id ?? null,
           lastMessageAt: last?.createdAt ?? null,
+          lastActivityAt: last?.createdAt ?? conversation.createdAt,
           lastMessagePreview: last
             ? previewOf({ ...last, attachments: (last.attachments as unknown as { name: string }[]) ?? [] })
             : null,
@@ -402,8 +412,8 @@ export async function deleteMessage(sctx: ServiceContext, messageId: string, hid
       type: 'MESSAGE_DELETED',
       conversationId: conversation.id,
       messageId: message.id,
-      before: { senderType: message.senderType, private: message.private, messageCount: conversation.messageCount },
-      after: { deleted: true, messageCount: updated.messageCount },
+      before: { senderType: message.senderType, private: message.private, messageCount: conversation.messageCount, publicMessageCount: conversation.publicMessageCount },
+      after: { deleted: true, messageCount: updated.messageCount, publicMessageCount: updated.publicMessageCount },
     });
     return { messageId, conversationId: conversation.id };
   });

@@ -38,7 +38,7 @@ export async function buildReadWorld(prisma: PrismaClient, ws: SeededWorkspace):
   rows.c5 = await row({
     inbox: 'email', status: 'RESOLVED', assigneeId: ws.admin.id, labels: ['bug'], createdAt: T(5), resolvedAt: T(9),
     satisfactionRating: 4,
-    messages: [{ sender: 'CONTACT', content: 'crash on export', at: T(7) }, { sender: 'HUMAN', content: 'fixed', at: T(8) }],
+    messages: [{ sender: 'CONTACT', content: 'crash on export', at: T(6) }, { sender: 'HUMAN', content: 'fixed', at: T(7) }],
   });
   rows.c6 = await row({
     inbox: 'web', status: 'CLOSED', createdAt: T(6),
@@ -48,6 +48,7 @@ export async function buildReadWorld(prisma: PrismaClient, ws: SeededWorkspace):
     inbox: 'whatsapp', status: 'ARCHIVED', labels: ['spam'], createdAt: T(7),
     messages: [{ sender: 'CONTACT', content: 'buy cheap watches money', at: T(11) }],
   });
+  // No message: it sorts by its creation time (T(8)) among the others' last messages.
   rows.c8 = await row({ inbox: 'web', status: 'OPEN', controller: 'HUMAN', assigneeId: ws.agent.id, labels: ['bug', 'vip'], priority: 'HIGH', createdAt: T(8) });
   rows.c9 = await row({
     inbox: 'whatsapp', status: 'OPEN', createdAt: T(9),

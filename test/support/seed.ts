@@ -169,6 +169,7 @@ export async function createConversationRow(
       satisfactionRating: spec.satisfactionRating ?? null,
       satisfactionRecordedAt: spec.satisfactionRating != null ? (spec.resolvedAt ?? createdAt) : null,
       createdAt,
+      lastActivityAt: createdAt,
       labels: labels.length ? { connect: labels.map((id) => ({ id })) } : undefined,
     },
   });
@@ -195,6 +196,7 @@ export async function createConversationRow(
   if (rows.length) await prisma.message.createMany({ data: rows });
 
   let messageCount = 0;
+  let publicMessageCount = 0;
   let unreadCount = 0;
   let last: (typeof rows)[number] | null = null;
   let firstResponseAt: Date | null = null;
@@ -204,6 +206,7 @@ export async function createConversationRow(
     if (m.deletedAt) continue;
     messageCount += 1;
     if (m.private) continue;
+    publicMessageCount += 1;
     last = m;
     if (m.senderType === 'CONTACT') {
       unreadCount += 1;
@@ -219,8 +222,10 @@ export async function createConversationRow(
     where: { id: conversation.id },
     data: {
       messageCount,
+      publicMessageCount,
       unreadCount,
       lastMessageAt: last?.createdAt ?? null,
+      lastActivityAt: last?.createdAt ?? createdAt,
       lastMessagePreview: last?.content ? last.content.slice(0, PREVIEW_LENGTH) : null,
       lastMessageId: last?.id ?? null,
       lastMessageSenderType: last?.senderType ?? null,
