@@ -1,6 +1,7 @@
 // Input that PostgreSQL (or the server's own code) cannot take, refused at the edge with
-// BAD_USER_INPUT, over HTTP and over WebSocket, as variables and as literals: input nested up
-// to 100,000 levels deep, and lone UTF-16 surrogates. Never an internal error, and nothing written.
+// BAD_USER_INPUT, over HTTP and over WebSocket, as variables and as literals: input nested up to
+// 100,000 levels deep, custom attributes past their limits, and lone UTF-16 surrogates. Never an
+// internal error, and nothing written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, globalId } from './support/graphql.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
@@ -200,5 +201,41 @@ describe('lone surrogates', () => {
     expect((await api.ok(`mutation { createLabel(input: { name: """text \\udc00""" }) { __typename } }`)).createLabel.__typename).toBe('CreateLabelPayload');
     const names = (await api.ok('{ labels { name } }')).labels.map((l: { name: string }) => l.name);
     expect(names).toEqual(expect.arrayContaining(['smile \ud83d\ude00', 'wink \ud83d\ude09', 'text \\udc00']));
+  });
+});
+
+describe('custom attributes', () => {
+  it('refuses attributes nested deeper than 5 levels, by every mutation that takes them, as a variable or a literal', async () => {
+    const before = await written();
+    for (const [name, [query, vars]] of Object.entries(WITH_ATTRIBUTES)) {
+      expectBadInput(await api.request(query, { ...vars(), attrs: nestedObject(6) }), /customAttributes may nest at most 5 levels deep/, name);
+      expectBadInput(await api.request(query, { ...vars(), attrs: { list: nestedArray(5) } }), /at most 5 levels deep/, name);
+    }
+    expect(await written()).toBe(before);
+    // Between the two limits of nesting (5 for attributes, 64 for any input): refused as custom attributes.
+    expectBadInput(await api.request(WITH_ATTRIBUTES.updateContact![0], { id: contactId, attrs: nestedObject(60) }), /customAttributes may nest at most 5/);
+    // As a literal, over HTTP and WebSocket.
+    expectBadInput(await api.request(deepLiteral(6)), /customAttributes may nest at most 5 levels deep/);
+    expectBadInput(await overSocket(deepLiteral(6)), /customAttributes may nest at most 5 levels deep/);
+    expect(await written()).toBe(before);
+    // Five levels are fine, objects and lists alike.
+    const ok = await api.ok(WITH_ATTRIBUTES.updateContact![0], { id: contactId, attrs: { list: nestedArray(4), deep: nestedObject(4) } });
+    expect(ok.updateContact.__typename).toBe('UpdateContactPayload');
+  });
+
+  it('refuses more than 100 keys in all, keys over 64 characters and more than 16 KB', async () => {
+    const before = await written();
+    const [query, vars] = WITH_ATTRIBUTES.updateConversation!;
+    const keyed = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, { v: i }]));
+    expectBadInput(await api.request(query, { ...vars(), attrs: keyed(51) }), /at most 100 keys in all/);
+    expectBadInput(await api.request(query, { ...vars(), attrs: { ['k'.repeat(65)]: 1 } }), /keys are limited to 64 characters/);
+    expectBadInput(await api.request(query, { ...vars(), attrs: { big: 'x'.repeat(17 * 1024) } }), /limited to 16 KB/);
+    expectBadInput(await overSocket(query, { ...vars(), attrs: keyed(51) }), /at most 100 keys/);
+    expect(await written()).toBe(before);
+    // At the limits: stored.
+    for (const attrs of [keyed(50), { ['k'.repeat(64)]: 1 }, { big: 'x'.repeat(15 * 1024) }]) {
+      const res = await api.ok(query, { ...vars(), attrs });
+      expect(res.updateConversation.__typename).toBe('UpdateConversationPayload');
+    }
   });
 });

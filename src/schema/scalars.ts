@@ -1,6 +1,7 @@
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import { builder } from '../builder.js';
-import { isStorableDate } from '../services/validation.js';
+import { badInput } from '../errors.js';
+import { LIMITS, customAttributesProblem, isStorableDate } from '../services/validation.js';
 
 builder.scalarType('DateTime', {
   description: 'A point in time, as an ISO 8601 string with a time zone (UTC on output), e.g. 2026-11-21T09:30:00.000Z; years 0001 to 9999.',
@@ -22,6 +23,7 @@ function parseDate(value: unknown): Date {
   return date;
 }
 
+/** A literal's JSON value. Recursive, on a document whose nesting is bounded before it is parsed. */
 function literalToJson(ast: ValueNode): unknown {
   switch (ast.kind) {
     case Kind.STRING:
@@ -36,21 +38,29 @@ function literalToJson(ast: ValueNode): unknown {
       return ast.values.map(literalToJson);
     case Kind.OBJECT:
       return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToJson(f.value)]));
+    case Kind.ENUM:
+      throw badInput(`JSONObject literals hold JSON values: write the string "${ast.value}" in quotes.`);
     default:
-      throw new GraphQLError('JSONObject literals cannot contain variables.');
+      throw badInput('JSONObject literals cannot contain variables.');
   }
 }
 
-function asObject(value: unknown): Record<string, unknown> {
+/** An object within the limits of custom attributes (src/services/validation.ts). */
+function customAttributes(value: unknown): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new GraphQLError('JSONObject must be an object.');
+    throw badInput('JSONObject must be an object.');
   }
+  const problem = customAttributesProblem(value as Record<string, unknown>);
+  if (problem) throw badInput(problem, { reason: 'CUSTOM_ATTRIBUTES_LIMIT' });
   return value as Record<string, unknown>;
 }
 
 builder.scalarType('JSONObject', {
-  description: 'A JSON object of custom attributes, e.g. { "plan": "pro", "seats": 12 }.',
+  description:
+    `A JSON object of custom attributes, e.g. { "plan": "pro", "seats": 12 }. As input: at most ${LIMITS.customAttributesDepth} levels deep ` +
+    `(the object itself is one), ${LIMITS.customAttributesKeys} keys in all, keys of at most ${LIMITS.customAttributesKeyLength} characters, ` +
+    `${LIMITS.customAttributesBytes / 1024} KB of JSON.`,
   serialize: (value) => value,
-  parseValue: (value) => asObject(value),
-  parseLiteral: (ast) => asObject(literalToJson(ast)),
+  parseValue: (value) => customAttributes(value),
+  parseLiteral: (ast) => customAttributes(literalToJson(ast)),
 });

@@ -1,13 +1,38 @@
 // The input checks as pure functions: each walks its input without recursing on it, so a value
 // or a document nested 100,000 levels deep is refused rather than overflowing the stack.
 import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/errors.js';
 import { documentTextProblem, variablesProblem } from '../../src/security/input.js';
+import { checkCustomAttributes, customAttributesProblem } from '../../src/services/validation.js';
 
 function nested(levels: number): Record<string, unknown> {
   let value: Record<string, unknown> = { leaf: true };
   for (let i = 1; i < levels; i++) value = { a: value };
   return value;
 }
+
+describe('custom attributes', () => {
+  it('counts levels from the attributes object itself, lists included', () => {
+    expect(customAttributesProblem(nested(5))).toBeNull();
+    expect(customAttributesProblem(nested(6))).toMatch(/at most 5 levels deep/);
+    expect(customAttributesProblem({ a: [[[[1]]]] })).toBeNull();
+    expect(customAttributesProblem({ a: [[[[[1]]]]] })).toMatch(/at most 5 levels deep/);
+  });
+
+  it('refuses 100,000 levels, from the services too, without overflowing', () => {
+    expect(customAttributesProblem(nested(100_000))).toMatch(/at most 5 levels deep/);
+    expect(() => checkCustomAttributes(nested(100_000), 'input.customAttributes')).toThrow(ValidationError);
+  });
+
+  it('counts keys across levels, and bounds their length and the size', () => {
+    const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+    expect(customAttributesProblem({ ...keys(99), nested: {} })).toBeNull();
+    expect(customAttributesProblem({ ...keys(99), nested: { one: 1 } })).toMatch(/at most 100 keys/);
+    expect(customAttributesProblem({ ['x'.repeat(64)]: 1 })).toBeNull();
+    expect(customAttributesProblem({ ['x'.repeat(65)]: 1 })).toMatch(/64 characters/);
+    expect(customAttributesProblem({ s: 'x'.repeat(16 * 1024) })).toMatch(/16 KB/);
+  });
+});
 
 describe('variables', () => {
   it('finds NUL and lone surrogates in values and keys, at any depth within the limit', () => {
