@@ -1,7 +1,7 @@
 // Input that PostgreSQL (or the server's own code) cannot take, refused at the edge with
 // BAD_USER_INPUT, over HTTP and over WebSocket, as variables and as literals: input nested up to
-// 100,000 levels deep, custom attributes past their limits, and lone UTF-16 surrogates. Never an
-// internal error, and nothing written.
+// 100,000 levels deep, custom attributes past their limits, lone UTF-16 surrogates, and dates
+// that do not exist. Never an internal error, and nothing written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, globalId } from './support/graphql.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
@@ -237,5 +237,76 @@ describe('custom attributes', () => {
       const res = await api.ok(query, { ...vars(), attrs });
       expect(res.updateConversation.__typename).toBe('UpdateConversationPayload');
     }
+  });
+});
+
+describe('dates that do not exist', () => {
+  const impossible = [
+    '2027-02-30T09:00:00Z',
+    '2027-02-29T09:00:00Z', // 2027 is not a leap year
+    '2100-02-29T09:00:00Z', // nor is 2100
+    '2027-04-31T09:00:00Z',
+    '2027-01-32T09:00:00Z',
+    '2027-01-00T09:00:00Z',
+    '2027-13-01T09:00:00Z',
+    '2027-00-10T09:00:00Z',
+    '2027-01-01T24:00:00Z',
+    '2027-01-01T23:60:00Z',
+    '2027-01-01T23:59:60Z',
+    '2027-01-01T09:00:00+24:00',
+    '2027-01-01T09:00:00+02:60',
+  ];
+  const SNOOZE = `mutation($id: ID!, $until: DateTime!) { snoozeConversation(input: { conversationId: $id, until: $until }) { __typename ... on Error { code message } } }`;
+  const STATS = `query($r: TimeRange) { conversationStats(range: $r) { total } }`;
+  const KEY = `mutation($at: DateTime) { createApiKey(input: { name: "k", scopes: [READ_CONVERSATIONS], expiresAt: $at }) { __typename ... on Error { code message } } }`;
+
+  it('refuses them as variables, for snoozes, ranges, filters and key expiry, over HTTP and WebSocket', async () => {
+    const before = await written();
+    for (const d of impossible) {
+      expectBadInput(await api.request(SNOOZE, { id: conversationId, until: d }), /is not a valid date/, d);
+      expectBadInput(await api.request(STATS, { r: { from: d } }), /is not a valid date/, d);
+      expectBadInput(await api.request('query($f: ConversationFilter) { conversations(filter: $f) { edges { cursor } } }', { f: { createdAt: { to: d } } }), /is not a valid date/, d);
+      expectBadInput(await api.request(KEY, { at: d }), /is not a valid date/, d);
+      expectBadInput(await overSocket(SNOOZE, { id: conversationId, until: d }), /is not a valid date/, `${d} over WebSocket`);
+    }
+    expect(await written()).toBe(before);
+  });
+
+  it('refuses them as literals', async () => {
+    const before = await written();
+    for (const d of impossible) {
+      expectBadInput(await api.request(`mutation { snoozeConversation(input: { conversationId: "${conversationId}", until: "${d}" }) { __typename } }`), /is not a valid date/, d);
+      expectBadInput(await api.request(`{ conversationStats(range: { from: "${d}" }) { total } }`), /is not a valid date/, d);
+      expectBadInput(await overSocket(`{ conversationStats(range: { to: "${d}" }) { total } }`), /is not a valid date/, `${d} over WebSocket`);
+    }
+    expect(await written()).toBe(before);
+  });
+
+  it('says what is wrong', async () => {
+    const message = async (d: string) => (await api.request(STATS, { r: { from: d } })).errors?.[0]?.message;
+    expect(await message('2027-02-30T09:00:00Z')).toMatch(/February 2027 has 28 days/);
+    expect(await message('2028-02-30T09:00:00Z')).toMatch(/February 2028 has 29 days/);
+    expect(await message('2027-13-01T09:00:00Z')).toMatch(/there is no month 13/);
+    expect(await message('2027-01-01T24:00:00Z')).toMatch(/hours run from 00 to 23/);
+  });
+
+  it('takes leap days, offsets and fractional seconds, at the instant they name', async () => {
+    const snoozed = async (until: string) => {
+      const res = await api.ok(
+        `mutation($id: ID!, $until: DateTime!) { snoozeConversation(input: { conversationId: $id, until: $until }) { ... on SnoozeConversationPayload { conversation { snoozedUntil } } ... on Error { code message } } }`,
+        { id: conversationId, until },
+      );
+      return res.snoozeConversation.conversation?.snoozedUntil ?? JSON.stringify(res);
+    };
+    expect(await snoozed('2096-02-29T09:30:00.123456789+02:00')).toBe('2096-02-29T07:30:00.123Z');
+    const expiry = async (at: string) => {
+      const res = await api.ok(KEY.replace('__typename', '__typename ... on ApiKeySecretPayload { apiKey { expiresAt } }'), { at });
+      return res.createApiKey.apiKey?.expiresAt ?? JSON.stringify(res);
+    };
+    expect(await expiry('2400-02-29T23:59:59-05:30')).toBe('2400-03-01T05:29:59.000Z');
+    expect(await expiry('2099-12-31T23:59Z')).toBe('2099-12-31T23:59:00.000Z');
+    expect(await expiry('2096-02-29T12:00:00.5+01:00')).toBe('2096-02-29T11:00:00.500Z');
+    const literal = await api.request(`{ conversationStats(range: { from: "2000-02-29T00:00:00.5Z", to: "2096-02-29T00:00:00+14:00" }) { total } }`);
+    expect(literal.errors).toBeUndefined();
   });
 });
