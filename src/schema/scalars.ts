@@ -4,7 +4,9 @@ import { badInput } from '../errors.js';
 import { LIMITS, customAttributesProblem, isStorableDate } from '../services/validation.js';
 
 builder.scalarType('DateTime', {
-  description: 'A point in time, as an ISO 8601 string with a time zone (UTC on output), e.g. 2026-11-21T09:30:00.000Z; years 0001 to 9999.',
+  description:
+    'A point in time, as an ISO 8601 string with a time zone (UTC on output), e.g. 2026-11-21T09:30:00.000Z; years 0001 to 9999. ' +
+    'A day or time that does not exist (2027-02-30, 24:00) is refused, not rolled over.',
   serialize: (value) => (value as Date).toISOString(),
   parseValue: (value) => parseDate(value),
   parseLiteral: (ast) => {
