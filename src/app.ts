@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { migrate, openDatabase, type Database } from './db/client.js';
 import { readMigrations } from './db/schema-engine.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type DestinationStream, type Logger } from './logger.js';
 import { closeRedis, connectRedis, createEvents } from './pubsub.js';
 import { seedDemoIfEmpty } from './seed/demo.js';
 import type { LiveLimits } from './subscriptions/websocket.js';
@@ -33,6 +33,8 @@ export interface StartOptions {
   prepare?: boolean;
   /** WebSocket limits other than the defaults (tests shorten the timeouts). */
   liveLimits?: Partial<LiveLimits>;
+  /** Where the log goes instead of stdout (tests read it). */
+  logDestination?: DestinationStream;
 }
 
 /** Applies pending migrations, then seeds the demo workspace into an empty database (if configured). */
@@ -43,7 +45,7 @@ export async function prepareDatabase(db: Database, config: Config, logger: Logg
 }
 
 export async function startParley(config: Config, options: StartOptions = {}): Promise<RunningParley> {
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config.LOG_LEVEL, options.logDestination);
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, onQuery: options.onQuery });
   let events: ReturnType<typeof createEvents> | undefined;
   let budgetRedis: Redis | undefined;

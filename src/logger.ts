@@ -1,7 +1,8 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
-export type { Logger };
+export type { DestinationStream, Logger };
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'parley' } });
+/** A JSON logger, to stdout unless given another destination (tests read what a server logs). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return destination ? pino({ level, base: { service: 'parley' } }, destination) : pino({ level, base: { service: 'parley' } });
 }

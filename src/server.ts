@@ -15,34 +15,37 @@ import { AuthCache, authenticate, secretFromHeaders } from './services/auth.js';
 import { LiveHub } from './subscriptions/hub.js';
 import { beforeDeadline, LiveServer, type LiveInitialContext, type LiveLimits } from './subscriptions/websocket.js';
 
+/** Answers 413 to a body over the limit; the connection closes once the answer is sent. */
+function refuseTooLarge(res: ServerResponse, limit: number): void {
+  if (res.headersSent) return;
+  res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+  res.end(JSON.stringify({ errors: [{ message: `The request body exceeds ${limit} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
+}
+
 /**
- * Refuses a body over the limit: at once with 413 when Content-Length says so, or by
- * cutting the stream when a chunked body grows past it.
+ * Reads a body sent without Content-Length (chunked) into memory, up to the limit: the body, or
+ * 'too large' as soon as it grows past the limit (the rest is discarded), or 'gone' when the
+ * client goes away before it ends. Read here rather than by yoga: a body cut off while yoga
+ * reads it fails inside yoga, which logs the refusal of a client's request as internal errors.
  */
-function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number): boolean {
-  const refuse = () => {
-    if (!res.headersSent) {
-      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-      res.end(JSON.stringify({ errors: [{ message: `The request body exceeds ${limit} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
-    }
-  };
-  const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > limit) {
-    refuse();
-    req.resume();
-    return true;
-  }
-  if (req.headers['transfer-encoding']) {
+function readCappedBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too large' | 'gone'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
     let seen = 0;
-    req.on('data', (chunk: Buffer) => {
+    const finish = (body: Buffer | 'too large' | 'gone') => {
+      req.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
+      if (!Buffer.isBuffer(body)) req.on('error', () => {}).resume();
+      resolve(body);
+    };
+    const onData = (chunk: Buffer) => {
       seen += chunk.length;
-      if (seen > limit) {
-        refuse();
-        req.destroy();
-      }
-    });
-  }
-  return false;
+      if (seen > limit) finish('too large');
+      else chunks.push(chunk);
+    };
+    const onEnd = () => finish(Buffer.concat(chunks, seen));
+    const onGone = () => finish('gone');
+    req.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
+  });
 }
 
 /** By tag, not instanceof: yoga and Pothos may load graphql's CommonJS and ESM builds side by side. */
@@ -135,9 +138,18 @@ export function createParley(opts: ParleyOptions): Parley {
   });
 
   const maxBodyBytes = opts.maxBodyBytes ?? 512 * 1024;
+  const tooLarge = (res: ServerResponse, path: string | undefined) => {
+    // A client's mistake (or an attack), refused as such: not an error of the server.
+    logger.info({ path, limit: maxBodyBytes }, 'request body over the size limit refused with 413');
+    refuseTooLarge(res, maxBodyBytes);
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (tooLarge(req, res, maxBodyBytes)) return;
+    if (Number(req.headers['content-length'] ?? '0') > maxBodyBytes) {
+      tooLarge(res, path);
+      req.resume();
+      return;
+    }
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
@@ -151,6 +163,14 @@ export function createParley(opts: ParleyOptions): Parley {
     const counted = !String(req.headers.accept ?? '').includes('text/event-stream');
     if (counted) inflight++;
     try {
+      if (req.headers['transfer-encoding'] && req.headers['content-length'] === undefined) {
+        const body = await readCappedBody(req, maxBodyBytes);
+        if (body === 'gone') return;
+        if (body === 'too large') return tooLarge(res, path);
+        // yoga (@whatwg-node/server) takes a body already read from `req.body`, as it does
+        // behind frameworks that read bodies themselves.
+        (req as IncomingMessage & { body?: Uint8Array }).body = body;
+      }
       await yoga.requestListener(req, res);
     } finally {
       if (counted) inflight--;

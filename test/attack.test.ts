@@ -311,6 +311,18 @@ describe('abuse', () => {
       ],
       ['200 operations in one batch', () => post(JSON.stringify(Array.from({ length: 200 }, () => ({ query: '{ viewer { kind } }' })))), /batch/i],
       ['a 10 MB variable', () => post(JSON.stringify({ query: 'query($s: String) { conversations(filter: { search: $s }) { edges { node { id } } } }', variables: { s: 'x'.repeat(10 * 1024 * 1024) } })), /PAYLOAD_TOO_LARGE/],
+      // Input the server's own code would recurse on, and text or dates PostgreSQL would refuse.
+      [
+        'custom attributes nested 100,000 levels deep',
+        () =>
+          post(
+            `{"query":"mutation($a: JSONObject!) { updateContact(input: { contactId: \\"eA==\\", customAttributes: $a }) { __typename } }","variables":{"a":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}}`,
+          ),
+        /at most 64 levels deep/,
+      ],
+      ['a literal nested 100,000 levels deep', () => post(JSON.stringify({ query: `{ labels(search: ${'['.repeat(100_000)}) { id } }` })), /at most 64 levels deep/],
+      ['a lone surrogate in a variable', () => post(JSON.stringify({ query: 'mutation($n: String!) { createLabel(input: { name: $n }) { __typename } }', variables: { n: 'a\udc00' } })), /lone UTF-16 surrogate/],
+      ['February 30', () => post(JSON.stringify({ query: '{ conversationStats(range: { from: "2027-02-30T09:00:00Z" }) { total } }' })), /not a valid date/],
     ];
     for (const [name, send, expected] of cases) {
       const res = await send();

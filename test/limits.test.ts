@@ -1,4 +1,6 @@
 // Abuse limits over HTTP: shape limits, query cost with its budget, body size, batching.
+import { request } from 'node:http';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, gql } from './support/graphql.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
@@ -136,6 +138,56 @@ describe('production switches', () => {
     const res = await client(server.url, ws.key).request('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids });
     expect(res.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
     expect(res.errors?.[0]?.message).toMatch(/at most 1000 items/);
+  });
+});
+
+describe('a chunked body over the limit', () => {
+  /** POSTs `size` bytes in 64 KB chunks, with no Content-Length (so Transfer-Encoding: chunked). */
+  const sendChunked = (url: string, size: number) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const { hostname, port } = new URL(url);
+      const req = request({ hostname, port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      expect(req.getHeader('content-length')).toBeUndefined();
+      const chunk = Buffer.alloc(64 * 1024, ' ');
+      for (let sent = 0; sent < size; sent += chunk.length) req.write(chunk);
+      req.end();
+    });
+
+  it('is refused with 413 and logged as a refusal, not as an internal error', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const log = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const logged = await startTestServer({ env: { LOG_LEVEL: 'info', MAX_BODY_BYTES: String(256 * 1024) }, start: { logDestination: log } });
+    try {
+      const refused = await sendChunked(logged.url, 1024 * 1024);
+      expect(refused.status).toBe(413);
+      expect(JSON.parse(refused.body).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+      // A chunked body under the limit is still read and answered.
+      const key = (await seedWorkspace(logged.db.prisma)).key;
+      const small = await fetch(`${logged.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: new Blob([JSON.stringify({ query: '{ viewer { kind } }' })]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+      expect(await small.json()).toMatchObject({ data: { viewer: { kind: 'TEAM' } } });
+    } finally {
+      // Stopping waits for every request in flight: whatever the refused one logs is logged by then.
+      await logged.close();
+    }
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
+    const refusals = lines.filter((l) => /size limit/.test(l.msg));
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]!.level).toBeLessThanOrEqual(40); // info or warn
   });
 });
 

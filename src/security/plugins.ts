@@ -7,16 +7,18 @@
 //   budget per key per minute (src/security/budget.ts); every response says in
 //   `extensions.cost` what the query cost and what is left;
 // - an execution timeout for queries (mutations end with their transaction), a cap on list
-//   inputs, U+0000 refused in any text, JSON bodies that are not UTF-8 refused,
+//   inputs, U+0000 and lone surrogates refused in any text, input nested too deep refused
+//   before anything recurses on it (src/security/input.ts), JSON bodies that are not UTF-8 refused,
 //   introspection off by configuration.
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { BREAK, GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, visit, type DocumentNode, type ExecutionResult } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, type ExecutionResult } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import { badInput, requestError } from '../errors.js';
 import type { Budget } from './budget.js';
 import { computeCost } from './cost.js';
+import { documentHoldsNul, documentTextProblem, variablesProblem, type InputProblem } from './input.js';
 
 export interface Limits {
   maxDepth: number;
@@ -26,6 +28,8 @@ export interface Limits {
   maxCost: number;
   /** Items allowed in any list given as a variable. */
   maxListInput: number;
+  /** Levels of braces, brackets and parentheses in a document, and of objects and lists in the variables. */
+  maxNesting: number;
   executionTimeoutMs: number;
   introspection: boolean;
 }
@@ -37,6 +41,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxTokens: 4_000,
   maxCost: 20_000,
   maxListInput: 1_000,
+  maxNesting: 64,
   executionTimeoutMs: 15_000,
   introspection: true,
 };
@@ -47,44 +52,34 @@ function longestList(value: unknown, depth = 0): number {
   return Math.max(0, ...Object.values(value).map((v) => longestList(v, depth + 1)));
 }
 
-const NUL = '\u0000';
+function inputRefusal(problem: InputProblem, where: 'document' | 'variables', maxNesting: number): GraphQLError {
+  switch (problem) {
+    case 'NUL_CHARACTER':
+      return badInput('Text may not contain the NUL character (U+0000).', { reason: problem });
+    case 'LONE_SURROGATE':
+      return badInput('Text may not contain a lone UTF-16 surrogate (a code unit from U+D800 to U+DFFF without its pair).', { reason: problem });
+    case 'NESTING':
+      return badInput(
+        where === 'document'
+          ? `A document may nest braces, brackets and parentheses at most ${maxNesting} levels deep.`
+          : `Variables may nest objects and lists at most ${maxNesting} levels deep.`,
+        { reason: problem, limit: maxNesting },
+      );
+  }
+}
 
 /**
- * True if a string (or an object key) anywhere in the variables holds U+0000. Walked with a
- * stack, to any depth: JSON scalars nest freely, and the body size bounds the work.
+ * The document's text is checked before it is parsed: graphql-js's parser recurses on nesting
+ * (and overflows the stack some two thousand levels down), and refuses a lone surrogate only as
+ * a syntax error.
  */
-function variablesHoldNul(variables: unknown): boolean {
-  const stack: unknown[] = [variables];
-  while (stack.length) {
-    const value = stack.pop();
-    if (typeof value === 'string') {
-      if (value.includes(NUL)) return true;
-    } else if (Array.isArray(value)) {
-      for (const v of value) stack.push(v);
-    } else if (value !== null && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
-        if (k.includes(NUL)) return true;
-        stack.push(v);
-      }
-    }
-  }
-  return false;
-}
-
-/** True if a string literal of the document holds U+0000 (raw, or written as a \u escape). */
-function documentHoldsNul(document: DocumentNode): boolean {
-  const body = document.loc?.source.body;
-  if (body !== undefined && !body.includes('\\u') && !body.includes(NUL)) return false;
-  let found = false;
-  visit(document, {
-    StringValue(node) {
-      if (!node.value.includes(NUL)) return undefined;
-      found = true;
-      return BREAK;
-    },
-  });
-  return found;
-}
+const checkedDocumentText = (maxNesting: number): Plugin<Context> => ({
+  onParse({ params }) {
+    const source = typeof params.source === 'string' ? params.source : params.source.body;
+    const problem = documentTextProblem(source, maxNesting);
+    if (problem) throw inputRefusal(problem, 'document', maxNesting);
+  },
+});
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const badRequest = (message: string) => requestError('BAD_REQUEST', message, {}, 400);
@@ -151,10 +146,10 @@ export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<C
     if (longestList(variables) > limits.maxListInput) {
       return { errors: [badInput(`Lists given as input may hold at most ${limits.maxListInput} items.`)] };
     }
-    // PostgreSQL text and JSON cannot hold U+0000: refused here, once, for every input.
-    if (variablesHoldNul(variables) || documentHoldsNul(args.document)) {
-      return { errors: [badInput('Text may not contain the NUL character (U+0000).', { reason: 'NUL_CHARACTER' })] };
-    }
+    // PostgreSQL text and JSON cannot hold U+0000 nor a lone surrogate: refused here, once,
+    // for every input (a document's lone surrogates were refused before it was parsed).
+    const problem = variablesProblem(variables, limits.maxNesting) ?? (documentHoldsNul(args.document) ? 'NUL_CHARACTER' : null);
+    if (problem) return { errors: [inputRefusal(problem, 'variables', limits.maxNesting)] };
     const requested = computeCost(args.schema, args.document, variables, args.operationName);
     if (requested > limits.maxCost) {
       return {
@@ -192,6 +187,7 @@ export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<C
     ...(armor.plugins as Plugin<Context>[]),
     useCSRFPrevention({ requestHeaders: ['x-api-key', 'authorization', 'x-graphql-yoga-csrf'] }) as Plugin<Context>,
     strictJsonBodies,
+    checkedDocumentText(limits.maxNesting),
     {
       onValidate({ addValidationRule }) {
         if (!limits.introspection) addValidationRule(NoSchemaIntrospectionCustomRule);

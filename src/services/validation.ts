@@ -10,7 +10,11 @@ export const LIMITS = {
   shortText: 255,
   subject: 998,
   note: 10_000,
+  /** Custom attributes: serialized JSON, levels of objects and lists (the attributes object is 1), keys in all, characters per key. */
   customAttributesBytes: 16 * 1024,
+  customAttributesDepth: 5,
+  customAttributesKeys: 100,
+  customAttributesKeyLength: 64,
   idsPerCall: 100,
 } as const;
 
@@ -62,10 +66,38 @@ export function optionalText(value: string | null | undefined, field: string, ma
   return text;
 }
 
-export function checkCustomAttributes(value: Record<string, unknown>, field: string): Record<string, unknown> {
-  if (Buffer.byteLength(JSON.stringify(value)) > LIMITS.customAttributesBytes) {
-    throw new ValidationError(`Custom attributes are limited to ${LIMITS.customAttributesBytes / 1024} KB of JSON.`, field);
+/**
+ * What is wrong with custom attributes, if anything: too deep, too many keys, a key too long,
+ * too large. Walked with a stack, and measured with JSON.stringify only once the depth is known
+ * to be small: the value comes from a request, which may nest it 100,000 levels deep.
+ */
+export function customAttributesProblem(value: Record<string, unknown>): string | null {
+  const stack: [unknown, number][] = [[value, 1]];
+  let keys = 0;
+  while (stack.length) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > LIMITS.customAttributesDepth) return `customAttributes may nest at most ${LIMITS.customAttributesDepth} levels deep.`;
+    if (Array.isArray(item)) {
+      for (const v of item) stack.push([v, depth + 1]);
+      continue;
+    }
+    for (const [k, v] of Object.entries(item)) {
+      if (++keys > LIMITS.customAttributesKeys) return `customAttributes may hold at most ${LIMITS.customAttributesKeys} keys in all, nested ones included.`;
+      if (k.length > LIMITS.customAttributesKeyLength) return `customAttributes keys are limited to ${LIMITS.customAttributesKeyLength} characters.`;
+      stack.push([v, depth + 1]);
+    }
   }
+  if (Buffer.byteLength(JSON.stringify(value)) > LIMITS.customAttributesBytes) {
+    return `customAttributes are limited to ${LIMITS.customAttributesBytes / 1024} KB of JSON.`;
+  }
+  return null;
+}
+
+/** The same rules for callers other than the API, whose JSONObject scalar refuses such input already. */
+export function checkCustomAttributes(value: Record<string, unknown>, field: string): Record<string, unknown> {
+  const problem = customAttributesProblem(value);
+  if (problem) throw new ValidationError(problem, field);
   return value;
 }
 
