@@ -216,6 +216,16 @@ describe('mergeContacts', () => {
       expect(await a.mutate('mergeContacts', { survivorId: contact.id, duplicateId: theirs.contact.id }, CONTACT('MergeContactsPayload'))).toMatchObject({ __typename: 'NotFoundError', entity: 'Contact' });
     });
   });
+  it('refuses a merge whose custom attributes together would break the limits of one contact, and writes nothing', async () => {
+    const attrs = (prefix: string) => Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`${prefix}${i}`, i]));
+    const one = await a.mutate('createContact', { name: 'Many A', customAttributes: attrs('a') }, CONTACT('CreateContactPayload'));
+    const two = await a.mutate('createContact', { name: 'Many B', customAttributes: attrs('b') }, CONTACT('CreateContactPayload'));
+    await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
+      const r = await a.mutate('mergeContacts', { survivorId: one.contact.id, duplicateId: two.contact.id }, CONTACT('MergeContactsPayload'));
+      expect(r).toMatchObject({ __typename: 'ValidationError', field: 'input.duplicateId' });
+      expect(r.message).toMatch(/100 keys/);
+    });
+  });
 });
 
 describe('deleteContact', () => {

@@ -200,9 +200,12 @@ export async function mergeContacts(sctx: ServiceContext, input: MergeContactsIn
     await lockContact(tx, sctx.workspaceId, survivor.id);
     await lockContact(tx, sctx.workspaceId, duplicate.id);
     await tx.contact.delete({ where: { id: duplicate.id } });
-    const data: Prisma.ContactUncheckedUpdateInput = {
-      customAttributes: { ...(duplicate.customAttributes as object), ...(survivor.customAttributes as object) } as Prisma.InputJsonObject,
-    };
+    // The survivor's attributes win; the union must still keep within the limits of one contact.
+    const customAttributes = checkCustomAttributes(
+      { ...(duplicate.customAttributes as Record<string, unknown>), ...(survivor.customAttributes as Record<string, unknown>) },
+      'input.duplicateId',
+    );
+    const data: Prisma.ContactUncheckedUpdateInput = { customAttributes: customAttributes as Prisma.InputJsonObject };
     if (!survivor.name && duplicate.name) data.name = duplicate.name;
     if (!survivor.email && duplicate.email) data.email = duplicate.email;
     if (!survivor.phone && duplicate.phone) data.phone = duplicate.phone;
