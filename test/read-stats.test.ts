@@ -13,7 +13,8 @@ const D = (day: number, hour = 0, seconds = 0) => new Date(Date.UTC(2026, 4, day
 const RANGE = { from: D(1).toISOString(), to: D(2).toISOString() };
 
 beforeAll(async () => {
-  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0' } });
+  // No snooze wake (a background statement) lands in the statement counts below.
+  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: String(3600_000) } });
   ws = await seedWorkspace(server.db.prisma, 'Stats');
   const other = await seedWorkspace(server.db.prisma, 'Noise');
   const p = server.db.prisma;
