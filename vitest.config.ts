@@ -14,7 +14,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // A beforeAll that starts a server opens a PGlite database: seconds when idle, far more on a
+    // busy machine. Tests that start processes declare longer timeouts (test/support/process.ts).
+    hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
