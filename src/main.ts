@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { startParley } from './app.js';
 import { startPrimary, WORKER_ENV } from './cluster.js';
 import { ConfigError, loadConfig } from './config.js';
-import { DataDirInUseError } from './db/data-dir-lock.js';
+import { DataDirError } from './db/data-dir-lock.js';
 import { createLogger, type Logger } from './logger.js';
 
 // A request allocates a lot that dies young (rows, results, the response): a young generation of
@@ -67,7 +67,7 @@ async function main() {
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError || err instanceof DataDirInUseError) {
+  if (err instanceof ConfigError || err instanceof DataDirError) {
     process.stderr.write(`parley: ${err.message}\n`);
     process.exit(2);
   }
