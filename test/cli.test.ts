@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lockDataDir } from '../src/db/data-dir-lock.js';
 import { client } from './support/graphql.js';
 import { PROCESS_TEST_TIMEOUT_MS, runCli } from './support/process.js';
 import { startTestServer } from './support/server.js';
@@ -48,13 +49,19 @@ describe('npm run parley', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
     expect((await viewer(secret)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
-  it('explains bad usage and exits 2', async () => {
-    const unknown = await parley('key:create', '--workspace', '00000000-0000-0000-0000-000000000000', '--name', 'x', '--scopes', 'read:everything');
-    expect(unknown.code).toBe(2);
-    expect(unknown.out).toContain('unknown scope "read:everything"');
-    const missing = await parley('user:create');
-    expect(missing.code).toBe(2);
-    expect(missing.out).toContain('--workspace is required');
-    expect((await parley('frobnicate')).out).toContain('unknown command "frobnicate"');
+  it('explains bad usage and exits 2, without needing the database', async () => {
+    // A server holds the data directory: usage is checked before the database is opened.
+    const lock = await lockDataDir(dataDir);
+    try {
+      const unknown = await parley('key:create', '--workspace', '00000000-0000-0000-0000-000000000000', '--name', 'x', '--scopes', 'read:everything');
+      expect(unknown.code).toBe(2);
+      expect(unknown.out).toContain('unknown scope "read:everything"');
+      const missing = await parley('user:create');
+      expect(missing.code).toBe(2);
+      expect(missing.out).toContain('--workspace is required');
+      expect((await parley('frobnicate')).out).toContain('unknown command "frobnicate"');
+    } finally {
+      await lock.release();
+    }
   });
 });
