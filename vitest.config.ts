@@ -13,8 +13,12 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Starting a server (in a beforeAll, or in a test that restarts one) opens a PGlite database
+    // and applies the migrations: a few seconds when idle, 30 s and more with two suites and
+    // other work on 2 cores. These limits are for hangs, not for speed. Tests that start child
+    // processes declare longer ones (test/support/process.ts).
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],

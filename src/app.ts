@@ -6,7 +6,7 @@ import { migrate, openDatabase, type Database } from './db/client.js';
 import { readMigrations } from './db/schema-engine.js';
 import { createLogger, type DestinationStream, type Logger } from './logger.js';
 import { closeRedis, connectRedis, createEvents } from './pubsub.js';
-import { seedDemoIfEmpty } from './seed/demo.js';
+import { demoWithUnusedKey, seedDemoIfEmpty, type SeedStep } from './seed/demo.js';
 import type { LiveLimits } from './subscriptions/websocket.js';
 import { MemoryBudget, RedisBudget, type Budget } from './security/budget.js';
 import { DEFAULT_LIMITS } from './security/plugins.js';
@@ -21,6 +21,8 @@ export interface RunningParley {
   logger: Logger;
   /** The demo workspace's key, when this start created the demo. */
   demoKey: string | null;
+  /** Otherwise, the demo workspace if its key was never used (it may never have been seen). */
+  demoKeyUnused: UnusedDemoKey | null;
   stop(): Promise<void>;
 }
 
@@ -37,11 +39,42 @@ export interface StartOptions {
   logDestination?: DestinationStream;
 }
 
+export interface UnusedDemoKey {
+  workspaceId: string;
+  userId: string | null;
+}
+
+export interface PreparedDatabase {
+  /** The demo workspace's key, when this start created the demo. */
+  demoKey: string | null;
+  /** Otherwise, the demo workspace if none of its keys was ever used. */
+  demoKeyUnused: UnusedDemoKey | null;
+}
+
+/**
+ * For the tests that kill a first start in the middle of seeding: with
+ * PARLEY_TEST_SEED_HOLD_AT=<step> (a SeedStep), the seed announces that step on stderr and
+ * stops there until the process is killed.
+ */
+function seedHoldForTests(): ((step: SeedStep) => Promise<void>) | undefined {
+  const at = process.env.PARLEY_TEST_SEED_HOLD_AT;
+  if (!at) return undefined;
+  return async (step) => {
+    if (step !== at) return;
+    process.stderr.write(`seed held at step ${step} (PARLEY_TEST_SEED_HOLD_AT)\n`);
+    setInterval(() => {}, 1 << 30);
+    await new Promise<never>(() => {});
+  };
+}
+
 /** Applies pending migrations, then seeds the demo workspace into an empty database (if configured). */
-export async function prepareDatabase(db: Database, config: Config, logger: Logger): Promise<{ demoKey: string | null }> {
+export async function prepareDatabase(db: Database, config: Config, logger: Logger): Promise<PreparedDatabase> {
   const applied = await migrate(db);
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
-  return { demoKey: config.SEED_DEMO ? await seedDemoIfEmpty(db.prisma) : null };
+  if (!config.SEED_DEMO) return { demoKey: null, demoKeyUnused: null };
+  const demoKey = await seedDemoIfEmpty(db.prisma, { afterStep: seedHoldForTests() });
+  if (demoKey) logger.info('created the demo workspace');
+  return { demoKey, demoKeyUnused: demoKey ? null : await demoWithUnusedKey(db.prisma) };
 }
 
 export async function startParley(config: Config, options: StartOptions = {}): Promise<RunningParley> {
@@ -51,8 +84,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   let budgetRedis: Redis | undefined;
   let waker: SnoozeWaker | undefined;
   try {
-    const prepared = options.prepare === false ? { demoKey: null } : await prepareDatabase(db, config, logger);
-    const demoKey = prepared.demoKey;
+    const prepared: PreparedDatabase = options.prepare === false ? { demoKey: null, demoKeyUnused: null } : await prepareDatabase(db, config, logger);
+    const { demoKey, demoKeyUnused } = prepared;
     const committed = (await readMigrations()).migrationDirectories.map((d) => d.path);
     events = createEvents(config.REDIS_URL, logger);
     // Started after the migrations: a snooze that fell due while no server ran reopens now.
@@ -113,6 +146,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       parley,
       logger,
       demoKey,
+      demoKeyUnused,
       stop: () =>
         (stopping ??= (async () => {
           await parley.drain(config.SHUTDOWN_TIMEOUT_MS);

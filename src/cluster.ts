@@ -5,7 +5,7 @@
 // Parley processes; Redis carries live events and key budgets between them (config.ts
 // requires REDIS_URL and DATABASE_URL for more than one worker).
 import cluster, { type Worker } from 'node:cluster';
-import { prepareDatabase } from './app.js';
+import { prepareDatabase, type UnusedDemoKey } from './app.js';
 import type { Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import type { Logger } from './logger.js';
@@ -16,6 +16,8 @@ export const WORKER_ENV = 'PARLEY_CLUSTER_WORKER';
 export interface Primary {
   /** The demo key, when preparing created the demo. */
   demoKey: string | null;
+  /** Otherwise, the demo workspace if its key was never used. */
+  demoKeyUnused: UnusedDemoKey | null;
   /** Resolves with the address once every worker listens. */
   listening: Promise<string>;
   /**
@@ -27,9 +29,9 @@ export interface Primary {
 
 export async function startPrimary(config: Config, logger: Logger): Promise<Primary> {
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
-  let demoKey: string | null;
+  let prepared: Awaited<ReturnType<typeof prepareDatabase>>;
   try {
-    ({ demoKey } = await prepareDatabase(db, config, logger));
+    prepared = await prepareDatabase(db, config, logger);
   } finally {
     await db.close();
   }
@@ -88,5 +90,5 @@ export async function startPrimary(config: Config, logger: Logger): Promise<Prim
       ),
     );
   };
-  return { demoKey, listening, stop };
+  return { ...prepared, listening, stop };
 }

@@ -2,10 +2,10 @@
 // many worker processes on the same port (src/cluster.ts). Stops cleanly on SIGTERM and SIGINT.
 import cluster from 'node:cluster';
 import { setFlagsFromString } from 'node:v8';
-import { startParley } from './app.js';
+import { startParley, type UnusedDemoKey } from './app.js';
 import { startPrimary, WORKER_ENV } from './cluster.js';
-import { ConfigError, loadConfig } from './config.js';
-import { DataDirInUseError } from './db/data-dir-lock.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { DataDirError } from './db/data-dir-lock.js';
 import { createLogger, type Logger } from './logger.js';
 
 // A request allocates a lot that dies young (rows, results, the response): a young generation of
@@ -19,6 +19,25 @@ function printDemoKey(url: string, demoKey: string) {
       `Open ${url}/graphql and send it as the X-API-Key header, or:\n\n` +
       `  curl -s ${url}/graphql -H 'content-type: application/json' -H 'x-api-key: ${demoKey}' \\\n` +
       `    -d '{"query":"{ viewer { workspace { name } } }"}'\n\n`,
+  );
+}
+
+const shellWord = (s: string) => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The demo's key is printed once, when the demo is created. A start stopped between the
+ * seed's commit and that printing (or one that could not listen after seeding) never showed
+ * it; until a key of the demo workspace is used, each start says how to make another.
+ */
+function printUnusedDemoKeyNote(config: Config, demo: UnusedDemoKey) {
+  const command =
+    `npm run parley -- key:create --workspace ${demo.workspaceId} --name "Demo key"` + (demo.userId ? ` --user ${demo.userId}` : '');
+  const how = config.DATABASE_URL
+    ? `create another with the same DATABASE_URL:\n\n  ${command}\n`
+    : `stop Parley (one process owns the data directory) and create another:\n\n  DATA_DIR=${shellWord(config.DATA_DIR)} ${command}\n`;
+  process.stdout.write(
+    `\nThe demo workspace's API key has not been used yet. If you do not have it (it is shown once, when the demo is created), ${how}\n` +
+      'This note stops once a key of the demo workspace is used (or with SEED_DEMO=false).\n\n',
   );
 }
 
@@ -51,6 +70,7 @@ async function main() {
     const url = await primary.listening;
     logger.info({ url: `${url}/graphql`, database: 'PostgreSQL', workers: config.WORKERS }, 'Parley is listening');
     if (primary.demoKey) printDemoKey(url, primary.demoKey);
+    else if (primary.demoKeyUnused) printUnusedDemoKeyNote(config, primary.demoKeyUnused);
     return;
   }
   const app = await startParley(config, { prepare: !worker });
@@ -63,11 +83,12 @@ async function main() {
   const where = config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.DATA_DIR}`;
   app.logger.info({ url: `${app.url}/graphql`, database: where }, 'Parley is listening');
   if (app.demoKey) printDemoKey(app.url, app.demoKey);
+  else if (app.demoKeyUnused) printUnusedDemoKeyNote(config, app.demoKeyUnused);
   onSignals(app.logger, app.stop);
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError || err instanceof DataDirInUseError) {
+  if (err instanceof ConfigError || err instanceof DataDirError) {
     process.stderr.write(`parley: ${err.message}\n`);
     process.exit(2);
   }

@@ -1,28 +1,17 @@
 // The operator command: workspaces, users and keys without the demo, and key revocation.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lockDataDir } from '../src/db/data-dir-lock.js';
 import { client } from './support/graphql.js';
+import { PROCESS_TEST_TIMEOUT_MS, runCli } from './support/process.js';
 import { startTestServer } from './support/server.js';
 
-const run = promisify(execFile);
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-async function parley(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/parley.ts', ...args], {
-      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir },
-    });
-    return { code: 0, out: stdout + stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout + err.stderr };
-  }
-}
+const parley = (...args: string[]) => runCli(args, { DATA_DIR: dataDir });
 
 async function viewer(key: string) {
   const server = await startTestServer({ database: { url: undefined, dataDir, drop: async () => {} } });
@@ -33,7 +22,7 @@ async function viewer(key: string) {
   }
 }
 
-describe('npm run parley', () => {
+describe('npm run parley', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('creates a workspace, a user and a scoped key that works, then revokes it', async () => {
     expect((await parley('migrate')).out).toMatch(/applied: .*_init/);
     expect((await parley('migrate')).out).toContain('nothing to apply');
@@ -58,15 +47,21 @@ describe('npm run parley', () => {
     expect(listed).not.toContain(secret);
     expect((await parley('key:revoke', '--key', secret.slice(0, 12))).out).toMatch(/revoked/);
     expect((await viewer(secret)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-  }, 120_000);
+  });
 
-  it('explains bad usage and exits 2', async () => {
-    const unknown = await parley('key:create', '--workspace', '00000000-0000-0000-0000-000000000000', '--name', 'x', '--scopes', 'read:everything');
-    expect(unknown.code).toBe(2);
-    expect(unknown.out).toContain('unknown scope "read:everything"');
-    const missing = await parley('user:create');
-    expect(missing.code).toBe(2);
-    expect(missing.out).toContain('--workspace is required');
-    expect((await parley('frobnicate')).out).toContain('unknown command "frobnicate"');
-  }, 60_000);
+  it('explains bad usage and exits 2, without needing the database', async () => {
+    // A server holds the data directory: usage is checked before the database is opened.
+    const lock = await lockDataDir(dataDir);
+    try {
+      const unknown = await parley('key:create', '--workspace', '00000000-0000-0000-0000-000000000000', '--name', 'x', '--scopes', 'read:everything');
+      expect(unknown.code).toBe(2);
+      expect(unknown.out).toContain('unknown scope "read:everything"');
+      const missing = await parley('user:create');
+      expect(missing.code).toBe(2);
+      expect(missing.out).toContain('--workspace is required');
+      expect((await parley('frobnicate')).out).toContain('unknown command "frobnicate"');
+    } finally {
+      await lock.release();
+    }
+  });
 });

@@ -5,10 +5,10 @@
 import { execSync } from 'node:child_process';
 import { request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import { globalId } from './support/graphql.js';
 import { createTestDatabase, REDIS_URL, usePostgres, type TestDatabase } from './support/databases.js';
-import { runParley, type ParleyProcess } from './support/process.js';
-import { liveClient, sleep } from './support/ws.js';
+import { DEMO_KEY_LINE } from './support/demo.js';
+import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, until } from './support/process.js';
+import { liveClient } from './support/ws.js';
 
 /** A GraphQL request on a connection of its own, so that the cluster hands it to the next worker. */
 function post(url: string, key: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
@@ -31,7 +31,7 @@ function post(url: string, key: string, query: string, variables: Record<string,
 const workersOf = (pid: number) =>
   execSync(`ps -o pid= --ppid ${pid} || true`).toString().split('\n').map((s) => s.trim()).filter(Boolean).map(Number);
 
-describe('WORKERS', () => {
+describe('WORKERS', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('is refused without DATABASE_URL or REDIS_URL, naming what is missing', async () => {
     const noDb = runParley({ WORKERS: '2', REDIS_URL, PORT: '0' });
     expect((await noDb.exited).code).toBe(2);
@@ -39,25 +39,23 @@ describe('WORKERS', () => {
     const noRedis = runParley({ WORKERS: '2', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/none', PORT: '0' });
     expect((await noRedis.exited).code).toBe(2);
     expect(noRedis.output()).toMatch(/WORKERS: more than one worker needs REDIS_URL/);
-  }, 30_000);
+  });
 
   // The cluster itself needs PostgreSQL and Redis: the PostgreSQL run of the suite has both.
   if (usePostgres) {
     let database: TestDatabase;
-    let primary: ParleyProcess | undefined;
     afterAll(async () => {
-      primary?.child.kill('SIGKILL');
       await database?.drop();
     });
 
     it('serves from every worker, carries live events between them, replaces a dead one and stops on SIGTERM', async () => {
       database = await createTestDatabase();
-      primary = runParley({ WORKERS: '2', DATABASE_URL: database.url!, REDIS_URL, PORT: '0', SEED_DEMO: 'true', SHUTDOWN_TIMEOUT_MS: '5000' });
-      const url = (await primary.waitFor(/"url":"(http:\/\/[^"]+)\/graphql"/, 90_000))[1]!;
-      const key = (await primary.waitFor(/(prl_[A-Za-z0-9]+)/))[1]!;
+      const primary = runParley({ WORKERS: '2', DATABASE_URL: database.url!, REDIS_URL, PORT: '0', SEED_DEMO: 'true', SHUTDOWN_TIMEOUT_MS: '5000' });
+      const url = await listening(primary);
+      const key = (await primary.waitFor(DEMO_KEY_LINE))[1]!;
       // The primary migrated and seeded once, before starting the workers.
       expect(primary.output().match(/applied migrations/g)).toHaveLength(1);
-      const workers = workersOf(primary.child.pid!);
+      const workers = workersOf(primary.pid);
       expect(workers).toHaveLength(2);
 
       const viewer = await Promise.all(Array.from({ length: 6 }, () => post(url, key, '{ viewer { workspace { name } } }')));
@@ -79,28 +77,29 @@ describe('WORKERS', () => {
         post(url, key, 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }', { input: { conversationId: id, content, senderType: 'CONTACT' } });
       const contents = () => feed.results.map((r) => r.data?.conversationEvents.message?.content as string | undefined);
       // Live once an event through any worker arrives.
-      for (let i = 0; i < 20 && feed.results.length === 0; i++) {
+      await until(async () => {
         await send('ready?');
-        await sleep(500);
-      }
-      expect(feed.results.length).toBeGreaterThan(0);
+        return feed.results.length > 0;
+      }, 'the subscription to receive an event');
       for (let i = 1; i <= 8; i++) expect((await send(`m${i}`)).data.sendMessage.__typename).toBe('SendMessagePayload');
-      for (let i = 0; i < 100 && contents().filter((m) => m !== 'ready?').length < 8; i++) await sleep(100);
+      await until(() => contents().filter((m) => m !== 'ready?').length >= 8, 'eight messages');
       expect(contents().filter((m) => m !== 'ready?')).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8']);
       await c.dispose();
 
-      // A worker that dies is replaced, and the port keeps answering.
+      // A worker that dies is replaced (the primary logs the death, then the new worker
+      // listens: the primary's log has no line for that), and the port keeps answering.
       process.kill(workers[0]!, 'SIGKILL');
-      for (let i = 0; i < 100 && !(workersOf(primary.child.pid!).length === 2 && !workersOf(primary.child.pid!).includes(workers[0]!)); i++) await sleep(100);
-      const after = workersOf(primary.child.pid!);
-      expect(after).toHaveLength(2);
-      expect(after).not.toContain(workers[0]);
-      await sleep(500);
+      await primary.waitFor(new RegExp(`"worker":${workers[0]},[^\n]*"msg":"worker exited; starting another"`));
+      await until(() => {
+        const now = workersOf(primary.pid);
+        return now.length === 2 && !now.includes(workers[0]!);
+      }, 'a replacement worker');
+      const after = workersOf(primary.pid);
       for (const r of await Promise.all(Array.from({ length: 4 }, () => post(url, key, '{ viewer { kind } }')))) expect(r.data.viewer.kind).toBe('TEAM');
 
-      primary.child.kill('SIGTERM');
+      primary.signal('SIGTERM');
       expect((await primary.exited).code).toBe(0);
       for (const pid of after) expect(() => process.kill(pid, 0)).toThrow();
-    }, 120_000);
+    });
   }
 });

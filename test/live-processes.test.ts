@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { client, globalId, localId } from './support/graphql.js';
 import { createTestDatabase, REDIS_URL, usePostgres, type TestDatabase } from './support/databases.js';
-import { runParley, type ParleyProcess } from './support/process.js';
+import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, START_TIMEOUT_MS, until, type ParleyProcess } from './support/process.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
 import { liveClient, sleep, startLiveServer, wsUrl, type LiveTestServer } from './support/ws.js';
 import { scopeToWorkspace } from '../src/db/tenant.js';
@@ -69,19 +69,16 @@ describe('publications that never arrive', () => {
 });
 
 if (usePostgres) {
-  describe('two server processes, one database, events through Redis', () => {
+  describe('two server processes, one database, events through Redis', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
     let database: TestDatabase;
     let db: Database;
     let ws: SeededWorkspace;
-    const processes: ParleyProcess[] = [];
     let a: { p: ParleyProcess; url: string };
     let b: { p: ParleyProcess; url: string };
 
     const spawnServer = async () => {
       const p = runParley({ DATABASE_URL: database.url!, REDIS_URL, PORT: '0', SEED_DEMO: 'false', SHUTDOWN_TIMEOUT_MS: '5000' });
-      processes.push(p);
-      const m = await p.waitFor(/"url":"(http:\/\/[^"]+)\/graphql"/, 60_000);
-      return { p, url: m[1]! };
+      return { p, url: await listening(p) };
     };
 
     beforeAll(async () => {
@@ -91,13 +88,15 @@ if (usePostgres) {
       b = await spawnServer();
       db = await openDatabase({ databaseUrl: database.url, dataDir: 'unused' });
       ws = await seedWorkspace(db.prisma, 'Two processes');
-    }, 120_000);
+    }, 3 * START_TIMEOUT_MS);
     afterAll(async () => {
-      for (const p of processes) p.child.kill('SIGKILL');
+      // The processes are reaped by support/process.ts.
       await db?.close();
       await database?.drop();
     });
 
+    // Each event's wait, generous: between processes on a busy machine, not a measure of speed.
+    const EVENT_TIMEOUT_MS = 60_000;
     const EVENTS = 'subscription($f: ConversationEventFilter, $after: String) { conversationEvents(filter: $f, after: $after) { cursor kind message { content } } }';
     let phones = 0;
     const conversation = async (url: string) => {
@@ -114,10 +113,10 @@ if (usePostgres) {
       expect(data.sendMessage.__typename).toBe('SendMessagePayload');
     };
     /** Subscribes and proves the subscription is live with an event through the same process. */
-    const subscribed = async (feed: { take(n: number): Promise<any[]> }, url: string, id: string) => {
+    const subscribed = async (feed: { take(n: number, timeoutMs?: number): Promise<any[]> }, url: string, id: string) => {
       await sleep(300);
       await send(url, id, 'ready?');
-      await feed.take(1);
+      await feed.take(1, EVENT_TIMEOUT_MS);
     };
     const contents = (events: any[]) => events.map((e) => e.conversationEvents.message?.content ?? e.conversationEvents.kind);
 
@@ -127,7 +126,7 @@ if (usePostgres) {
       const feed = c.subscribe(EVENTS, { f: { conversation: id } });
       await subscribed(feed, b.url, id);
       for (let i = 1; i <= 20; i++) await send(a.url, id, `from A ${i}`);
-      const got = await feed.take(20, 10_000);
+      const got = await feed.take(20, EVENT_TIMEOUT_MS);
       expect(contents(got)).toEqual(Array.from({ length: 20 }, (_, i) => `from A ${i + 1}`));
       const cursors = got.map((e) => BigInt(e.conversationEvents.cursor));
       for (let i = 1; i < cursors.length; i++) expect(cursors[i]).toBe(cursors[i - 1]! + 1n);
@@ -141,7 +140,7 @@ if (usePostgres) {
       const onA = ca.subscribe(EVENTS, { f: { conversation: id } });
       const onB = cb.subscribe(EVENTS, { f: { conversation: id } });
       await subscribed(onA, a.url, id);
-      await onB.take(1);
+      await onB.take(1, EVENT_TIMEOUT_MS);
       await Promise.all([
         (async () => {
           for (let i = 1; i <= 25; i++) await send(a.url, id, `A${i}`);
@@ -153,7 +152,7 @@ if (usePostgres) {
       const rows = await db.prisma.event.findMany({ where: { conversationId: localId(id) }, orderBy: { seq: 'asc' } });
       const committed = rows.slice(-50).map((r) => r.seq.toString());
       for (const feed of [onA, onB]) {
-        const got = await feed.take(50, 15_000);
+        const got = await feed.take(50, EVENT_TIMEOUT_MS);
         expect(got.map((e) => e.conversationEvents.cursor)).toEqual(committed);
         const text = contents(got);
         expect(text.filter((t) => t.startsWith('A'))).toEqual(Array.from({ length: 25 }, (_, i) => `A${i + 1}`));
@@ -173,15 +172,15 @@ if (usePostgres) {
       await send(a.url, id, 'one');
       await send(b.url, id, 'two');
       target = b.url;
-      a.p.child.kill('SIGTERM');
+      a.p.signal('SIGTERM');
       const exit = await a.p.exited;
       expect(exit.code).toBe(0);
-      while (!c.closes.length) await sleep(10);
+      await until(() => c.closes.length > 0, 'the socket to close');
       expect(c.closes[0]).toMatchObject({ code: 1001 });
       // Sent while the client was away, to the process it is coming back to.
       await send(b.url, id, 'three');
       await send(b.url, id, 'four');
-      const got = await feed.take(4, 15_000);
+      const got = await feed.take(4, EVENT_TIMEOUT_MS);
       expect(contents(got)).toEqual(['one', 'two', 'three', 'four']);
       await feed.nothingFor(300);
       const cursors = feed.results.map((r: any) => BigInt(r.data.conversationEvents.cursor));

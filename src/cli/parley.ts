@@ -47,52 +47,72 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
   return value as T;
 }
 
-async function run(db: Database, command: string, values: Record<string, string | undefined>): Promise<string> {
-  const prisma = db.prisma;
+type Work = (db: Database) => Promise<string>;
+
+/**
+ * Checks the command and its options, and returns the work to do on the database. Usage
+ * errors are found here, before the database is opened: they need no database, and they
+ * are reported even when a server holds the PGlite data directory.
+ */
+function plan(command: string, values: Record<string, string | undefined>): Work {
   switch (command) {
-    case 'migrate': {
-      const applied = await migrate(db);
-      return applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply: the database is up to date';
-    }
+    case 'migrate':
+      return async (db) => {
+        const applied = await migrate(db);
+        return applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply: the database is up to date';
+      };
     case 'workspace:create': {
-      await migrate(db);
-      const ws = await prisma.workspace.create({ data: { name: required(values, 'name') } });
-      return `workspace ${ws.id} "${ws.name}"`;
+      const name = required(values, 'name');
+      return async (db) => {
+        await migrate(db);
+        const ws = await db.prisma.workspace.create({ data: { name } });
+        return `workspace ${ws.id} "${ws.name}"`;
+      };
     }
     case 'user:create': {
       const workspaceId = required(values, 'workspace');
-      await prisma.workspace.findUniqueOrThrow({ where: { id: workspaceId } });
       const role = oneOf<Role>(values.role, ['ADMIN', 'AGENT'], 'role', 'AGENT');
-      const user = await prisma.user.create({
-        data: { workspaceId, name: required(values, 'name'), email: required(values, 'email').toLowerCase(), role },
-      });
-      return `user ${user.id} ${user.email} (${user.role})`;
+      const name = required(values, 'name');
+      const email = required(values, 'email').toLowerCase();
+      return async ({ prisma }) => {
+        await prisma.workspace.findUniqueOrThrow({ where: { id: workspaceId } });
+        const user = await prisma.user.create({ data: { workspaceId, name, email, role } });
+        return `user ${user.id} ${user.email} (${user.role})`;
+      };
     }
     case 'key:create': {
       const workspaceId = required(values, 'workspace');
       const kind = oneOf<ApiKeyKind>(values.kind, ['TEAM', 'CONNECTOR'], 'kind', 'TEAM');
       const scopes = parseScopes(values.scopes);
-      await prisma.workspace.findUniqueOrThrow({ where: { id: workspaceId } });
+      const name = required(values, 'name');
       const userId = values.user ?? null;
-      if (userId) await prisma.user.findFirstOrThrow({ where: { id: userId, workspaceId } });
       const expiresAt = values.expires ? new Date(values.expires) : null;
       if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires must be an ISO date');
-      const key = await createApiKey(prisma, { workspaceId, name: required(values, 'name'), kind, scopes, userId, expiresAt });
-      return `key ${key.id} created. Its secret, shown this once:\n\n  ${key.secret}\n`;
+      return async ({ prisma }) => {
+        await prisma.workspace.findUniqueOrThrow({ where: { id: workspaceId } });
+        if (userId) await prisma.user.findFirstOrThrow({ where: { id: userId, workspaceId } });
+        const key = await createApiKey(prisma, { workspaceId, name, kind, scopes, userId, expiresAt });
+        return `key ${key.id} created. Its secret, shown this once:\n\n  ${key.secret}\n`;
+      };
     }
     case 'key:revoke': {
       const ref = required(values, 'key');
-      const isId = isUuid(ref);
-      const keys = await prisma.apiKey.findMany({ where: isId ? { id: ref } : { prefix: ref } });
-      if (keys.length !== 1) throw new UsageError(keys.length ? `"${ref}" matches ${keys.length} keys: use the key id` : `no key "${ref}"`);
-      await prisma.apiKey.update({ where: { id: keys[0]!.id }, data: { revokedAt: new Date() } });
-      return `key ${keys[0]!.id} revoked`;
+      return async ({ prisma }) => {
+        const isId = isUuid(ref);
+        const keys = await prisma.apiKey.findMany({ where: isId ? { id: ref } : { prefix: ref } });
+        if (keys.length !== 1) throw new UsageError(keys.length ? `"${ref}" matches ${keys.length} keys: use the key id` : `no key "${ref}"`);
+        await prisma.apiKey.update({ where: { id: keys[0]!.id }, data: { revokedAt: new Date() } });
+        return `key ${keys[0]!.id} revoked`;
+      };
     }
     case 'key:list': {
-      const keys = await prisma.apiKey.findMany({ where: { workspaceId: required(values, 'workspace') }, orderBy: { createdAt: 'asc' } });
-      return keys
-        .map((k) => `${k.id}  ${k.prefix}…  ${k.kind}  ${k.scopes.map(scopeName).join(',')}  ${k.revokedAt ? 'revoked' : 'active'}  ${k.name}`)
-        .join('\n');
+      const workspaceId = required(values, 'workspace');
+      return async ({ prisma }) => {
+        const keys = await prisma.apiKey.findMany({ where: { workspaceId }, orderBy: { createdAt: 'asc' } });
+        return keys
+          .map((k) => `${k.id}  ${k.prefix}…  ${k.kind}  ${k.scopes.map(scopeName).join(',')}  ${k.revokedAt ? 'revoked' : 'active'}  ${k.name}`)
+          .join('\n');
+      };
     }
     default:
       throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
@@ -106,11 +126,11 @@ async function main() {
       ['name', 'workspace', 'email', 'role', 'kind', 'scopes', 'user', 'expires', 'key'].map((o) => [o, { type: 'string' as const }]),
     ),
   });
-  const command = positionals[0] ?? '';
+  const work = plan(positionals[0] ?? '', values as Record<string, string | undefined>);
   const config = loadConfig();
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
   try {
-    process.stdout.write(`${await run(db, command, values as Record<string, string | undefined>)}\n`);
+    process.stdout.write(`${await work(db)}\n`);
   } finally {
     await db.close();
   }

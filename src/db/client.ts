@@ -43,7 +43,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     return { kind: 'postgres', prisma, adapterFactory, close: () => prisma.$disconnect() };
   }
   const inMemory = opts.dataDir.startsWith('memory://');
-  const release = inMemory ? () => {} : lockDataDir(opts.dataDir);
+  const lock = inMemory ? undefined : await lockDataDir(opts.dataDir);
   try {
     const pglite = await PGlite.create(inMemory ? undefined : opts.dataDir, { extensions: pgliteExtensions() });
     const adapterFactory = new PrismaPGlite(pglite);
@@ -55,11 +55,11 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       close: async () => {
         await prisma.$disconnect();
         await pglite.close();
-        release();
+        await lock?.release();
       },
     };
   } catch (e) {
-    release();
+    await lock?.release();
     throw e;
   }
 }

@@ -5,6 +5,12 @@
 // It is written through the same services as the API, so every counter, event and rule
 // holds as it would in real use; then the whole demo is aged, so that it reads like the
 // last three days rather than the last second.
+//
+// All of it, the key included, is one transaction: a start killed while seeding leaves no
+// trace, and the next start seeds again and prints the key. The services open their own
+// transactions; here they join the seed's (see `joined`). A transaction-level advisory lock
+// makes two processes starting at once on an empty PostgreSQL database seed it once.
+import { randomBytes } from 'node:crypto';
 import type {
   Channel,
   ConversationStatus,
@@ -13,8 +19,9 @@ import type {
   PrismaClient,
   SenderType,
 } from '../generated/prisma/client.js';
-import { scopeToWorkspace } from '../db/tenant.js';
-import { createApiKey } from '../services/api-keys.js';
+import { scopeToWorkspace, type ScopedDb, type ScopedTx } from '../db/tenant.js';
+import { createApiKey } from '../services/admin.js';
+import { ALL_SCOPES } from '../services/api-keys.js';
 import { createContact } from '../services/contacts.js';
 import { assignConversation, changeConversationStatus, createConversation, recordSatisfaction } from '../services/conversations.js';
 import { startHumanHandoff, stopHumanHandoff } from '../services/handoffs.js';
@@ -118,12 +125,75 @@ const CONVERSATIONS: DemoConversation[] = [
 
 const HOUR = 3600_000;
 
-/** Creates the demo workspace unless a workspace exists; returns its new API key, or null. */
-export async function seedDemoIfEmpty(prisma: PrismaClient): Promise<string | null> {
+export const DEMO_WORKSPACE_NAME = 'Acme Support (demo)';
+export const DEMO_KEY_NAME = 'Demo key (Ada, all scopes)';
+
+/** Any constant: the advisory lock key under which the demo is seeded. */
+const SEED_LOCK = 7_202_611_210;
+
+/**
+ * The seed's steps, named for the test hook that stops a start at one of them to kill it
+ * there (PARLEY_TEST_SEED_HOLD_AT, src/app.ts).
+ */
+export type SeedStep = 'workspace' | 'users' | 'inboxes' | 'labels' | `contact-${number}` | `conversation-${number}` | 'aged' | 'key' | 'committed';
+
+export interface SeedOptions {
+  /** Called after each step; the seed waits for it. */
+  afterStep?: (step: SeedStep) => Promise<void>;
+}
+
+/** A UUID version 7, as Prisma makes ids (the workspace row is inserted with SQL here). */
+function uuidv7(): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(Date.now(), 0, 6);
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * The transaction client seen as a client whose transactions join it: a service's
+ * `db.$transaction(work)` runs `work` in the seed's transaction.
+ */
+function joined(tx: ScopedTx): ScopedDb {
+  return new Proxy(tx, {
+    get(target, prop) {
+      if (prop === '$transaction') return (work: (t: ScopedTx) => unknown) => work(target);
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as unknown as ScopedDb;
+}
+
+/**
+ * Creates the demo workspace, in one transaction, unless a workspace exists; returns its
+ * new API key, or null.
+ */
+export async function seedDemoIfEmpty(prisma: PrismaClient, options: SeedOptions = {}): Promise<string | null> {
   if ((await prisma.workspace.count()) > 0) return null;
-  const workspace = await prisma.workspace.create({ data: { name: 'Acme Support (demo)' } });
-  const workspaceId = workspace.id;
-  const db = scopeToWorkspace(prisma, workspaceId);
+  const step = options.afterStep ?? (async () => {});
+  const workspaceId = uuidv7();
+  const scoped = scopeToWorkspace(prisma, workspaceId);
+  const secret = await scoped.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${SEED_LOCK}::bigint)`;
+      const existing = await tx.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM "workspace"`;
+      if (Number(existing[0]!.n) > 0) return null;
+      await tx.$executeRaw`INSERT INTO "workspace" ("id", "name", "updated_at") VALUES (${workspaceId}::uuid, ${DEMO_WORKSPACE_NAME}, now())`;
+      await step('workspace');
+      return seed(tx, workspaceId, step);
+    },
+    // Seeding takes seconds when idle and much longer on a busy machine; a second process
+    // waits here (on the advisory lock) for the first one's seed to commit.
+    { timeout: 30 * 60_000, maxWait: 5 * 60_000 },
+  );
+  if (secret) await step('committed');
+  return secret;
+}
+
+async function seed(tx: ScopedTx, workspaceId: string, step: (s: SeedStep) => Promise<void>): Promise<string> {
+  const db = joined(tx);
   const as = (actor: Actor): ServiceContext => ({ db, workspaceId, actor });
   const system = as({ type: 'SYSTEM' });
   const ai = as({ type: 'AI_AGENT' });
@@ -135,6 +205,7 @@ export async function seedDemoIfEmpty(prisma: PrismaClient): Promise<string | nu
     grace: await user('Grace Hopper', 'grace@acme.test', 'AGENT', 'ONLINE'),
     linus: await user('Linus Pauling', 'linus@acme.test', 'AGENT', 'AWAY'),
   };
+  await step('users');
   const person = (who: keyof typeof users) => as({ type: 'USER', userId: users[who].id });
   const inbox = (name: string, channel: Channel) => db.inbox.create({ data: { workspaceId, name, channel } });
   const inboxes = {
@@ -144,6 +215,7 @@ export async function seedDemoIfEmpty(prisma: PrismaClient): Promise<string | nu
     instagram: await inbox('Instagram @acme', 'INSTAGRAM'),
     sms: await inbox('SMS +1 415 555 0101', 'SMS'),
   };
+  await step('inboxes');
   const labelColors: Record<string, string> = {
     billing: '#1f6feb', bug: '#d1242f', vip: '#8250df', refund: '#bf8700', onboarding: '#1a7f37', spam: '#6e7781',
   };
@@ -151,6 +223,7 @@ export async function seedDemoIfEmpty(prisma: PrismaClient): Promise<string | nu
   for (const [name, color] of Object.entries(labelColors)) {
     labels[name] = (await createLabel(system, { name, color, description: `Conversations about ${name}` })).id;
   }
+  await step('labels');
   const contacts: string[] = [];
   for (const [i, c] of CONTACTS.entries()) {
     const contact = await createContact(system, {
@@ -161,6 +234,7 @@ export async function seedDemoIfEmpty(prisma: PrismaClient): Promise<string | nu
       identities: c.ids.map(([channel, handle]) => ({ channel, handle })),
     });
     contacts.push(contact.id);
+    await step(`contact-${i}`);
   }
 
   const conversationIds: string[] = [];
@@ -223,11 +297,30 @@ export async function seedDemoIfEmpty(prisma: PrismaClient): Promise<string | nu
       default:
         break;
     }
+    await step(`conversation-${n}`);
   }
-  await ageDemo(prisma, workspaceId, conversationIds);
+  await ageDemo(tx, workspaceId, conversationIds);
+  await step('aged');
 
-  const key = await createApiKey(prisma, { workspaceId, name: 'Demo key (Ada, all scopes)', userId: users.ada.id });
-  return key.secret;
+  const { secret } = await createApiKey(person('ada'), { name: DEMO_KEY_NAME, scopes: ALL_SCOPES, userId: users.ada.id });
+  await step('key');
+  return secret;
+}
+
+/**
+ * The demo workspace when none of its keys was ever used: the key printed when it was
+ * created may never have been seen (a start stopped between the seed's commit and the
+ * printing of the key, or one that failed to listen after seeding).
+ */
+export async function demoWithUnusedKey(prisma: PrismaClient): Promise<{ workspaceId: string; userId: string | null } | null> {
+  const key = await prisma.apiKey.findFirst({
+    where: { name: DEMO_KEY_NAME, workspace: { name: DEMO_WORKSPACE_NAME } },
+    select: { workspaceId: true, userId: true },
+    orderBy: { createdAt: 'asc' },
+  });
+  if (!key) return null;
+  const used = await prisma.apiKey.count({ where: { workspaceId: key.workspaceId, lastUsedAt: { not: null } } });
+  return used ? null : key;
 }
 
 /**
@@ -237,7 +330,7 @@ export async function seedDemoIfEmpty(prisma: PrismaClient): Promise<string | nu
  * derived from message times (last message and the sort key, first responses, waiting since)
  * are derived again.
  */
-async function ageDemo(prisma: PrismaClient, workspaceId: string, conversationIds: string[]) {
+async function ageDemo(prisma: Pick<ScopedTx, '$executeRaw'>, workspaceId: string, conversationIds: string[]) {
   for (const [i, id] of conversationIds.entries()) {
     const hours = 72 - i * 7;
     // Each message a few minutes after the previous one, instead of milliseconds.

@@ -1,40 +1,167 @@
-// Runs `src/main.ts` as its own process, the way `npm start` does.
+// Child processes for the tests: `src/main.ts` the way `npm start` runs it, the operator
+// command, or any other script. One helper for all of them, so that every child is waited on
+// the same way and reaped the same way.
+//
+// On a busy machine (2 cores, other suites running beside this one) a child's start can take
+// many times its idle 3 to 6 s (most of it PGlite compiling and opening its database), so:
+//  - readiness is a real signal (a line of output: "Parley is listening"), never a sleep, and
+//    the wait for it is long (START_TIMEOUT_MS); tests that start processes declare a test
+//    timeout to match (PROCESS_TEST_TIMEOUT_MS);
+//  - every child is killed and reaped (its exit awaited) after the test that started it, or
+//    after the file for those started in a beforeAll, whatever the outcome: a start that timed
+//    out cannot keep a data directory or a port from the next test.
+// Children run in their own process group, so that killing one also kills what it started
+// (a cluster's workers).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, afterEach, beforeEach } from 'vitest';
 
-export interface ParleyProcess {
-  child: ChildProcess;
-  output(): string;
-  /** Resolves when the output matches, rejects on exit or timeout. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+/** How long a child may take to become ready. */
+export const START_TIMEOUT_MS = 180_000;
+/** A test timeout for tests that start up to a few processes one after the other. */
+export const PROCESS_TEST_TIMEOUT_MS = 600_000;
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
-export function runParley(env: Record<string, string>): ParleyProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...env },
+export interface ChildRun {
+  child: ChildProcess;
+  pid: number;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Resolves when the output matches, rejects when the process exits first or after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  exited: Promise<Exit>;
+  /** Sends `signal` to the process (only the process: a cluster primary passes it on). */
+  signal(signal: NodeJS.Signals): void;
+  /** SIGKILLs the whole process group and waits for the process to exit. */
+  kill(): Promise<Exit>;
+}
+
+export type ParleyProcess = ChildRun;
+
+let perTest: Set<ChildRun> | null = null;
+const perFile = new Set<ChildRun>();
+
+beforeEach(() => {
+  perTest = new Set();
+});
+afterEach(async () => {
+  const started = perTest;
+  perTest = null;
+  if (started) await Promise.all([...started].map((c) => c.kill()));
+});
+afterAll(async () => {
+  await Promise.all([...perFile].map((c) => c.kill()));
+});
+// Should the test worker itself be stopped, take the children along.
+process.once('exit', () => {
+  for (const c of [...perFile, ...(perTest ?? [])]) {
+    try {
+      process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+});
+
+/**
+ * Runs `node --import tsx <script> ...args` from the repository root with a clean environment
+ * (PATH and HOME, then `env`). The child is reaped after the current test, or after the file
+ * when started outside a test (beforeAll).
+ */
+export function runScript(script: string, args: string[], env: Record<string, string>): ChildRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return {
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of [...waiters]) w();
+  };
+  child.stdout!.on('data', (d) => {
+    out += d;
+    wake();
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+    wake();
+  });
+  // 'close' comes after the streams ended: the output is complete then.
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }));
+    child.once('error', () => resolve({ code: null, signal: null }));
+  });
+  let done = false;
+  void exited.then(() => {
+    done = true;
+    wake();
+  });
+  const run: ChildRun = {
     child,
+    pid: child.pid!,
     output: () => out,
     exited,
-    waitFor: (pattern, timeoutMs = 30_000) =>
+    waitFor: (pattern, timeoutMs = START_TIMEOUT_MS) =>
       new Promise((resolve, reject) => {
-        const started = Date.now();
-        const tick = () => {
+        const check = () => {
           const m = out.match(pattern);
-          if (m) return resolve(m);
-          if (child.exitCode !== null) return reject(new Error(`process exited (${child.exitCode}) before ${pattern}:\n${out}`));
-          if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${pattern}:\n${out}`));
-          setTimeout(tick, 50);
+          if (m) return finish(() => resolve(m));
+          if (done) return finish(() => reject(new Error(`process exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${out}`)));
         };
-        tick();
+        const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}:\n${out}`))), timeoutMs);
+        const finish = (f: () => void) => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          f();
+        };
+        waiters.add(check);
+        check();
       }),
+    signal: (signal) => {
+      if (!done) child.kill(signal);
+    },
+    kill: async () => {
+      if (!done) {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }
+      return exited;
+    },
   };
+  (perTest ?? perFile).add(run);
+  return run;
+}
+
+/** `src/main.ts`, as `npm start` runs it (LOG_LEVEL info unless `env` says otherwise). */
+export function runParley(env: Record<string, string>): ParleyProcess {
+  return runScript('src/main.ts', [], { LOG_LEVEL: 'info', ...env });
+}
+
+/** Waits for "Parley is listening" and returns the server's base URL. */
+export async function listening(p: ParleyProcess, timeoutMs = START_TIMEOUT_MS): Promise<string> {
+  const m = await p.waitFor(/"url":"(http:\/\/[^"]+)\/graphql"[^\n]*"msg":"Parley is listening"/, timeoutMs);
+  return m[1]!;
+}
+
+/** The operator command (`npm run parley -- ...args`), run to its end. */
+export async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const p = runScript('src/cli/parley.ts', args, env);
+  const { code } = await p.exited;
+  return { code, out: p.output() };
+}
+
+/** Polls `check` until it returns true, failing after `timeoutMs`. For states with no event to wait on. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -1,6 +1,5 @@
 // The live API from a client's side: real graphql-ws clients (and raw WebSockets, to see
 // what the protocol does on the wire) against a real server.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createClient, type Client, type FormattedExecutionResult as ExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { StartOptions } from '../../src/app.js';
@@ -245,37 +244,4 @@ export class RawSocket {
   close() {
     this.ws.close();
   }
-}
-
-/** A server in a child process (`tsx src/main.ts`), as deployed; resolves with its URL. */
-export async function spawnServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; exited: Promise<number | null>; logs: string[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SEED_DEMO: 'false', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    const onData = (chunk: Buffer) => {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        logs.push(line);
-        try {
-          const entry = JSON.parse(line);
-          if (entry.msg === 'Parley is listening') resolve(String(entry.url).replace(/\/graphql$/, ''));
-        } catch {
-          // not a log line
-        }
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => logs.push(String(c)));
-    void exited.then((code) => reject(new Error(`server exited (${code}) before listening:\n${logs.join('\n')}`)));
-    setTimeout(() => reject(new Error(`server did not start within 60 s:\n${logs.join('\n')}`)), 60_000).unref();
-  });
-  return { url, child, exited, logs };
 }

@@ -1,0 +1,131 @@
+// The first start is all or nothing. A start killed while it seeds the demo leaves nothing
+// behind, and the next start seeds it whole and prints a working key; a start killed after
+// the seed committed but before its key was printed is followed by starts that say exactly
+// how to make another key. The kill lands at a chosen step of the seed, not at a moment:
+// PARLEY_TEST_SEED_HOLD_AT makes the seed stop there and say so (src/app.ts).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/client.js';
+import { demoWithUnusedKey } from '../src/seed/demo.js';
+import { createTestDatabase, REDIS_URL, usePostgres } from './support/databases.js';
+import { DEMO_KEY_LINE, DEMO_VIEWER, expectCompleteDemo } from './support/demo.js';
+import { gql } from './support/graphql.js';
+import { listening, PROCESS_TEST_TIMEOUT_MS, runCli, runParley } from './support/process.js';
+import { startTestServer } from './support/server.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+function emptyDataDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-first-start-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const held = (step: string) => new RegExp(`seed held at step ${step} `);
+
+async function workspaces(env: { DATA_DIR?: string; DATABASE_URL?: string }): Promise<string[]> {
+  const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR ?? 'unused' });
+  try {
+    return (await db.prisma.workspace.findMany({ select: { name: true } })).map((w) => w.name);
+  } finally {
+    await db.close();
+  }
+}
+
+describe('a first start killed while it seeds the demo (PGlite)', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
+  it('leaves nothing; the next start seeds the whole demo and prints a working key', async () => {
+    const env = { DATA_DIR: emptyDataDir(), PORT: '0' };
+    const first = runParley({ ...env, PARLEY_TEST_SEED_HOLD_AT: 'conversation-3' });
+    await first.waitFor(held('conversation-3'));
+    expect((await first.kill()).signal).toBe('SIGKILL');
+
+    const second = runParley(env);
+    const url = await listening(second);
+    const key = (await second.waitFor(DEMO_KEY_LINE))[1]!;
+    await expectCompleteDemo(url, key);
+    second.signal('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+    expect(await workspaces(env)).toEqual(['Acme Support (demo)']);
+  });
+
+  it('after the seed committed but before the key was printed: the next start says how to make a key, and that works', async () => {
+    const env = { DATA_DIR: emptyDataDir(), PORT: '0' };
+    const first = runParley({ ...env, PARLEY_TEST_SEED_HOLD_AT: 'committed' });
+    await first.waitFor(held('committed'));
+    await first.kill();
+    expect(first.output()).not.toMatch(/prl_/);
+
+    const second = runParley(env);
+    await listening(second);
+    const note = await second.waitFor(/The demo workspace's API key has not been used yet[^]*?\n\n {2}(DATA_DIR=\S+) npm run parley -- (key:create .*)\n/);
+    expect(note[1]).toBe(`DATA_DIR=${env.DATA_DIR}`);
+    expect(second.output()).toContain('stop Parley');
+    second.signal('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+
+    // The command, as printed.
+    const args = note[2]!.match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"(.*)"$/, '$1'));
+    const created = await runCli(args, { DATA_DIR: env.DATA_DIR });
+    expect(created.code).toBe(0);
+    const key = created.out.match(/(prl_[A-Za-z0-9]+)/)![1]!;
+
+    const server = await startTestServer({ database: { url: undefined, dataDir: env.DATA_DIR, drop: async () => {} } });
+    try {
+      await expectCompleteDemo(server.url, key);
+      // Once a key of the demo is used, the note stops.
+      expect(await demoWithUnusedKey(server.db.prisma)).toBeNull();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+// PostgreSQL: the cluster's primary seeds (src/cluster.ts), and two processes may start on one
+// empty database at once. Registered only in the PostgreSQL suite (npm run test:pg).
+if (usePostgres) describe('first starts on PostgreSQL', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
+  it('a cluster primary killed while seeding leaves nothing; the next start seeds the whole demo', async () => {
+    const database = await createTestDatabase({ postgres: true });
+    try {
+      const env = { DATABASE_URL: database.url!, REDIS_URL, WORKERS: '2', PORT: '0', SHUTDOWN_TIMEOUT_MS: '5000' };
+      const first = runParley({ ...env, PARLEY_TEST_SEED_HOLD_AT: 'conversation-5' });
+      await first.waitFor(held('conversation-5'));
+      await first.kill();
+      // PostgreSQL rolls the open transaction back when its connection drops.
+      const second = runParley(env);
+      const url = await listening(second);
+      const key = (await second.waitFor(DEMO_KEY_LINE))[1]!;
+      await expectCompleteDemo(url, key);
+      second.signal('SIGTERM');
+      expect((await second.exited).code).toBe(0);
+      expect(await workspaces(env)).toEqual(['Acme Support (demo)']);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('two processes starting at once on an empty database seed one demo, and one of them prints its key', async () => {
+    const database = await createTestDatabase({ postgres: true });
+    try {
+      const env = { DATABASE_URL: database.url!, PORT: '0', SHUTDOWN_TIMEOUT_MS: '5000' };
+      const both = [runParley(env), runParley(env)];
+      const urls = await Promise.all(both.map((p) => listening(p)));
+      const key = (await Promise.any(both.map((p) => p.waitFor(DEMO_KEY_LINE))))[1]!;
+      await expectCompleteDemo(urls[0]!, key);
+      expect((await gql(urls[1]!, DEMO_VIEWER, {}, { key })).data?.viewer.workspace.name).toBe('Acme Support (demo)');
+      for (const p of both) p.signal('SIGTERM');
+      for (const p of both) expect((await p.exited).code).toBe(0);
+      // Their whole output is in now: one key between them (printed by one, twice: alone and in
+      // the example command).
+      const printedBy = both.filter((p) => p.output().includes('prl_'));
+      expect(printedBy).toHaveLength(1);
+      expect(new Set(printedBy[0]!.output().match(/prl_[A-Za-z0-9]+/g))).toEqual(new Set([key]));
+      expect(await workspaces(env)).toEqual(['Acme Support (demo)']);
+    } finally {
+      await database.drop();
+    }
+  });
+});
