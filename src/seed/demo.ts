@@ -10,7 +10,6 @@
 // trace, and the next start seeds again and prints the key. The services open their own
 // transactions; here they join the seed's (see `joined`). A transaction-level advisory lock
 // makes two processes starting at once on an empty PostgreSQL database seed it once.
-import { randomBytes } from 'node:crypto';
 import type {
   Channel,
   ConversationStatus,
@@ -27,6 +26,7 @@ import { assignConversation, changeConversationStatus, createConversation, recor
 import { startHumanHandoff, stopHumanHandoff } from '../services/handoffs.js';
 import { createLabel } from '../services/labels.js';
 import { sendMessage } from '../services/messages.js';
+import { uuidv7 } from '../uuid.js';
 import type { Actor, ServiceContext } from '../services/timeline.js';
 
 type Line = [sender: SenderType, text: string, opts?: { private?: boolean; by?: 'ada' | 'grace' | 'linus' }];
@@ -140,16 +140,6 @@ export type SeedStep = 'workspace' | 'users' | 'inboxes' | 'labels' | `contact-$
 export interface SeedOptions {
   /** Called after each step; the seed waits for it. */
   afterStep?: (step: SeedStep) => Promise<void>;
-}
-
-/** A UUID version 7, as Prisma makes ids (the workspace row is inserted with SQL here). */
-function uuidv7(): string {
-  const b = randomBytes(16);
-  b.writeUIntBE(Date.now(), 0, 6);
-  b[6] = (b[6]! & 0x0f) | 0x70;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /**
