@@ -5,7 +5,7 @@
 // Parley processes; Redis carries live events and key budgets between them (config.ts
 // requires REDIS_URL and DATABASE_URL for more than one worker).
 import cluster, { type Worker } from 'node:cluster';
-import { prepareDatabase, type UnusedDemoKey } from './app.js';
+import { prepareDatabase, type PreparedDatabase, type UnusedDemoKey } from './app.js';
 import type { Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import type { Logger } from './logger.js';
@@ -29,7 +29,7 @@ export interface Primary {
 
 export async function startPrimary(config: Config, logger: Logger): Promise<Primary> {
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
-  let prepared: Awaited<ReturnType<typeof prepareDatabase>>;
+  let prepared: PreparedDatabase;
   try {
     prepared = await prepareDatabase(db, config, logger);
   } finally {
