@@ -142,7 +142,7 @@ async function seedWorkspace(c: pg.Client, name: string, n: number, contacts: nu
     );
     await c.query(
       `INSERT INTO conversation (id, workspace_id, number, inbox_id, contact_id, subject, status, controller, priority,
-                                 assignee_id, custom_attributes, created_at, updated_at, version)
+                                 assignee_id, custom_attributes, created_at, last_activity_at, updated_at, version)
        SELECT p.id, $1, p.n, i.id, ct.id,
               CASE WHEN i.channel = 'EMAIL' THEN 'Question about order ' || (100000 + p.n) END,
               (CASE WHEN p.r_status < 0.20 THEN 'OPEN' WHEN p.r_status < 0.30 THEN 'PENDING' WHEN p.r_status < 0.35 THEN 'SNOOZED'
@@ -152,7 +152,7 @@ async function seedWorkspace(c: pg.Client, name: string, n: number, contacts: nu
                     WHEN p.r_prio < 0.97 THEN 'HIGH' ELSE 'URGENT' END)::"Priority",
               u.id,
               CASE WHEN p.n % 10 = 0 THEN jsonb_build_object('orderRef', 'ORD-' || (100000 + p.n)) ELSE '{}'::jsonb END,
-              p.created_at, p.created_at, 1
+              p.created_at, p.created_at, p.created_at, 1
        FROM b_plan p
        JOIN b_inbox i ON i.n = (CASE WHEN p.r_inbox < 0.35 THEN 5 WHEN p.r_inbox < 0.60 THEN 4 WHEN p.r_inbox < 0.80 THEN 6
                                      WHEN p.r_inbox < 0.90 THEN 1 WHEN p.r_inbox < 0.95 THEN 3 ELSE 2 END)

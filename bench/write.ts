@@ -103,7 +103,7 @@ function floorWrites(ws: string, inbox: string, conversations: string[], contact
       [randomUUID(), ws, conversation, inbox, 'Hello, a benchmark message', sender, sender === 'CONTACT' ? 'RECEIVED' : 'PENDING', providerId],
     )).rows[0];
     await c.query(
-      `UPDATE conversation SET message_count = message_count + 1, last_message_at = $2, last_message_preview = 'Hello, a benchmark message',
+      `UPDATE conversation SET message_count = message_count + 1, public_message_count = public_message_count + 1, last_message_at = $2, last_activity_at = $2, last_message_preview = 'Hello, a benchmark message',
          last_message_id = $3, last_message_sender_type = $4::"SenderType", unread_count = CASE WHEN $5 THEN unread_count + 1 ELSE 0 END, updated_at = now()
        WHERE id = $1`,
       [conversation, m.created_at, m.id, sender, sender === 'CONTACT'],
@@ -125,7 +125,7 @@ function floorWrites(ws: string, inbox: string, conversations: string[], contact
       const contact = (await c.query(`INSERT INTO contact (id, workspace_id, name, custom_attributes, created_at, updated_at) VALUES ($1, $2, 'New', '{}', now(), now()) RETURNING id`, [randomUUID(), ws])).rows[0].id;
       const number = (await c.query(`UPDATE workspace SET conversation_seq = conversation_seq + 1 WHERE id = $1 RETURNING conversation_seq`, [ws])).rows[0].conversation_seq;
       const conv = (await c.query(
-        `INSERT INTO conversation (id, workspace_id, number, inbox_id, contact_id, custom_attributes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, '{}', now(), now()) RETURNING id`,
+        `INSERT INTO conversation (id, workspace_id, number, inbox_id, contact_id, custom_attributes, created_at, last_activity_at, updated_at) VALUES ($1, $2, $3, $4, $5, '{}', now(), now(), now()) RETURNING id`,
         [randomUUID(), ws, number, inbox, contact],
       )).rows[0].id;
       const m = (await c.query(
@@ -133,7 +133,10 @@ function floorWrites(ws: string, inbox: string, conversations: string[], contact
          VALUES ($1, $2, $3, $4, 'Hi', 'TEXT', '[]', 'CONTACT', false, 'RECEIVED', now(), now()) RETURNING id, created_at`,
         [randomUUID(), ws, conv, inbox],
       )).rows[0];
-      await c.query(`UPDATE conversation SET message_count = 1, unread_count = 1, last_message_at = $2, last_message_id = $3, waiting_since = $2 WHERE id = $1`, [conv, m.created_at, m.id]);
+      await c.query(
+        `UPDATE conversation SET message_count = 1, public_message_count = 1, unread_count = 1, last_message_at = $2, last_activity_at = $2, last_message_id = $3, waiting_since = $2 WHERE id = $1`,
+        [conv, m.created_at, m.id],
+      );
       const seq = BigInt((await c.query(`UPDATE workspace SET event_seq = event_seq + 3 WHERE id = $1 RETURNING event_seq`, [ws])).rows[0].event_seq);
       await c.query(
         `INSERT INTO event (id, workspace_id, seq, type, conversation_id, message_id, actor_type, created_at)
@@ -173,12 +176,13 @@ async function runFloor(url: string, scenario: string, write: FloorWrite, connec
             const start = performance.now();
             try {
               await write(c, counter++);
+              latencies.push(performance.now() - start);
             } catch (e) {
+              // A failed write is not a write: it is counted apart, and any makes the run invalid.
               errors += 1;
               if (errors === 1) log(`floor error: ${(e as Error).message}`);
               await c.query('ROLLBACK').catch(() => {});
             }
-            latencies.push(performance.now() - start);
           }
         } finally {
           c.release();
@@ -394,6 +398,7 @@ async function main() {
       for (const connections of [10, 50]) {
         // Receipts move forward only: fresh messages per run would be fairer, but each message takes three receipts, in order.
         const f = await runFloor(dbUrl, name, floor[name]!, connections);
+        if (f.errors) throw new Error(`the floor failed ${f.errors} writes of "${name}": its figures would mean nothing`);
         log(`${name} @${connections} floor: ${f.wps.toFixed(0)} writes/s p50 ${f.p50.toFixed(1)} ms p99 ${f.p99.toFixed(1)} ms errors ${f.errors}`);
         const p = await runParley(server.base, key.secret, name, parley[name]!, connections, stats, server.child.pid!);
         log(`${name} @${connections} parley: ${p.wps.toFixed(0)} writes/s p50 ${p.p50} ms p99 ${p.p99} ms errors ${p.errors} xact/write ${p.xactPerWrite?.toFixed(2)} server CPU ${p.cpuPerWrite?.toFixed(2)} ms/write -> ${(p.wps / f.wps * 100).toFixed(0)} % of floor`);

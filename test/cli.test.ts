@@ -60,6 +60,10 @@ describe('npm run parley', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
       expect(missing.code).toBe(2);
       expect(missing.out).toContain('--workspace is required');
       expect((await parley('frobnicate')).out).toContain('unknown command "frobnicate"');
+      // An expiry that is not a real day is refused, not rolled over to March.
+      const impossible = await parley('key:create', '--workspace', '00000000-0000-0000-0000-000000000000', '--name', 'x', '--expires', '2027-02-30T09:00:00Z');
+      expect(impossible.code).toBe(2);
+      expect(impossible.out).toContain('--expires: "2027-02-30T09:00:00Z" is not a valid date: February 2027 has 28 days.');
     } finally {
       await lock.release();
     }

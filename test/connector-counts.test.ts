@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, globalId, localId } from './support/graphql.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
-import { liveClient, sleep, startLiveServer, type LiveTestServer } from './support/ws.js';
+import { liveClient, sleep, startLiveServer, WAIT_MS, type LiveTestServer } from './support/ws.js';
 
 let server: LiveTestServer;
 let ws: SeededWorkspace;
@@ -74,7 +74,7 @@ async function follow(key: string, conversationId: string) {
   live.push(c);
   const joined = server.parley.live.stats.joined;
   const feed = c.subscribe(EVENTS, { filter: { conversation: conversationId } });
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + WAIT_MS;
   while (server.parley.live.stats.joined <= joined && !feed.results.length && !feed.error) {
     if (Date.now() > deadline) throw new Error('the subscription never reached the server');
     await sleep(5);

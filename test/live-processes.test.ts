@@ -113,10 +113,27 @@ if (usePostgres) {
       expect(data.sendMessage.__typename).toBe('SendMessagePayload');
     };
     /** Subscribes and proves the subscription is live with an event through the same process. */
-    const subscribed = async (feed: { take(n: number, timeoutMs?: number): Promise<any[]> }, url: string, id: string) => {
-      await sleep(300);
-      await send(url, id, 'ready?');
-      await feed.take(1, EVENT_TIMEOUT_MS);
+    // No guess at how long registering takes: probe until one probe comes back, then send a
+    // marker and read up to it, so that probes sent before the subscription was live and
+    // probes still in flight are all consumed before the test's own events.
+    type Feed = { take(n: number, timeoutMs?: number): Promise<any[]> };
+    /** Reads a feed up to and including the event whose content is `marker`. */
+    const drainTo = async (feed: Feed, marker: string) => {
+      while (contents(await feed.take(1, EVENT_TIMEOUT_MS))[0] !== marker);
+    };
+    const subscribed = async (feed: Feed, url: string, id: string, marker = 'synced') => {
+      const deadline = Date.now() + EVENT_TIMEOUT_MS;
+      for (;;) {
+        await send(url, id, 'ready?');
+        try {
+          await feed.take(1, 1000);
+          break;
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+        }
+      }
+      await send(url, id, marker);
+      await drainTo(feed, marker);
     };
     const contents = (events: any[]) => events.map((e) => e.conversationEvents.message?.content ?? e.conversationEvents.kind);
 
@@ -139,8 +156,9 @@ if (usePostgres) {
       const cb = liveClient(b.url, ws.key);
       const onA = ca.subscribe(EVENTS, { f: { conversation: id } });
       const onB = cb.subscribe(EVENTS, { f: { conversation: id } });
-      await subscribed(onA, a.url, id);
-      await onB.take(1, EVENT_TIMEOUT_MS);
+      await subscribed(onA, a.url, id, 'synced A');
+      await subscribed(onB, b.url, id, 'synced B');
+      await drainTo(onA, 'synced B');
       await Promise.all([
         (async () => {
           for (let i = 1; i <= 25; i++) await send(a.url, id, `A${i}`);

@@ -427,6 +427,24 @@ describe('a write is one transaction', () => {
     expect(server.queries.slice(commitAt(server.queries) + 1).length).toBeGreaterThan(0);
   });
 
+  it('gives a conversation started by the write its real number in the payload, and events their own time', async () => {
+    const { conversation } = await newConversation(a, ws);
+    await a.must('resolveConversation', { conversationId: conversation.id, reason: 'ISSUE_RESOLVED' }, '__typename');
+    await a.must('archiveConversation', { conversationId: conversation.id }, '__typename');
+    // Only columns of the rows written: the payload is answered from the transaction's rows.
+    const sent = await a.mutate('sendMessage', { conversationId: conversation.id, senderType: 'CONTACT', content: 'Starting again' },
+      `... on SendMessagePayload { sentMessage { id createdAt } conversation { id number } } ${ERROR}`);
+    const stored = await row(sent.conversation.id);
+    expect(sent.conversation.number).toBeGreaterThan(0);
+    expect(sent.conversation.number).toBe(stored.number);
+    const evs = await events(server.db.prisma, ws.workspaceId, sent.conversation.id);
+    const created = evs.find((e) => e.type === 'CONVERSATION_CREATED')!;
+    expect((created.after as { number: number }).number).toBe(stored.number);
+    // An event is dated when it happened in its transaction, not when the transaction began.
+    const added = evs.find((e) => e.type === 'MESSAGE_ADDED')!;
+    expect(added.createdAt.getTime()).toBeGreaterThanOrEqual(new Date(sent.sentMessage.createdAt).getTime());
+  });
+
   it('answers a receipt from the row it updated, and a CONNECTOR key never gets an internal note from it', async () => {
     const { conversation } = await newConversation(a, ws, { text: 'Hello' });
     const sent = await a.send(conversation.id, { senderType: 'HUMAN', content: 'Deliver me' });

@@ -13,6 +13,7 @@ import { loadConfig } from '../config.js';
 import { migrate, openDatabase, type Database } from '../db/client.js';
 import type { ApiKeyKind, Role, Scope } from '../generated/prisma/client.js';
 import { ALL_SCOPES, createApiKey, scopeName } from '../services/api-keys.js';
+import { parseDateTime } from '../services/validation.js';
 import { isUuid } from '../uuid.js';
 
 class UsageError extends Error {}
@@ -86,8 +87,9 @@ function plan(command: string, values: Record<string, string | undefined>): Work
       const scopes = parseScopes(values.scopes);
       const name = required(values, 'name');
       const userId = values.user ?? null;
-      const expiresAt = values.expires ? new Date(values.expires) : null;
-      if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires must be an ISO date');
+      const expires = values.expires ? parseDateTime(values.expires) : null;
+      if (expires && 'problem' in expires) throw new UsageError(`--expires: ${expires.problem}`);
+      const expiresAt = expires?.date ?? null;
       return async ({ prisma }) => {
         await prisma.workspace.findUniqueOrThrow({ where: { id: workspaceId } });
         if (userId) await prisma.user.findFirstOrThrow({ where: { id: userId, workspaceId } });

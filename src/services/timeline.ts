@@ -86,6 +86,8 @@ export class EventLog {
       before: input.before ?? undefined,
       after: input.after ?? undefined,
       note: input.note ?? null,
+      // When it happened, not when its transaction began (PostgreSQL's now()).
+      createdAt: new Date(),
     });
   }
 
@@ -124,6 +126,7 @@ export class EventLog {
         before: e.before ?? null,
         after: e.after ?? null,
         note: e.note,
+        created_at: e.createdAt,
         slot: slots.get(e.after) ?? null,
       })),
     );
@@ -142,9 +145,9 @@ export class EventLog {
         SELECT e.id, ${this.ctx.workspaceId}::uuid, s."event_seq" - ${n}::bigint + e.ord, e.type::"EventType", e.conversation_id, e.message_id,
           e.actor_type::"ActorType", e.actor_user_id, e.actor_api_key_id, e.actor_contact_id, e.before,
           CASE WHEN e.slot IS NULL THEN e.after ELSE jsonb_set(e.after, '{number}', to_jsonb(s."conversation_seq" - ${k}::int + e.slot)) END,
-          e.note, now()
+          e.note, e.created_at
         FROM s, jsonb_to_recordset(${events}::jsonb) AS e(ord int, id uuid, type text, conversation_id uuid, message_id uuid, actor_type text,
-          actor_user_id uuid, actor_api_key_id uuid, actor_contact_id uuid, before jsonb, after jsonb, note text, slot int)
+          actor_user_id uuid, actor_api_key_id uuid, actor_contact_id uuid, before jsonb, after jsonb, note text, created_at timestamptz, slot int)
       )
       SELECT "event_seq" AS seq, "conversation_seq" AS number FROM s`;
     if (!rows.length) throw new Error(`EventLog: workspace ${this.ctx.workspaceId} not found`);

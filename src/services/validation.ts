@@ -119,3 +119,47 @@ export function isStorableDate(date: Date): boolean {
   const year = date.getUTCFullYear();
   return !Number.isNaN(date.getTime()) && year >= 1 && year <= 9999;
 }
+
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** A UTC calendar day and time from its components, without the 1900 offset Date.UTC gives years 0 to 99. */
+function utc(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): Date {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, ms);
+  return date;
+}
+
+/**
+ * An ISO 8601 date and time with a time zone, as the API and the operator command take it.
+ * Built from its components, each checked, rather than by Date.parse, which rolls an
+ * impossible date over (February 30 to March 2, 24:00 to the next day) instead of refusing it.
+ */
+export function parseDateTime(value: unknown): { date: Date } | { problem: string } {
+  const m = typeof value === 'string' ? ISO_8601.exec(value) : null;
+  if (!m) return { problem: 'DateTime must be an ISO 8601 string with a time zone, e.g. 2026-11-21T09:30:00Z.' };
+  const part = (i: number) => Number(m[i] ?? 0);
+  const [year, month, day, hour, minute, second] = [part(1), part(2), part(3), part(4), part(5), part(6)];
+  const [offsetHours, offsetMinutes] = [part(9), part(10)];
+  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const days = month >= 1 && month <= 12 ? utc(year, month + 1, 0).getUTCDate() : 0;
+  const problem =
+    month < 1 || month > 12 ? `there is no month ${m[2]}`
+    : day < 1 || day > days ? `${MONTHS[month - 1]} ${m[1]} has ${days} days`
+    : hour > 23 ? 'hours run from 00 to 23'
+    : minute > 59 ? 'minutes run from 00 to 59'
+    : second > 59 ? 'seconds run from 00 to 59'
+    : offsetHours > 23 || offsetMinutes > 59 ? 'a time zone offset runs from -23:59 to +23:59'
+    : null;
+  const wall = utc(year, month, day, hour, minute, second, ms);
+  // The components must come back as given: nothing rolled over.
+  const roundTrips =
+    wall.getUTCFullYear() === year && wall.getUTCMonth() === month - 1 && wall.getUTCDate() === day &&
+    wall.getUTCHours() === hour && wall.getUTCMinutes() === minute && wall.getUTCSeconds() === second;
+  if (problem || !roundTrips) return { problem: `"${value as string}" is not a valid date: ${problem ?? 'no such day or time'}.` };
+  const offset = (m[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes);
+  const date = new Date(wall.getTime() - offset * 60_000);
+  if (!isStorableDate(date)) return { problem: `"${value as string}" is out of range: dates run from year 0001 to 9999 (UTC).` };
+  return { date };
+}

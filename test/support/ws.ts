@@ -9,6 +9,13 @@ import { startTestServer, type TestServer } from './server.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * How long a test waits for something that must arrive: long, so that a busy machine (another
+ * suite beside this one) slows a test down instead of failing it. A test that checks that
+ * nothing arrives passes its own short limit.
+ */
+export const WAIT_MS = 60_000;
+
 export function wsUrl(httpUrl: string): string {
   return `${httpUrl.replace(/^http/, 'ws')}/graphql`;
 }
@@ -140,21 +147,21 @@ export class Feed<T = any> {
   }
 
   /** The next result not read yet. */
-  async next(timeoutMs = 5000): Promise<ExecutionResult<T>> {
+  async next(timeoutMs = WAIT_MS): Promise<ExecutionResult<T>> {
     await this.until(() => this.results.length > this.read || this.error !== null || this.completed, timeoutMs, 'a result');
     if (this.results.length > this.read) return this.results[this.read++]!;
     throw new Error(`subscription ended instead: ${JSON.stringify(this.error ?? 'complete')}`);
   }
 
   /** The data of the next result; fails on GraphQL errors. */
-  async nextData(timeoutMs = 5000): Promise<T> {
+  async nextData(timeoutMs = WAIT_MS): Promise<T> {
     const r = await this.next(timeoutMs);
     if (r.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
     return r.data as T;
   }
 
   /** The data of the next `n` results. */
-  async take(n: number, timeoutMs = 5000): Promise<T[]> {
+  async take(n: number, timeoutMs = WAIT_MS): Promise<T[]> {
     const out: T[] = [];
     for (let i = 0; i < n; i++) out.push(await this.nextData(timeoutMs));
     return out;
@@ -166,12 +173,12 @@ export class Feed<T = any> {
     if (this.results.length > this.read) throw new Error(`unexpected result: ${JSON.stringify(this.results[this.read])}`);
   }
 
-  async done(timeoutMs = 5000) {
+  async done(timeoutMs = WAIT_MS) {
     await this.until(() => this.completed || this.error !== null, timeoutMs, 'the end of the subscription');
   }
 
   /** Waits until the subscription ended with an error, and returns it. */
-  async failure(timeoutMs = 5000): Promise<unknown> {
+  async failure(timeoutMs = WAIT_MS): Promise<unknown> {
     await this.until(() => this.error !== null, timeoutMs, 'an error');
     return this.error;
   }
@@ -215,7 +222,7 @@ export class RawSocket {
   }
 
   /** The next message of `type` (or any), waiting up to `timeoutMs`. */
-  async message(type?: string, timeoutMs = 5000): Promise<any> {
+  async message(type?: string, timeoutMs = WAIT_MS): Promise<any> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.messages.findIndex((m) => !type || m.type === type);
@@ -232,7 +239,7 @@ export class RawSocket {
     await this.message('connection_ack');
   }
 
-  async closedWithin(timeoutMs = 5000): Promise<Closed> {
+  async closedWithin(timeoutMs = WAIT_MS): Promise<Closed> {
     return Promise.race([
       this.closed,
       sleep(timeoutMs).then(() => {
