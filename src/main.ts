@@ -36,7 +36,7 @@ function printUnusedDemoKeyNote(config: Config, demo: UnusedDemoKey) {
     ? `create another with the same DATABASE_URL:\n\n  ${command}\n`
     : `stop Parley (one process owns the data directory) and create another:\n\n  DATA_DIR=${shellWord(config.DATA_DIR)} ${command}\n`;
   process.stdout.write(
-    `\nThe demo workspace's API key has not been used yet. If you do not have it (it is shown once, when the demo is created), ${how}\n` +
+    `\nThe demo workspace's API key has not been used yet (or it has none). If you do not have one (a key is shown once, when the demo is created), ${how}\n` +
       'This note stops once a key of the demo workspace is used (or with SEED_DEMO=false).\n\n',
   );
 }

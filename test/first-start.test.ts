@@ -86,6 +86,20 @@ describe('a first start killed while it seeds the demo (PGlite)', { timeout: PRO
 
 // PostgreSQL: the cluster's primary seeds (src/cluster.ts), and two processes may start on one
 // empty database at once. Registered only in the PostgreSQL suite (npm run test:pg).
+describe('a data directory left without a key by an older version', () => {
+  it('is found, so that the start says how to make a key for its admin', async () => {
+    const server = await startTestServer();
+    try {
+      const ws = await server.db.prisma.workspace.create({ data: { name: 'Acme Support (demo)' } });
+      await server.db.prisma.user.create({ data: { workspaceId: ws.id, name: 'Ada Lovelace', email: 'ada@example.com', role: 'AGENT' } });
+      const admin = await server.db.prisma.user.create({ data: { workspaceId: ws.id, name: 'Grace Hopper', email: 'grace@example.com', role: 'ADMIN' } });
+      expect(await demoWithUnusedKey(server.db.prisma)).toEqual({ workspaceId: ws.id, userId: admin.id });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 if (usePostgres) describe('first starts on PostgreSQL', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('a cluster primary killed while seeding leaves nothing; the next start seeds the whole demo', async () => {
     const database = await createTestDatabase({ postgres: true });
