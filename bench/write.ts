@@ -12,7 +12,7 @@
 //   - sendMessage, all on ONE conversation (writes must queue on that conversation only);
 //   - createConversation with a new contact and a first message;
 //   - updateMessageStatus receipts (SENT, DELIVERED, READ) on messages sent before.
-// The floor does per write what the mutation must do durably: insert the message, update the
+// The floor does per write what the mutation must do durably: lock the conversation, insert the message, update the
 // conversation's counters and last message, take the next event number (the workspace row,
 // held to commit), insert the event; for createConversation also the contact and the display
 // number; for a receipt, update the message and append its event.
@@ -97,6 +97,9 @@ type FloorWrite = (c: pg.PoolClient, i: number) => Promise<void>;
 function floorWrites(ws: string, inbox: string, conversations: string[], contacts: string[], messages: string[]): Record<string, FloorWrite> {
   const message = async (c: pg.PoolClient, conversation: string, sender: 'HUMAN' | 'CONTACT', providerId: string | null) => {
     await c.query('BEGIN');
+    // The conversation's row first, as any correct writer of its counters takes it (without it,
+    // writers of one conversation deadlock on the message's and the conversation's rows).
+    await c.query(`SELECT id FROM conversation WHERE id = $1 FOR UPDATE`, [conversation]);
     const m = (await c.query(
       `INSERT INTO message (id, workspace_id, conversation_id, inbox_id, content, content_type, attachments, sender_type, private, status, provider_message_id, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, 'TEXT', '[]', $6, false, $7, $8, now(), now()) RETURNING id, created_at`,
