@@ -20,7 +20,7 @@
 // The owner then removes the generations and temporary sockets that nothing listens on, and
 // points parley.sock (a symbolic link, the channel's stable address) at its generation.
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { MAX_SOCKET_PATH_BYTES, openChannel, probeChannel, type ControlChannel, type Who } from '../control/channel.js';
 
@@ -33,6 +33,18 @@ export const CHANNEL_FILE = 'parley.sock';
 const GENERATION = /^parley\.(\d+)\.sock$/;
 const TEMPORARY = /^parley-tmp-\d+-[0-9a-f]+\.sock$/;
 const generationFile = (n: number) => `parley.${n}.sock`;
+/** The owner's pid beside its generation: the in-use message names it even when the owner is too busy to answer (a blocked event loop). */
+const pidFile = (n: number) => `parley.${n}.pid`;
+const PID_FILE = /^parley\.(\d+)\.pid$/;
+
+function recordedPid(dir: string, n: number): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(join(dir, pidFile(n)), 'utf8'), 10);
+    return Number.isInteger(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface DataDirLock {
   /** The owner's control channel (for operator commands). */
@@ -100,7 +112,10 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
       const top = generations(abs).at(-1) ?? 0;
       if (top > 0) {
         const probe = await probeChannel(socketPath(abs, generationFile(top)));
-        if (probe.alive) throw inUse(abs, probe.answer as Who | undefined);
+        if (probe.alive) {
+          const who = probe.answer as Who | undefined;
+          throw inUse(abs, typeof who?.pid === 'number' ? who : ({ ...who, pid: recordedPid(abs, top) } as Who));
+        }
       }
       try {
         linkSync(join(abs, own), join(abs, generationFile(top + 1)));
@@ -121,12 +136,21 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
   }
   const generation = mine;
   rmSync(join(abs, own), { force: true });
+  const pidTmp = join(abs, `${pidFile(generation)}.${process.pid}.tmp`);
+  writeFileSync(pidTmp, String(process.pid));
+  renameSync(pidTmp, join(abs, pidFile(generation)));
 
   // Tidy up after owners that died; only the owner does this, and only where nothing listens.
   const leftovers = readdirSync(abs).filter(
     (name) => (TEMPORARY.test(name) && name !== own) || Number(GENERATION.exec(name)?.[1] ?? generation) < generation,
   );
   await Promise.all(leftovers.map((name) => removeIfDead(abs, name)));
+  // The pid files of generations that are gone.
+  const alive = new Set(generations(abs));
+  for (const name of readdirSync(abs)) {
+    const n = PID_FILE.exec(name)?.[1];
+    if (n !== undefined && !alive.has(Number(n))) rmSync(join(abs, name), { force: true });
+  }
   const pointer = join(abs, `${CHANNEL_FILE}.${process.pid}.tmp`);
   rmSync(pointer, { force: true });
   symlinkSync(generationFile(generation), pointer);
@@ -145,6 +169,7 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
           // already gone
         }
         rmSync(join(abs, generationFile(generation)), { force: true });
+        rmSync(join(abs, pidFile(generation)), { force: true });
         await channel.close();
       })()),
   };
