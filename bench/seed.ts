@@ -57,7 +57,8 @@ const LABELS = [
   'downgrade', 'cancellation', 'feedback', 'partner', 'legal', 'security',
 ];
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/** Runs `fn` on a connection to the server's admin database (ADMIN_URL). */
+export async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
   await client.connect();
   try {

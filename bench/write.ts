@@ -32,7 +32,7 @@ import { startParley } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { migrate, openDatabase } from '../src/db/client.js';
 import { createBenchKey } from './page.js';
-import { ADMIN_URL } from './seed.js';
+import { ADMIN_URL, admin } from './seed.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -64,16 +64,6 @@ function percentile(sorted: number[], p: number) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
 }
 
-async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 async function xactCommits(c: pg.Client): Promise<number> {
   // Statistics reach the view when a backend reports them (at most about once a second when busy).
   await sleep(1200);
@@ -94,7 +84,7 @@ async function seed(c: pg.Client) {
 
 type FloorWrite = (c: pg.PoolClient, i: number) => Promise<void>;
 
-function floorWrites(ws: string, inbox: string, conversations: string[], contacts: string[], messages: string[]): Record<string, FloorWrite> {
+function floorWrites(ws: string, inbox: string, conversations: string[], messages: string[]): Record<string, FloorWrite> {
   const message = async (c: pg.PoolClient, conversation: string, sender: 'HUMAN' | 'CONTACT', providerId: string | null) => {
     await c.query('BEGIN');
     // The conversation's row first, as any correct writer of its counters takes it (without it,
@@ -147,7 +137,6 @@ function floorWrites(ws: string, inbox: string, conversations: string[], contact
         [randomUUID(), randomUUID(), randomUUID(), ws, String(seq - 2n), String(seq - 1n), String(seq), conv, m.id],
       );
       await c.query('COMMIT');
-      void contacts;
     },
     'updateMessageStatus receipts': async (c, i) => {
       const id = messages[i % messages.length]!;
@@ -356,7 +345,7 @@ async function countStatements(url: string, key: string, bodies: Record<string, 
 
 async function main() {
   const loadBefore = loadavg();
-  await admin(ADMIN_URL, async (c) => {
+  await admin(async (c) => {
     await c.query(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`);
     await c.query(`CREATE DATABASE "${DB}"`);
   });
@@ -391,8 +380,7 @@ async function main() {
       const d = await gql(SEND, { input: { conversationId: gid('Conversation', c), senderType: 'HUMAN', content: 'Receipt me' } });
       messages.push(fromGid(d.sendMessage.sentMessage.id));
     }
-    const contacts = (await stats.query(`SELECT id FROM contact WHERE workspace_id = $1`, [ws])).rows.map((r) => r.id as string);
-    const floor = floorWrites(ws, inbox, conversations, contacts, messages);
+    const floor = floorWrites(ws, inbox, conversations, messages);
     const parley = parleyWrites(inbox, conversations, messages);
     const names = Object.keys(floor).filter((n) => !ONLY || n.includes(ONLY));
     if (args.includes('--trace')) names.splice(0, names.length, ...names.slice(0, 1));
@@ -426,7 +414,7 @@ async function main() {
   } finally {
     if (server) await server.stop();
     await stats.end().catch(() => {});
-    await admin(ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`));
+    await admin((c) => c.query(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`));
   }
 }
 
