@@ -13,6 +13,9 @@ import { DEFAULT_LIMITS } from './security/plugins.js';
 import { createParley, type Parley } from './server.js';
 import { startSnoozeWaker, type SnoozeWaker } from './services/snooze-waker.js';
 import type { Redis } from 'ioredis';
+import { loadSecretBox } from './security/secret-key.js';
+import { WebhookDispatcher } from './workers/webhook-dispatcher.js';
+import { STANDARD_RETRY_SCHEDULE_MS, WebhookSender } from './workers/webhook-sender.js';
 
 export interface RunningParley {
   url: string;
@@ -83,6 +86,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   let events: ReturnType<typeof createEvents> | undefined;
   let budgetRedis: Redis | undefined;
   let waker: SnoozeWaker | undefined;
+  let sender: WebhookSender | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
   try {
     const prepared: PreparedDatabase = options.prepare === false ? { demoKey: null, demoKeyUnused: null } : await prepareDatabase(db, config, logger);
     const { demoKey, demoKeyUnused } = prepared;
@@ -90,6 +95,26 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     events = createEvents(config.REDIS_URL, logger);
     // Started after the migrations: a snooze that fell due while no server ran reopens now.
     waker = startSnoozeWaker({ prisma: db.prisma, pubsub: events.pubsub, logger, intervalMs: config.SNOOZE_WAKE_INTERVAL_MS });
+    // A wrong or missing key stops the start here: stored webhook secrets are never re-keyed.
+    const box = await loadSecretBox(config, db.prisma);
+    const policy = { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_URLS };
+    sender = new WebhookSender(
+      db.prisma,
+      box,
+      policy,
+      {
+        retryScheduleMs: config.WEBHOOK_RETRY_SCHEDULE_MS ?? STANDARD_RETRY_SCHEDULE_MS,
+        timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+        leaseMs: config.WEBHOOK_LEASE_MS,
+        concurrency: config.WEBHOOK_CONCURRENCY,
+        perEndpoint: config.WEBHOOK_MAX_IN_FLIGHT,
+        probeIntervalMs: config.WEBHOOK_PROBE_INTERVAL_MS,
+        disableAfterMs: config.WEBHOOK_DISABLE_AFTER_MS,
+        pollMs: config.WEBHOOK_POLL_MS,
+        maxResponseBytes: 1024,
+      },
+      logger.child({ worker: 'webhook-sender' }),
+    );
     let budget: Budget | null = null;
     if (config.COST_BUDGET_PER_MINUTE > 0) {
       if (config.REDIS_URL) {
@@ -123,6 +148,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       prisma: db.prisma,
       events,
       logger,
+      webhooks: { box, policy, sender, maxDepth: config.MAX_QUERY_DEPTH },
       graphiql: config.GRAPHIQL,
       ready: async () => {
         const rows = await db.prisma.$queryRaw<{ n: bigint }[]>`
@@ -135,6 +161,17 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       parley.server.once('error', reject);
       parley.server.listen(config.PORT, config.HOST, () => resolve());
     });
+    const webhookSender = sender;
+    dispatcher = new WebhookDispatcher(
+      db.prisma,
+      (auth, document, event) => parley.live.executeEvent(auth, document, undefined, {}, event),
+      { pollMs: config.WEBHOOK_POLL_MS, batchSize: 200, retentionMs: config.WEBHOOK_RETENTION_DAYS * 86_400_000 },
+      logger.child({ worker: 'webhook-dispatcher' }),
+      () => webhookSender.wake(),
+    );
+    // Started after the migrations, like the snooze waker: what was due while no server ran goes now.
+    dispatcher.start();
+    await sender.start({ soleProcess: !config.DATABASE_URL });
     const { port } = parley.server.address() as AddressInfo;
     const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
     const url = `http://${host}:${port}`;
@@ -150,6 +187,9 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       stop: () =>
         (stopping ??= (async () => {
           await parley.drain(config.SHUTDOWN_TIMEOUT_MS);
+          await dispatcher?.stop();
+          // Attempts in flight finish (or give their claims back) before the database closes.
+          await sender?.stop(Math.min(config.SHUTDOWN_TIMEOUT_MS, config.WEBHOOK_TIMEOUT_MS));
           await waker?.stop();
           await ev.close();
           if (budgetRedis) await closeRedis(budgetRedis);
@@ -157,6 +197,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         })()),
     };
   } catch (e) {
+    await dispatcher?.stop();
+    await sender?.stop(0);
     await waker?.stop();
     if (budgetRedis) await closeRedis(budgetRedis);
     await events?.close();

@@ -57,10 +57,42 @@ const schema = z
   WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).default(100),
   WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3_000),
   WS_KEEPALIVE_MS: z.coerce.number().int().min(1_000).default(12_000),
+  /**
+   * Encrypts secrets Parley must read back (webhook signing secrets): 32 random bytes, base64
+   * or hex. Without it, the embedded database keeps one in DATA_DIR/secret.key; on PostgreSQL,
+   * webhooks need it.
+   */
+  SECRET_KEY: z.string().min(1).optional(),
+  // Webhooks (src/workers/webhook-*.ts).
+  /** Allow endpoints on private, loopback and link-local addresses, and plain http (development, tests). */
+  WEBHOOK_ALLOW_PRIVATE_URLS: booleanish.default(false),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  /** How long a claimed delivery is held before another process may take it; longer than the timeout. */
+  WEBHOOK_LEASE_MS: z.coerce.number().int().min(500).default(60_000),
+  /** The waits before each attempt, in ms, comma-separated; Standard Webhooks' schedule by default. */
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'must be a comma-separated list of milliseconds, e.g. 0,5000,300000')
+    .transform((v) => v.split(',').map((n) => Number(n.trim())))
+    .optional(),
+  /** Attempts in flight per endpoint. */
+  WEBHOOK_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100).default(4),
+  /** Attempts in flight per server process. */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  /** While an endpoint fails, how often one delivery probes it. */
+  WEBHOOK_PROBE_INTERVAL_MS: z.coerce.number().int().min(50).default(10_000),
+  /** An endpoint whose deliveries all fail for this long is disabled (5 days by default). */
+  WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(100).default(5 * 24 * 60 * 60 * 1000),
+  /** How often the timeline and the delivery queue are looked at when nothing wakes the workers. */
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(20).default(200),
+  WEBHOOK_RETENTION_DAYS: z.coerce.number().min(0.0001).default(30),
   })
   .superRefine((c, ctx) => {
     if (c.WORKERS > 1 && !c.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: 'more than one worker needs DATABASE_URL: the embedded PGlite belongs to one process' });
+    }
+    if (c.WEBHOOK_LEASE_MS <= c.WEBHOOK_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_LEASE_MS'], message: 'must be longer than WEBHOOK_TIMEOUT_MS: a claim must outlast its attempt' });
     }
     if (c.WORKERS > 1 && !c.REDIS_URL) {
       ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: 'more than one worker needs REDIS_URL: live events and key budgets cross processes through Redis' });

@@ -6,6 +6,8 @@ import type { Events } from './pubsub.js';
 import type { LiveHub } from './subscriptions/hub.js';
 import type { AuthInfo } from './services/auth.js';
 import type { ServiceContext } from './services/timeline.js';
+import type { WebhookDeps } from './services/webhooks.js';
+import type { WebhookSender } from './workers/webhook-sender.js';
 import { unauthenticated } from './errors.js';
 
 /** A workspace id that matches no row: the scope of a request that has no key. */
@@ -23,8 +25,16 @@ export interface Context {
   live: LiveHub | null;
   logger: Logger;
   requestId: string;
+  /** Webhook secrets and URL policy, and the sender that makes test deliveries. */
+  webhooks: WebhookRuntime | null;
   /** When a mutation must be done by (ms since the epoch), set by the execution-timeout plugin. */
   deadline?: number;
+}
+
+export interface WebhookRuntime extends WebhookDeps {
+  sender: WebhookSender;
+  /** The depth limit a custom payload document must keep. */
+  maxDepth: number;
 }
 
 export interface AppDeps {
@@ -32,6 +42,7 @@ export interface AppDeps {
   events: Events;
   logger: Logger;
   live?: LiveHub;
+  webhooks?: WebhookRuntime;
 }
 
 export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: string): Context {
@@ -41,6 +52,7 @@ export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: st
     prisma: deps.prisma,
     pubsub: deps.events.pubsub,
     live: deps.live ?? null,
+    webhooks: deps.webhooks ?? null,
     logger: deps.logger.child({ requestId }),
     requestId,
   };

@@ -6,6 +6,7 @@ import { startParley, type UnusedDemoKey } from './app.js';
 import { startPrimary, WORKER_ENV } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DataDirError } from './db/data-dir-lock.js';
+import { SecretKeyError } from './security/secret-key.js';
 import { createLogger, type Logger } from './logger.js';
 
 // A request allocates a lot that dies young (rows, results, the response): a young generation of
@@ -88,7 +89,7 @@ async function main() {
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError || err instanceof DataDirError) {
+  if (err instanceof ConfigError || err instanceof DataDirError || err instanceof SecretKeyError) {
     process.stderr.write(`parley: ${err.message}\n`);
     process.exit(2);
   }

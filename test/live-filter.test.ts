@@ -14,7 +14,7 @@ const conversation: ConversationState & { id: string } = {
   contactId: 'k1',
   labelIds: ['l1', 'l2'],
 };
-const facts = (over: Partial<EventFacts> = {}): EventFacts => ({ before: null, after: null, conversation, messagePrivate: null, ...over });
+const facts = (over: Partial<EventFacts> = {}): EventFacts => ({ before: null, after: null, conversation, messagePrivate: null, messageSenderType: null, ...over } as EventFacts);
 
 describe('kindOf', () => {
   it('tells snoozing and resolving apart from other status changes', () => {

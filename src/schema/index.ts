@@ -22,6 +22,7 @@ import './contact-mutations.js';
 import './handoff-mutations.js';
 import './stats.js';
 import './admin.js';
+import './webhook.js';
 
 builder.queryType({ description: 'Read the workspace: every field needs an API key.' });
 builder.mutationType({ description: 'Change the workspace: every mutation needs a write scope, runs in one transaction and records its timeline events.' });

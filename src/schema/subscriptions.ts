@@ -18,7 +18,7 @@ import {
 import type { LiveEvent } from '../subscriptions/live-event.js';
 import { hubOf, LiveStream, parseCursor } from '../subscriptions/live-stream.js';
 import { AssigneeFilterInput, LabelFilterInput } from './conversation.js';
-import { ChannelEnum, ConversationStatusEnum, ControllerEnum, PriorityEnum } from './enums.js';
+import { ChannelEnum, ConversationStatusEnum, ControllerEnum, PriorityEnum, SenderTypeEnum } from './enums.js';
 import { localId, localIds } from './ids.js';
 
 const MAX_IDS = 100;
@@ -116,6 +116,12 @@ export const ConversationEventFilterInput = builder.inputType('ConversationEvent
   description:
     'Which conversations a live subscription follows. Every field is optional and they all combine (AND). A conversation matches as it is after the event, or as it was before it: the event that takes it out of your filter (resolved while you follow OPEN ones) still reaches you, so a live list knows to drop it.',
   fields: (t) => ({
+    kinds: t.field({ type: [ConversationEventKindEnum], required: false, description: 'Only events of these kinds; all kinds without it.' }),
+    senderTypes: t.field({
+      type: [SenderTypeEnum],
+      required: false,
+      description: 'For message events (added, status changed, deleted): only messages from these senders. Other events are not narrowed by it.',
+    }),
     conversation: t.id({ required: false, description: 'Only this conversation (its global id).' }),
     inboxes: t.idList({ required: false, description: 'In one of these inboxes (Inbox ids, at most 100).' }),
     channels: t.field({ type: [ChannelEnum], required: false, description: 'Arrived over one of these channels.' }),
@@ -128,19 +134,22 @@ export const ConversationEventFilterInput = builder.inputType('ConversationEvent
   }),
 });
 
-type FilterArg = typeof ConversationEventFilterInput.$inferInput;
+export type FilterArg = typeof ConversationEventFilterInput.$inferInput;
 
 function capped<T>(list: T[] | null, argument: string): T[] | null {
   if (list && list.length > MAX_IDS) throw badInput(`${argument} may hold at most ${MAX_IDS} ids.`, { argument });
   return list;
 }
 
-function parseEventFilter(input: FilterArg | null | undefined, ctx: Context): LiveConversationFilter {
+/** The filter with its global ids decoded; a malformed one is BAD_USER_INPUT naming the argument. */
+export function parseEventFilter(input: FilterArg | null | undefined, ctx: Pick<Context, 'auth'>): LiveConversationFilter {
   if (!input) return {};
   if (input.assignee?.me != null && !ctx.auth?.userId) {
     throw badInput('filter.assignee.me needs a key that acts as a team member.', { argument: 'filter.assignee.me' });
   }
   return {
+    kinds: input.kinds ?? null,
+    senderTypes: input.senderTypes ?? null,
     conversationId: input.conversation ? localId(input.conversation, 'Conversation', 'filter.conversation') : null,
     inboxIds: capped(localIds(input.inboxes, 'Inbox', 'filter.inboxes'), 'filter.inboxes'),
     channels: input.channels ?? null,

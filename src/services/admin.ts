@@ -11,7 +11,7 @@ import { inTransaction, type ServiceContext } from './timeline.js';
 import { checkFuture, normalizeEmail, requiredText } from './validation.js';
 
 /** Refuses when the acting user is an AGENT (a key acting as no user is the workspace's own). */
-async function requireAdminRole(ctx: ServiceContext, what: string): Promise<void> {
+export async function requireAdminRole(ctx: ServiceContext, what: string): Promise<void> {
   if (!ctx.actor.userId) return;
   const user = await ctx.db.user.findUnique({ where: { id: ctx.actor.userId }, select: { role: true } });
   if (user?.role !== 'ADMIN') {

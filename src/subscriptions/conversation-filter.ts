@@ -1,6 +1,6 @@
 // Which live events a subscriber gets: the kind of each event, and whether a conversation
 // matches a subscription's filter. Pure functions, over the facts a LiveEvent loads.
-import type { Channel, ConversationStatus, Controller, EventType, Priority } from '../generated/prisma/client.js';
+import type { Channel, ConversationStatus, Controller, EventType, Priority, SenderType } from '../generated/prisma/client.js';
 import type { ConversationState, EventFacts, JsonRecord, LiveEvent } from './live-event.js';
 
 export const CONVERSATION_EVENT_KINDS = [
@@ -71,6 +71,10 @@ export function kindOf(type: EventType, after: JsonRecord | null): ConversationE
 
 /** A subscription filter with its global ids decoded. Every field narrows; all combine. */
 export interface LiveConversationFilter {
+  /** Only events of these kinds. */
+  kinds?: ConversationEventKind[] | null;
+  /** For message events, only messages from these senders (other events are not narrowed). */
+  senderTypes?: SenderType[] | null;
   conversationId?: string | null;
   inboxIds?: string[] | null;
   channels?: Channel[] | null;
@@ -165,11 +169,18 @@ export interface LiveViewer {
 export async function acceptsConversationEvent(e: LiveEvent, f: LiveConversationFilter, viewer: LiveViewer): Promise<boolean> {
   if (!e.conversationId || !isConversationEventType(e.type)) return false;
   if (f.conversationId && f.conversationId !== e.conversationId) return false;
-  const note = MESSAGE_EVENT_TYPES.has(e.type) && viewer.kind !== 'TEAM';
-  if (!note && !filtersFields(f)) return true;
+  const kinds = some(f.kinds) ? f.kinds : null;
+  // Only a status change needs its values to tell its kind (snoozed, resolved).
+  if (kinds && e.type !== 'STATUS_CHANGED' && !kinds.includes(KIND_OF_TYPE[e.type]!)) return false;
+  const message = MESSAGE_EVENT_TYPES.has(e.type);
+  const note = message && viewer.kind !== 'TEAM';
+  const senders = message && some(f.senderTypes) ? f.senderTypes : null;
+  if (!note && !senders && !filtersFields(f) && !(kinds && e.type === 'STATUS_CHANGED')) return true;
   const facts = await e.facts();
+  if (kinds && e.type === 'STATUS_CHANGED' && !kinds.includes(kindOf(e.type, facts.after)!)) return false;
   // A CONNECTOR key never hears of an internal note, nor of a message it cannot tell is public.
   if (note && facts.messagePrivate !== false) return false;
+  if (senders && !(facts.messageSenderType && senders.includes(facts.messageSenderType))) return false;
   return eventMatches(facts, f, viewer.userId);
 }
 

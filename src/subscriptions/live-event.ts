@@ -2,7 +2,7 @@
 // carried, and, loaded at most once per process however many subscriptions look at it, the
 // facts that filters and visibility rules need (the event's before/after values, the
 // conversation as it is now, whether the message is an internal note).
-import type { Channel, ConversationStatus, Controller, EventType, Priority } from '../generated/prisma/client.js';
+import type { Channel, ConversationStatus, Controller, EventType, Priority, SenderType } from '../generated/prisma/client.js';
 import type { ScopedDb } from '../db/tenant.js';
 
 /** The fields of a conversation that subscription filters look at. */
@@ -26,6 +26,8 @@ export interface EventFacts {
   conversation: (ConversationState & { id: string }) | null;
   /** For message events: whether the message is an internal note; null when it no longer exists. */
   messagePrivate: boolean | null;
+  /** For message events: who sent the message; null when it no longer exists. */
+  messageSenderType: SenderType | null;
 }
 
 /** A timeline row, as published after its commit or as read back from the event table. */
@@ -96,7 +98,7 @@ export class LiveEvent {
             },
           })
         : null,
-      this.messageId ? db.message.findUnique({ where: { id: this.messageId }, select: { private: true } }) : null,
+      this.messageId ? db.message.findUnique({ where: { id: this.messageId }, select: { private: true, senderType: true } }) : null,
     ]);
     this.json = null;
     const [before = null, after = null] = await this.withLabelIds(json.before, json.after);
@@ -117,6 +119,7 @@ export class LiveEvent {
           }
         : null,
       messagePrivate: message ? message.private : null,
+      messageSenderType: message ? message.senderType : null,
     };
   }
 

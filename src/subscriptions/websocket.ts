@@ -492,8 +492,11 @@ export class LiveServer implements KeyWatch {
     this.complete(conn, id, handle);
   }
 
-  /** One execution of a subscription's operation for an event, shared by its whole group. */
-  private async executeEvent(auth: AuthInfo, document: DocumentNode, operationName: string | undefined, variableValues: Record<string, unknown>, event: LiveEvent) {
+  /**
+   * One execution of a subscription's operation for an event, shared by its whole group (and
+   * by every webhook endpoint of one visibility and payload document).
+   */
+  async executeEvent(auth: AuthInfo, document: DocumentNode, operationName: string | undefined, variableValues: Record<string, unknown>, event: LiveEvent) {
     // A fresh context per event, as per request: per-request loaders must not serve stale rows.
     const env = this.deps.yoga.getEnveloped({ live: { auth, requestId: `live:${event.eventId}` } } as never);
     const contextValue = await env.contextFactory();

@@ -1,0 +1,286 @@
+// The webhook dispatcher: reads each workspace's timeline from a durable position and turns
+// every event into one delivery per endpoint that wants it, with its body built then (the
+// conversation as it is when the dispatcher takes the event) and frozen from then on.
+//
+// The position and the deliveries it produced are written in one transaction, guarded by the
+// position it started from (compare-and-set): a process killed mid-dispatch leaves nothing
+// half-done, the next pass takes the same events again, and two processes never both write a
+// batch. Evaluating (filters, payload) happens before that transaction, through the same
+// tenant-scoped GraphQL execution live subscriptions use: webhook payloads and subscription
+// payloads are one thing seen from two transports. The mutation that wrote the event did
+// none of this: its transaction stays as lean as before.
+import { parse, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { ApiKeyKind, EventType, PrismaClient, Scope } from '../generated/prisma/client.js';
+import type { Logger } from '../logger.js';
+import { scopeToWorkspace } from '../db/tenant.js';
+import { webhookMessageId } from '../security/webhook-signature.js';
+import type { AuthInfo } from '../services/auth.js';
+import { acceptsConversationEvent, kindOf, type ConversationEventKind, type LiveConversationFilter } from '../subscriptions/conversation-filter.js';
+import { LiveEvent } from '../subscriptions/live-event.js';
+import { DEFAULT_PAYLOAD_DOCUMENT } from './webhook-payload.js';
+import { uuidv7 } from '../uuid.js';
+
+/** Runs a subscription document for one event, as a key of the given visibility would see it. */
+export type EventExecutor = (auth: AuthInfo, document: DocumentNode, event: LiveEvent) => Promise<ExecutionResult>;
+
+export interface DispatcherOptions {
+  pollMs: number;
+  /** Events taken per workspace per pass. */
+  batchSize: number;
+  /** Deliveries older than this are deleted. */
+  retentionMs: number;
+}
+
+interface EndpointRow {
+  id: string;
+  kind: ApiKeyKind;
+  eventKinds: string[];
+  senderTypes: string[];
+  filter: unknown;
+  payloadDocument: string | null;
+  startSeq: bigint;
+}
+
+interface EventRecord {
+  id: string;
+  seq: bigint;
+  type: EventType;
+  conversationId: string | null;
+  messageId: string | null;
+  before: unknown;
+  after: unknown;
+  createdAt: Date;
+}
+
+interface NewDelivery {
+  id: string;
+  workspaceId: string;
+  endpointId: string;
+  eventId: string;
+  eventSeq: bigint;
+  kind: string;
+  messageId: string;
+  body: string;
+  bodyBytes: number;
+  contactId: string | null;
+}
+
+const READ_SCOPES: ReadonlySet<Scope> = new Set<Scope>(['READ_CONVERSATIONS', 'READ_CONTACTS']);
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+const defaultDocument = parse(DEFAULT_PAYLOAD_DOCUMENT);
+const parsedDocuments = new Map<string, DocumentNode>();
+function documentOf(text: string | null): DocumentNode {
+  if (!text) return defaultDocument;
+  let doc = parsedDocuments.get(text);
+  if (!doc) {
+    doc = parse(text);
+    if (parsedDocuments.size > 500) parsedDocuments.clear();
+    parsedDocuments.set(text, doc);
+  }
+  return doc;
+}
+
+/** The endpoint's filter, its event kinds and sender types in one LiveConversationFilter. */
+function filterOf(e: EndpointRow): LiveConversationFilter {
+  return {
+    ...((e.filter as LiveConversationFilter | null) ?? {}),
+    kinds: e.eventKinds.length ? (e.eventKinds as ConversationEventKind[]) : null,
+    senderTypes: e.senderTypes.length ? (e.senderTypes as LiveConversationFilter['senderTypes']) : null,
+  };
+}
+
+export class WebhookDispatcher {
+  private running = false;
+  private timer: NodeJS.Timeout | null = null;
+  private loop: Promise<void> = Promise.resolve();
+  private lastPrune = 0;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly execute: EventExecutor,
+    private readonly options: DispatcherOptions,
+    private readonly logger: Logger,
+    /** Called when deliveries were queued (the sender looks at once instead of at its next poll). */
+    private readonly onQueued: () => void,
+  ) {}
+
+  start() {
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Looks at the timeline now (an event has just committed in this process). */
+  wake() {
+    if (this.running) this.schedule(0);
+  }
+
+  private schedule(ms: number) {
+    if (!this.running || (this.timer && ms > 0)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const run = this.loop
+        .then(() => this.pass())
+        .catch((err) => {
+          this.logger.error({ err }, 'webhook dispatcher: a pass failed');
+          return false;
+        });
+      this.loop = run.then(() => {});
+      void run.then((more) => this.schedule(more ? 0 : this.options.pollMs));
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  /** One pass over every workspace that has events the dispatcher has not taken; true if more are waiting. */
+  async pass(): Promise<boolean> {
+    let more = false;
+    const behind = await this.prisma.$queryRaw<{ workspace_id: string; last_seq: bigint; event_seq: bigint }[]>`
+      SELECT p."workspace_id", p."last_seq", w."event_seq" FROM "webhook_dispatch_position" p
+      JOIN "workspace" w ON w."id" = p."workspace_id" WHERE w."event_seq" > p."last_seq" LIMIT 100`;
+    for (const row of behind) {
+      if (!this.running) return false;
+      if (await this.dispatch(row.workspace_id, row.last_seq, row.event_seq)) more = true;
+    }
+    const replays = await this.prisma.webhookEndpoint.findMany({
+      where: { replaySeq: { not: null }, enabled: true },
+      select: { id: true, workspaceId: true, replaySeq: true, replayUntilSeq: true },
+      take: 20,
+    });
+    for (const r of replays) {
+      if (!this.running) return false;
+      if (await this.replay(r.id, r.workspaceId, r.replaySeq!, r.replayUntilSeq ?? 0n)) more = true;
+    }
+    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) await this.prune();
+    return more;
+  }
+
+  private async endpointsOf(workspaceId: string, only?: string): Promise<EndpointRow[]> {
+    return this.prisma.webhookEndpoint.findMany({
+      where: { workspaceId, enabled: true, ...(only ? { id: only } : {}) },
+      select: { id: true, kind: true, eventKinds: true, senderTypes: true, filter: true, payloadDocument: true, startSeq: true },
+    });
+  }
+
+  private async eventsOf(workspaceId: string, after: bigint, until: bigint | null): Promise<EventRecord[]> {
+    return this.prisma.event.findMany({
+      where: { workspaceId, seq: { gt: after, ...(until !== null ? { lte: until } : {}) } },
+      orderBy: { seq: 'asc' },
+      take: this.options.batchSize,
+      select: { id: true, seq: true, type: true, conversationId: true, messageId: true, before: true, after: true, createdAt: true },
+    });
+  }
+
+  /** Takes the next batch of a workspace's events; true when more are waiting. */
+  private async dispatch(workspaceId: string, lastSeq: bigint, eventSeq: bigint): Promise<boolean> {
+    const endpoints = await this.endpointsOf(workspaceId);
+    if (!endpoints.length) {
+      // Nobody listens: the position moves on without reading the events.
+      await this.prisma.webhookDispatchPosition.updateMany({ where: { workspaceId, lastSeq }, data: { lastSeq: eventSeq } });
+      return false;
+    }
+    const events = await this.eventsOf(workspaceId, lastSeq, null);
+    if (!events.length) return false;
+    const deliveries = await this.evaluate(workspaceId, events, endpoints);
+    const last = events[events.length - 1]!.seq;
+    const written = await this.prisma.$transaction(async (tx) => {
+      const moved = await tx.webhookDispatchPosition.updateMany({ where: { workspaceId, lastSeq }, data: { lastSeq: last } });
+      // Another process took this batch first.
+      if (!moved.count) return false;
+      if (deliveries.length) await tx.webhookDelivery.createMany({ data: deliveries.map((d) => ({ ...d, state: 'PENDING', nextAttemptAt: new Date() })), skipDuplicates: true });
+      return true;
+    });
+    if (written && deliveries.length) this.onQueued();
+    return last < eventSeq;
+  }
+
+  /** Evaluates an endpoint's events again (a replay asked for); each delivery goes out again. */
+  private async replay(endpointId: string, workspaceId: string, from: bigint, until: bigint): Promise<boolean> {
+    const endpoints = await this.endpointsOf(workspaceId, endpointId);
+    const events = until > from ? await this.eventsOf(workspaceId, from, until) : [];
+    const last = events.length ? events[events.length - 1]!.seq : until;
+    const deliveries = endpoints.length && events.length ? await this.evaluate(workspaceId, events, endpoints, { replay: true }) : [];
+    const done = events.length < this.options.batchSize || last >= until;
+    await this.prisma.$transaction(async (tx) => {
+      const moved = await tx.webhookEndpoint.updateMany({
+        where: { id: endpointId, replaySeq: from },
+        data: done ? { replaySeq: null, replayUntilSeq: null } : { replaySeq: last },
+      });
+      if (!moved.count) return;
+      const now = new Date();
+      for (const d of deliveries) {
+        await tx.webhookDelivery.upsert({
+          where: { endpointId_eventId: { endpointId: d.endpointId, eventId: d.eventId } },
+          create: { ...d, state: 'PENDING', nextAttemptAt: now },
+          update: { body: d.body, bodyBytes: d.bodyBytes, contactId: d.contactId, kind: d.kind, state: 'PENDING', attemptCount: 0, nextAttemptAt: now, completedAt: null },
+        });
+      }
+    });
+    if (deliveries.length) this.onQueued();
+    return !done;
+  }
+
+  /**
+   * The deliveries for a batch of events: each endpoint's filter is judged on the event, and
+   * each payload document runs once per event and visibility, whatever the number of endpoints.
+   */
+  private async evaluate(workspaceId: string, events: EventRecord[], endpoints: EndpointRow[], { replay = false } = {}): Promise<NewDelivery[]> {
+    const db = scopeToWorkspace(this.prisma, workspaceId);
+    const out: NewDelivery[] = [];
+    for (const row of events) {
+      const event = new LiveEvent(workspaceId, row, db);
+      const wanting: EndpointRow[] = [];
+      for (const endpoint of endpoints) {
+        if (!replay && row.seq <= endpoint.startSeq) continue;
+        if (await acceptsConversationEvent(event, filterOf(endpoint), { kind: endpoint.kind, userId: null })) wanting.push(endpoint);
+      }
+      if (!wanting.length) continue;
+      const facts = await event.facts();
+      const kind = kindOf(row.type, facts.after) ?? row.type;
+      const bodies = new Map<string, string>();
+      for (const endpoint of wanting) {
+        const key = `${endpoint.kind}\n${endpoint.payloadDocument ?? ''}`;
+        let body = bodies.get(key);
+        if (body === undefined) {
+          const auth: AuthInfo = { workspaceId, apiKeyId: endpoint.id, kind: endpoint.kind, scopes: READ_SCOPES, userId: null };
+          const result = await this.execute(auth, documentOf(endpoint.payloadDocument), event);
+          const data = result.data ? Object.values(result.data)[0] ?? null : null;
+          body = JSON.stringify({
+            type: kind,
+            timestamp: row.createdAt.toISOString(),
+            cursor: row.seq.toString(),
+            data,
+            ...(result.errors?.length ? { errors: result.errors } : {}),
+          });
+          bodies.set(key, body);
+        }
+        out.push({
+          id: uuidv7(),
+          workspaceId,
+          endpointId: endpoint.id,
+          eventId: row.id,
+          eventSeq: row.seq,
+          kind,
+          messageId: webhookMessageId(endpoint.id, row.id),
+          body,
+          bodyBytes: Buffer.byteLength(body),
+          contactId: facts.conversation?.contactId ?? null,
+        });
+      }
+    }
+    return out;
+  }
+
+  private async prune() {
+    this.lastPrune = Date.now();
+    const before = new Date(Date.now() - this.options.retentionMs);
+    const { count } = await this.prisma.webhookDelivery.deleteMany({ where: { createdAt: { lt: before }, state: { not: 'PENDING' } } });
+    if (count) this.logger.info({ count }, 'webhook deliveries past their retention deleted');
+  }
+
+  async stop() {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.loop.catch(() => {});
+  }
+}

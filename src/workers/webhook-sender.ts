@@ -1,0 +1,292 @@
+// The webhook sender: takes due deliveries, signs them, POSTs them, records the outcome.
+//
+// A delivery is claimed for a limited time (a lease, FOR UPDATE SKIP LOCKED, so several server
+// processes on one PostgreSQL database never take the same one), sent with no transaction open
+// and no row locked, then recorded in one short transaction. A process killed mid-attempt
+// leaves a lease that runs out: the delivery is sent again, with the same webhook-id.
+//
+// At most `perEndpoint` attempts per endpoint are in flight (one while the endpoint is failing:
+// a probe, at most every `probeIntervalMs`). When a probe succeeds, every delivery waiting on
+// that endpoint becomes due at once. 410 Gone, or nothing but failures for `disableAfterMs`,
+// disables the endpoint.
+import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Logger } from '../logger.js';
+import { post, type OutboundPolicy, type PostResult } from '../security/outbound.js';
+import type { SecretBox } from '../security/secret-key.js';
+import { signedHeaders } from '../security/webhook-signature.js';
+
+/** Standard Webhooks' schedule: the wait before each attempt (the first goes at once). */
+export const STANDARD_RETRY_SCHEDULE_MS = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000];
+
+export interface SenderOptions {
+  /** Waits before attempts 1..n (the first is normally 0); after the last, the delivery fails. */
+  retryScheduleMs: number[];
+  timeoutMs: number;
+  leaseMs: number;
+  /** Attempts in flight in this process. */
+  concurrency: number;
+  /** Attempts in flight per endpoint (all processes, as far as leases tell). */
+  perEndpoint: number;
+  probeIntervalMs: number;
+  disableAfterMs: number;
+  /** How often due deliveries are looked for when nothing wakes the sender. */
+  pollMs: number;
+  maxResponseBytes: number;
+}
+
+interface Claimed {
+  id: string;
+  workspace_id: string;
+  endpoint_id: string;
+  message_id: string;
+  body: string | null;
+  attempt_count: number;
+  kind: string;
+  url: string;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  lease_token: string;
+}
+
+/** The delay after a failed attempt: the schedule's, with up to 10 % jitter either way. */
+export function retryDelay(schedule: number[], attempts: number, retryAfterMs: number | null): number | null {
+  if (attempts >= schedule.length) return null;
+  const base = schedule[attempts]!;
+  const jittered = Math.round(base * (0.9 + Math.random() * 0.2));
+  // A receiver that says when to come back is believed (within a day).
+  return retryAfterMs === null ? jittered : Math.min(Math.max(retryAfterMs, jittered), 86_400_000);
+}
+
+export class WebhookSender {
+  private running = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly inflight = new Map<string, { done: Promise<void>; abort: AbortController; token: string }>();
+  private loop: Promise<void> = Promise.resolve();
+  private wakeRequested = false;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly box: SecretBox | null,
+    private readonly policy: OutboundPolicy,
+    private readonly options: SenderOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts the loop. On the embedded database this process is the only sender: leases left by a killed one are void. */
+  async start({ soleProcess }: { soleProcess: boolean }) {
+    if (soleProcess) {
+      await this.prisma.$executeRaw`UPDATE "webhook_delivery" SET "lease_until" = NULL, "lease_token" = NULL WHERE "lease_until" IS NOT NULL AND "state" = 'PENDING'`;
+    }
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Looks for due deliveries now (the dispatcher has just queued some). */
+  wake() {
+    if (!this.running) return;
+    this.wakeRequested = true;
+    this.schedule(0);
+  }
+
+  private schedule(ms: number) {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.loop = this.loop.then(() => this.fill()).catch((err) => this.logger.error({ err }, 'webhook sender: claiming deliveries failed'));
+      void this.loop.then(() => this.schedule(this.wakeRequested ? 0 : this.options.pollMs));
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  private async fill() {
+    this.wakeRequested = false;
+    if (!this.running || !this.box) return;
+    const room = this.options.concurrency - this.inflight.size;
+    if (room <= 0) return;
+    const claimed = await this.claim(room);
+    for (const d of claimed) this.begin(d);
+    // A full batch: there may be more waiting.
+    if (claimed.length === room) this.wakeRequested = true;
+  }
+
+  private async claim(limit: number, onlyId: string | null = null): Promise<Claimed[]> {
+    const token = randomUUID();
+    const { perEndpoint, leaseMs } = this.options;
+    return this.prisma.$queryRaw<Claimed[]>`
+      WITH busy AS (
+        SELECT "endpoint_id", count(*)::int AS n FROM "webhook_delivery"
+        WHERE "state" = 'PENDING' AND "lease_until" > now() GROUP BY "endpoint_id"
+      ), due AS (
+        SELECT d."id", d."event_seq", d."created_at",
+          row_number() OVER (PARTITION BY d."endpoint_id" ORDER BY d."event_seq" NULLS FIRST, d."created_at", d."id") AS rn,
+          (CASE WHEN e."failing_since" IS NULL THEN ${perEndpoint}::int ELSE 1 END) - coalesce(b.n, 0) AS room
+        FROM "webhook_delivery" d
+        JOIN "webhook_endpoint" e ON e."id" = d."endpoint_id"
+        LEFT JOIN busy b ON b."endpoint_id" = d."endpoint_id"
+        WHERE d."state" = 'PENDING' AND (d."lease_until" IS NULL OR d."lease_until" <= now()) AND e."enabled"
+          AND (${onlyId}::uuid IS NULL AND d."next_attempt_at" <= now()
+               AND (e."failing_since" IS NULL OR e."next_probe_at" IS NULL OR e."next_probe_at" <= now())
+               OR d."id" = ${onlyId}::uuid)
+      ), picked AS (
+        SELECT "id" FROM due WHERE rn <= room OR "id" = ${onlyId}::uuid ORDER BY "event_seq" NULLS FIRST, "created_at" LIMIT ${limit}::int
+      ), locked AS (
+        SELECT d."id" FROM "webhook_delivery" d WHERE d."id" IN (SELECT "id" FROM picked) FOR UPDATE SKIP LOCKED
+      ), claimed AS (
+        UPDATE "webhook_delivery" d
+        SET "lease_until" = now() + ${leaseMs}::int * interval '1 millisecond', "lease_token" = ${token}::uuid,
+            "attempt_count" = d."attempt_count" + 1, "updated_at" = now()
+        FROM locked WHERE d."id" = locked."id" AND (d."lease_until" IS NULL OR d."lease_until" <= now())
+        RETURNING d.*
+      )
+      SELECT c."id", c."workspace_id", c."endpoint_id", c."message_id", c."body", c."attempt_count", c."kind", c."lease_token",
+        e."url", e."secret", e."previous_secret", e."previous_secret_expires_at"
+      FROM claimed c JOIN "webhook_endpoint" e ON e."id" = c."endpoint_id"`;
+  }
+
+  private begin(d: Claimed) {
+    const abort = new AbortController();
+    const done = this.attempt(d, abort.signal)
+      .catch((err) => this.logger.error({ err, deliveryId: d.id }, 'webhook sender: an attempt failed unexpectedly'))
+      .finally(() => {
+        this.inflight.delete(d.id);
+        this.wake();
+      });
+    this.inflight.set(d.id, { done, abort, token: d.lease_token });
+  }
+
+  private secretsOf(d: Claimed): string[] {
+    const secrets = [this.box!.open(d.secret)];
+    if (d.previous_secret && d.previous_secret_expires_at && d.previous_secret_expires_at.getTime() > Date.now()) secrets.push(this.box!.open(d.previous_secret));
+    return secrets;
+  }
+
+  private async attempt(d: Claimed, signal: AbortSignal): Promise<void> {
+    if (d.body === null) {
+      await this.record(d, { status: null, body: null, retryAfterMs: null, error: 'The payload was erased (its contact was deleted).', durationMs: 0 }, new Date(), true);
+      return;
+    }
+    const startedAt = new Date();
+    const result = await post({
+      url: d.url,
+      headers: signedHeaders(this.secretsOf(d), d.message_id, d.body),
+      body: d.body,
+      timeoutMs: this.options.timeoutMs,
+      maxBodyBytes: this.options.maxResponseBytes,
+      policy: this.policy,
+      signal,
+    });
+    // Stopped mid-attempt (shutdown): the claim is given back, nothing is recorded.
+    if (signal.aborted) return;
+    await this.record(d, result, startedAt, false);
+  }
+
+  private async record(d: Claimed, r: PostResult, startedAt: Date, final: boolean) {
+    const success = r.status !== null && r.status >= 200 && r.status < 300;
+    const test = d.kind === 'WEBHOOK_TEST';
+    const gone = r.status === 410;
+    const delay = success || gone || final || test ? null : retryDelay(this.options.retryScheduleMs, d.attempt_count, r.status === 429 || r.status === 503 ? r.retryAfterMs : null);
+    const state = success ? 'SUCCEEDED' : delay === null ? 'FAILED' : 'PENDING';
+    await this.prisma.$transaction(async (tx) => {
+      await tx.webhookAttempt.create({
+        data: {
+          workspaceId: d.workspace_id,
+          deliveryId: d.id,
+          startedAt,
+          durationMs: r.durationMs,
+          httpStatus: r.status,
+          error: r.error,
+          responseBody: r.body,
+          success,
+        },
+      });
+      const updated = await tx.webhookDelivery.updateMany({
+        where: { id: d.id, leaseToken: d.lease_token },
+        data: {
+          state,
+          lastStatus: r.status,
+          lastError: r.error,
+          leaseUntil: null,
+          leaseToken: null,
+          nextAttemptAt: delay === null ? null : new Date(Date.now() + delay),
+          completedAt: state === 'PENDING' ? null : new Date(),
+        },
+      });
+      // Another process took the delivery over (our lease ran out): its outcome will count.
+      if (!updated.count || test) return;
+      if (success) {
+        const endpoint = await tx.webhookEndpoint.findUnique({ where: { id: d.endpoint_id }, select: { failingSince: true } });
+        if (endpoint?.failingSince) {
+          // The receiver is back: its backlog goes now, not on each delivery's schedule.
+          await tx.webhookEndpoint.update({ where: { id: d.endpoint_id }, data: { failingSince: null, nextProbeAt: null } });
+          await tx.webhookDelivery.updateMany({ where: { endpointId: d.endpoint_id, state: 'PENDING' }, data: { nextAttemptAt: new Date() } });
+        }
+        return;
+      }
+      if (gone) {
+        await tx.webhookEndpoint.update({
+          where: { id: d.endpoint_id },
+          data: { enabled: false, disabledAt: new Date(), disabledReason: 'The endpoint answered 410 Gone.', failingSince: null, nextProbeAt: null },
+        });
+        return;
+      }
+      const now = Date.now();
+      const [endpoint] = await tx.$queryRaw<{ failing_since: Date }[]>`
+        UPDATE "webhook_endpoint" SET "failing_since" = coalesce("failing_since", now()),
+          "next_probe_at" = now() + ${this.options.probeIntervalMs}::int * interval '1 millisecond'
+        WHERE "id" = ${d.endpoint_id}::uuid RETURNING "failing_since"`;
+      if (endpoint && now - endpoint.failing_since.getTime() >= this.options.disableAfterMs) {
+        const days = Math.round(this.options.disableAfterMs / 86_400_000);
+        await tx.webhookEndpoint.update({
+          where: { id: d.endpoint_id },
+          data: {
+            enabled: false,
+            disabledAt: new Date(),
+            disabledReason: days >= 1 ? `Every delivery failed for ${days} days.` : `Every delivery failed for ${Math.round(this.options.disableAfterMs / 1000)} seconds.`,
+          },
+        });
+      }
+    });
+    if (!success) this.logger.info({ deliveryId: d.id, endpointId: d.endpoint_id, status: r.status, error: r.error, state }, 'webhook attempt failed');
+  }
+
+  /** A test delivery, made now by this process: resolves once its one attempt is recorded. */
+  async sendNow(deliveryId: string): Promise<void> {
+    if (!this.box) return;
+    const [d] = await this.claim(1, deliveryId);
+    if (!d) return;
+    const abort = new AbortController();
+    await this.attempt(d, abort.signal);
+  }
+
+  /** Attempts in flight in this process. */
+  get busy(): number {
+    return this.inflight.size;
+  }
+
+  /**
+   * Stops claiming; attempts in flight get up to `graceMs` to finish and be recorded, then are
+   * cut off and their claims given back (they go again, from this or another process).
+   */
+  async stop(graceMs: number) {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.loop.catch(() => {});
+    const pending = [...this.inflight.entries()];
+    if (pending.length) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(pending.map(([, f]) => f.done)), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
+    const left = [...this.inflight.entries()];
+    for (const [, f] of left) f.abort.abort();
+    for (const [id, f] of left) {
+      await this.prisma.$executeRaw`
+        UPDATE "webhook_delivery" SET "lease_until" = NULL, "lease_token" = NULL, "attempt_count" = greatest("attempt_count" - 1, 0)
+        WHERE "id" = ${id}::uuid AND "lease_token" = ${f.token}::uuid`;
+    }
+    await Promise.all(left.map(([, f]) => f.done));
+  }
+}
