@@ -10,6 +10,7 @@ import { operationFor, variants, type IdsByType } from './support/attack.js';
 import { client, gql, globalId } from './support/graphql.js';
 import { liveClient, sleep } from './support/ws.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
+import { until } from './support/process.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 let server: TestServer;
@@ -25,6 +26,7 @@ const MARKERS = {
   note: 'tangerine4402',
   subject: 'saffron9150',
   label: 'vermilion3318',
+  webhook: 'https://hooks.victim.test/cobalt5521',
 };
 let requests = 0;
 const serverErrors: string[] = [];
@@ -44,6 +46,9 @@ async function snapshot(): Promise<string> {
     labels: await p.label.findMany({ where, orderBy: { id: 'asc' } }),
     handoffs: await p.handoff.findMany({ where, orderBy: { id: 'asc' } }),
     events: await p.event.count({ where }),
+    // What an attacker could change (the workers change attempts and failure times, not these).
+    webhookEndpoints: (await p.webhookEndpoint.findMany({ where, orderBy: { id: 'asc' } })).map((e) => [e.id, e.url, e.kind, e.secret, e.eventKinds, e.filter, e.payloadDocument, e.description]),
+    webhookDeliveries: (await p.webhookDelivery.findMany({ where, orderBy: { id: 'asc' } })).map((d) => [d.id, d.endpointId, d.body, d.messageId]),
   };
   return JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
@@ -73,6 +78,10 @@ beforeAll(async () => {
   victim = await seedWorkspace(server.db.prisma, 'Victim');
   attacker = await seedWorkspace(server.db.prisma, 'Attacker');
   const a = client(server.url, victim.key);
+  // A webhook endpoint first, so the victim's events give it deliveries (attempts fail: the host does not resolve).
+  await a.ok(`mutation($url: String!) { createWebhookEndpoint(input: { url: $url, description: "victim's CRM" }) { ... on WebhookEndpointSecretPayload { endpoint { id } } } }`, {
+    url: MARKERS.webhook,
+  });
   const label = await a.ok(`mutation($n: String!) { createLabel(input: { name: $n }) { ... on CreateLabelPayload { label { id } } } }`, { n: MARKERS.label });
   const created = await a.ok(
     `mutation($input: CreateConversationInput!) { createConversation(input: $input) { ... on CreateConversationPayload { conversation { id number } } ... on Error { code message } } }`,
@@ -108,6 +117,11 @@ beforeAll(async () => {
     Label: (await p.label.findMany({ where: w })).map((r) => r.id),
     Handoff: (await p.handoff.findMany({ where: w })).map((r) => r.id),
     TimelineEvent: (await p.event.findMany({ where: w, take: 3 })).map((r) => r.id),
+    WebhookEndpoint: (await p.webhookEndpoint.findMany({ where: w })).map((r) => r.id),
+    WebhookDelivery: await (async () => {
+      await until(async () => (await p.webhookDelivery.count({ where: w })) >= 3, "the victim's webhook deliveries", 60_000);
+      return (await p.webhookDelivery.findMany({ where: w, take: 3 })).map((r) => r.id);
+    })(),
   };
   for (const [type, list] of Object.entries(byType)) ids[type] = list.map((id) => globalId(type, id));
   rawIds = Object.values(byType).flat();
@@ -251,7 +265,7 @@ describe('subscriptions: B listens for A, and A keys without the scope', () => {
         requests += 1;
         const refused = noScope.subscribe(query, variants(field, ids)[0]!.args);
         // Refused either as an error of the subscription or as a result carrying errors.
-        const outcome = await refused.next(5_000).then(
+        const outcome = await refused.next().then(
           (r) => JSON.stringify(r),
           (e) => `${String(e)} ${JSON.stringify(refused.error)}`,
         );

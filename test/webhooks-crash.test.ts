@@ -11,6 +11,7 @@ import { createTestDatabase, REDIS_URL, usePostgres, type TestDatabase } from '.
 import { DEMO_KEY_LINE } from './support/demo.js';
 import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, until, type ParleyProcess } from './support/process.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
+import { TEST_SECRET_KEY } from './support/server.js';
 
 const WEBHOOK_ENV = {
   WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
@@ -20,7 +21,7 @@ const WEBHOOK_ENV = {
   WEBHOOK_LEASE_MS: '6000',
   WEBHOOK_RETRY_SCHEDULE_MS: '0,200,200,200,200,200,200,200,200,200',
   WEBHOOK_PROBE_INTERVAL_MS: '200',
-  SECRET_KEY: 'q1gOqTjbH3oUcIv8Nf8mF8qg3E0o3hFXhD3Vt2yqJ0A=',
+  SECRET_KEY: TEST_SECRET_KEY,
   SHUTDOWN_TIMEOUT_MS: '5000',
 };
 

@@ -22,9 +22,11 @@ const ENV = {
   WEBHOOK_POLL_MS: '50',
   WEBHOOK_RETRY_SCHEDULE_MS: '0,150,150,150,150,150,150,150,150,150',
   WEBHOOK_PROBE_INTERVAL_MS: '100',
-  WEBHOOK_DISABLE_AFTER_MS: '1500',
-  WEBHOOK_TIMEOUT_MS: '3000',
-  WEBHOOK_LEASE_MS: '20000',
+  // Disabling after days of failures is tried on a server of its own (below).
+  WEBHOOK_DISABLE_AFTER_MS: '3600000',
+  // Generous: a loaded machine must not turn a slow answer into a failure.
+  WEBHOOK_TIMEOUT_MS: '20000',
+  WEBHOOK_LEASE_MS: '40000',
 };
 
 beforeAll(async () => {
@@ -52,7 +54,7 @@ function verified(secret: string, r: { body: string; headers: Record<string, unk
   return new Webhook(secret).verify(r.body, r.headers as Record<string, string>) as any;
 }
 
-const DELIVERY = 'id webhookId kind state attemptCount eventCursor payload payloadBytes lastStatus nextAttemptAt completedAt attempts { httpStatus success error responseBody durationMs }';
+const DELIVERY = 'id webhookId kind state attemptCount eventCursor payload payloadBytes lastStatus nextAttemptAt completedAt attempts { startedAt httpStatus success error responseBody durationMs }';
 async function deliveries(endpointId: string, using: Api = a) {
   const data = await using.ok(`query($id: ID!) { webhookDeliveries(endpointId: $id, first: 100) { edges { node { ${DELIVERY} } } } }`, { id: endpointId });
   return data.webhookDeliveries.edges.map((e: any) => e.node) as any[];
@@ -86,6 +88,8 @@ describe('endpoints and signed deliveries', () => {
     expect(r!.headers['webhook-id']).toMatch(/^msg_/);
     // A tampered body does not verify.
     expect(() => verified(secret, { ...r!, body: r!.body.replace('after', 'AFTER') })).toThrow();
+    // The receiver has it; the sender records the answer just after.
+    await until(async () => (await deliveries(ep.id))[0]?.state !== 'PENDING', 'the attempt to be recorded', 30_000);
     const [d] = await deliveries(ep.id);
     expect(d).toMatchObject({ state: 'SUCCEEDED', webhookId: r!.headers['webhook-id'], attemptCount: 1, lastStatus: 200, payload: r!.body });
     expect(d.attempts).toEqual([expect.objectContaining({ httpStatus: 200, success: true, responseBody: 'ok' })]);
@@ -103,7 +107,7 @@ describe('endpoints and signed deliveries', () => {
     expect([...cursors].sort((x, y) => x - y)).toEqual(cursors.slice().sort((x, y) => x - y));
     expect(new Set(got.map((r) => r.json.data.message.content))).toEqual(new Set(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']));
     expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(8);
-    expect((await deliveries(ep.id)).every((d) => d.state === 'SUCCEEDED')).toBe(true);
+    await until(async () => (await deliveries(ep.id)).every((d) => d.state === 'SUCCEEDED'), 'every attempt to be recorded as succeeded', 30_000);
   });
 
   it('sends a signed test delivery and returns its attempt', async () => {
@@ -255,42 +259,87 @@ describe('failures', () => {
     expect(receiver.on(path)).toHaveLength(1);
   });
 
-  it('an endpoint that only fails is probed one delivery at a time, disabled after the configured time, and its backlog goes at once when it is back', async () => {
+  it('an endpoint that only fails is probed one delivery at a time; when it answers again, its backlog goes at once', async () => {
     const { path, endpoint: ep } = await endpoint({ eventKinds: ['CONVERSATION_CREATED'] });
     const previous = receiver.answer;
     receiver.answer = (r) => (r.path === path ? { status: 503 } : previous(r));
     for (let i = 0; i < 3; i++) await newConversation(a, ws);
-    await until(async () => (await endpointNode(ep.id)).enabled === false, 'the endpoint to be disabled after 1.5 s of failures', 60_000);
-    const node = await endpointNode(ep.id);
-    expect(node.disabledReason).toMatch(/Every delivery failed/);
-    expect(node.recentSuccessRate).toBe(0);
-    // Probing: once the first attempts (up to three, one per delivery) have failed, one request at a
-    // time, never two closer than the probe interval (100 ms here).
-    const times = receiver.on(path).map((r) => r.at);
-    expect(times.length).toBeGreaterThan(4);
-    const gaps = times.slice(3).map((t, i) => t - times[i + 2]!);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(80);
-    // Back: enabled again and answering, the pending deliveries go without waiting out their schedule.
+    await until(async () => (await deliveries(ep.id)).reduce((n, d) => n + d.attempts.length, 0) >= 8, 'eight attempts on the failing endpoint', 60_000);
+    // Once the first attempts (up to three, one per delivery) have failed: one attempt at a time,
+    // never two closer than the probe interval (100 ms here). Attempts start when they are claimed,
+    // on the database's clock, which the probe gate uses (the receiver's own clock shares this
+    // process with the server, and a busy event loop would squeeze its gaps).
+    const starts = (await deliveries(ep.id))
+      .flatMap((d) => d.attempts.map((x: { startedAt: string }) => Date.parse(x.startedAt)))
+      .sort((x: number, y: number) => x - y);
+    expect(starts.length).toBeGreaterThanOrEqual(8);
+    const gaps = starts.slice(3).map((t: number, i: number) => t - starts[i + 2]!);
+    // (Times are kept to the millisecond: a rounding either way.)
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(98);
+    expect((await endpointNode(ep.id)).failingSince).not.toBeNull();
+    // Back: the first probe that succeeds makes every waiting delivery due at once.
     receiver.answer = previous;
-    await a.must('updateWebhookEndpoint', { endpointId: ep.id, enabled: true }, '... on WebhookEndpointPayload { endpoint { id } }');
-    await until(async () => (await deliveries(ep.id)).filter((d) => d.state === 'SUCCEEDED').length === 3 || (await deliveries(ep.id)).every((d) => d.state !== 'PENDING'), 'the backlog to drain', 60_000);
-    const states = (await deliveries(ep.id)).map((d) => d.state);
-    expect(states.filter((s) => s === 'PENDING')).toEqual([]);
+    await until(async () => (await deliveries(ep.id)).every((d) => d.state === 'SUCCEEDED'), 'the backlog to drain', 60_000);
+    const node = await endpointNode(ep.id);
+    expect(node.failingSince).toBeNull();
+    expect(node.recentSuccessRate).toBeGreaterThan(0);
+    expect(node.recentSuccessRate).toBeLessThan(1);
   });
+});
+
+describe('a server with a long attempt timeout and a short disabling time', () => {
+  let slow: TestServer;
+  let s: Api;
+  beforeAll(async () => {
+    slow = await startTestServer({
+      env: {
+        ...ENV,
+        COST_BUDGET_PER_MINUTE: '0',
+        WEBHOOK_TIMEOUT_MS: '30000',
+        WEBHOOK_LEASE_MS: '60000',
+        WEBHOOK_DISABLE_AFTER_MS: '1000',
+        SHUTDOWN_TIMEOUT_MS: '1000',
+      },
+    });
+    const { seedWorkspace } = await import('./support/seed.js');
+    const w = await seedWorkspace(slow.db.prisma, 'Slow');
+    s = api(slow.url, w.key);
+    ws2 = w;
+  });
+  let ws2: SeededWorkspace;
+  afterAll(() => slow?.close());
 
   it('a receiver that never answers does not hold up mutations, and gets at most WEBHOOK_MAX_IN_FLIGHT requests at once', async () => {
-    const { path } = await endpoint({ eventKinds: ['MESSAGE_ADDED'] });
+    const { path } = await endpoint({ eventKinds: ['MESSAGE_ADDED'] }, s);
     const previous = receiver.answer;
     receiver.answer = (r) => (r.path === path ? { hang: true } : previous(r));
-    const c = await newConversation(a, ws, { text: null });
-    for (let i = 0; i < 12; i++) await a.send(c.conversation.id, { senderType: 'CONTACT', content: `stuck ${i}` });
-    await until(() => receiver.maxHolding >= 4, 'four requests held at once', 30_000);
-    // While attempts hang (each until WEBHOOK_TIMEOUT_MS), writes and reads go on.
-    for (let i = 0; i < 5; i++) await a.send(c.conversation.id, { senderType: 'HUMAN', content: `still writing ${i}` });
-    expect((await a.conversation(c.conversation.id)).messageCount).toBe(17);
+    const c = await newConversation(s, ws2, { text: null });
+    for (let i = 0; i < 12; i++) await s.send(c.conversation.id, { senderType: 'CONTACT', content: `stuck ${i}` });
+    await until(() => receiver.holding >= 4, 'four requests held', 60_000);
+    // While four attempts hang, writes and reads go on.
+    for (let i = 0; i < 5; i++) await s.send(c.conversation.id, { senderType: 'HUMAN', content: `still writing ${i}` });
+    expect((await s.conversation(c.conversation.id)).messageCount).toBe(17);
     expect(receiver.maxHolding).toBe(4);
+    expect(receiver.on(path)).toHaveLength(4);
     receiver.answer = previous;
     receiver.release();
+  });
+
+  it('an endpoint where every delivery fails for the configured time is disabled', async () => {
+    const { path, endpoint: ep } = await endpoint({ eventKinds: ['CONVERSATION_CREATED'] }, s);
+    const previous = receiver.answer;
+    receiver.answer = (r) => (r.path === path ? { status: 503 } : previous(r));
+    for (let i = 0; i < 3; i++) await newConversation(s, ws2);
+    await until(async () => (await endpointNode(ep.id, s)).enabled === false, 'the endpoint to be disabled after 1 s of failures', 60_000);
+    const node = await endpointNode(ep.id, s);
+    expect(node.disabledReason).toMatch(/Every delivery failed for 1 second\./);
+    expect(node.recentSuccessRate).toBe(0);
+    // Disabled, it is not tried any more.
+    const tried = receiver.on(path).length;
+    await newConversation(s, ws2);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.on(path)).toHaveLength(tried);
+    receiver.answer = previous;
   });
 });
 
@@ -308,6 +357,12 @@ describe('redelivery and replay', () => {
 
     await a.must('updateWebhookEndpoint', { endpointId: ep.id, enabled: false }, '... on WebhookEndpointPayload { endpoint { id } }');
     const missed = [await newConversation(a, ws), await newConversation(a, ws)];
+    // The dispatcher has passed them (while the endpoint was disabled) before it is enabled again.
+    await until(async () => {
+      const [w] = await server.db.prisma.$queryRaw<{ behind: boolean }[]>`
+        SELECT p.last_seq < w.event_seq AS behind FROM webhook_dispatch_position p JOIN workspace w ON w.id = p.workspace_id WHERE w.id = ${ws.workspaceId}::uuid`;
+      return w?.behind === false;
+    }, 'the dispatcher to pass the missed events');
     await a.must('updateWebhookEndpoint', { endpointId: ep.id, enabled: true }, '... on WebhookEndpointPayload { endpoint { id } }');
     const replay = await a.must('replayWebhookEvents', { endpointId: ep.id, after: r1!.json.cursor }, '... on ReplayWebhookEventsPayload { eventCount endpoint { id } }');
     expect(replay.eventCount).toBeGreaterThanOrEqual(2);
@@ -319,6 +374,23 @@ describe('redelivery and replay', () => {
       .map((r) => r.json.data.conversation.number);
     expect(numbers).toEqual(missed.map((m) => m.conversation.number));
     expect(first.conversation.number).toBeLessThan(numbers[0]);
+  });
+});
+
+describe('erasure', () => {
+  it("erasing a contact erases the stored payloads that mention it, and they cannot be sent again", async () => {
+    const { path, endpoint: ep } = await endpoint({ eventKinds: ['MESSAGE_ADDED'] });
+    const c = await newConversation(a, ws, { text: null });
+    await a.send(c.conversation.id, { senderType: 'CONTACT', content: 'my address is 1 Private Road' });
+    await receiver.waitFor(path, 1);
+    await until(async () => (await deliveries(ep.id))[0]?.state === 'SUCCEEDED', 'the delivery', 30_000);
+    await a.must('deleteContact', { contactId: c.contact.id }, '... on DeleteContactPayload { deletedContactId }');
+    const [d] = await deliveries(ep.id);
+    expect(d).toMatchObject({ payload: null, payloadBytes: expect.any(Number) });
+    const rows = await server.db.prisma.webhookDelivery.findMany({ where: { endpointId: Buffer.from(ep.id, 'base64').toString().split(':')[1]! } });
+    expect(rows.map((r) => r.body)).toEqual([null]);
+    const again = await a.mutate('redeliverWebhook', { deliveryId: d.id }, `... on ValidationError { field } ${ERROR}`);
+    expect(again).toMatchObject({ __typename: 'ValidationError', message: expect.stringMatching(/erased/) });
   });
 });
 

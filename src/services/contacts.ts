@@ -266,6 +266,12 @@ export async function deleteContact(sctx: ServiceContext, contactId: string): Pr
       },
     });
     await tx.contact.delete({ where: { id: contactId } });
+    // Webhook payloads that mention the contact go too; one not yet sent never will be.
+    await tx.webhookDelivery.updateMany({
+      where: { contactId, state: 'PENDING' },
+      data: { state: 'FAILED', lastError: 'The payload was erased with its contact.', nextAttemptAt: null, completedAt: new Date() },
+    });
+    await tx.webhookDelivery.updateMany({ where: { contactId }, data: { body: null } });
     for (const conversation of erased) await recordConversationDeleted(events, conversation, 'The contact was erased.');
     await events.record({
       type: 'CONTACT_DELETED',

@@ -187,7 +187,13 @@ export class WebhookDispatcher {
       const moved = await tx.webhookDispatchPosition.updateMany({ where: { workspaceId, lastSeq }, data: { lastSeq: last } });
       // Another process took this batch first.
       if (!moved.count) return false;
-      if (deliveries.length) await tx.webhookDelivery.createMany({ data: deliveries.map((d) => ({ ...d, state: 'PENDING', nextAttemptAt: new Date() })), skipDuplicates: true });
+      if (deliveries.length) {
+        await tx.webhookDelivery.createMany({ data: deliveries.map((d) => ({ ...d, state: 'PENDING', nextAttemptAt: new Date() })), skipDuplicates: true });
+        // An erasure that committed while the batch was evaluated: its events are gone, so are these payloads.
+        await tx.$executeRaw`
+          UPDATE "webhook_delivery" d SET "body" = NULL, "state" = 'FAILED', "last_error" = 'The payload was erased with its contact.', "next_attempt_at" = NULL, "completed_at" = now()
+          WHERE d."id" = ANY(${deliveries.map((x) => x.id)}::uuid[]) AND NOT EXISTS (SELECT 1 FROM "event" e WHERE e."id" = d."event_id")`;
+      }
       return true;
     });
     if (written && deliveries.length) this.onQueued();

@@ -48,6 +48,8 @@ interface Claimed {
   previous_secret: string | null;
   previous_secret_expires_at: Date | null;
   lease_token: string;
+  /** The database's time when the claim was made: the attempt's start, on the clock the probe gate uses. */
+  claimed_at: Date;
 }
 
 /** The delay after a failed attempt: the schedule's, with up to 10 % jitter either way. */
@@ -141,7 +143,7 @@ export class WebhookSender {
         FROM locked WHERE d."id" = locked."id" AND (d."lease_until" IS NULL OR d."lease_until" <= now())
         RETURNING d.*
       )
-      SELECT c."id", c."workspace_id", c."endpoint_id", c."message_id", c."body", c."attempt_count", c."kind", c."lease_token",
+      SELECT c."id", c."workspace_id", c."endpoint_id", c."message_id", c."body", c."attempt_count", c."kind", c."lease_token", now() AS claimed_at,
         e."url", e."secret", e."previous_secret", e."previous_secret_expires_at"
       FROM claimed c JOIN "webhook_endpoint" e ON e."id" = c."endpoint_id"`;
   }
@@ -165,10 +167,10 @@ export class WebhookSender {
 
   private async attempt(d: Claimed, signal: AbortSignal): Promise<void> {
     if (d.body === null) {
-      await this.record(d, { status: null, body: null, retryAfterMs: null, error: 'The payload was erased (its contact was deleted).', durationMs: 0 }, new Date(), true);
+      await this.record(d, { status: null, body: null, retryAfterMs: null, error: 'The payload was erased (its contact was deleted).', durationMs: 0 }, d.claimed_at, true);
       return;
     }
-    const startedAt = new Date();
+    const startedAt = d.claimed_at;
     const result = await post({
       url: d.url,
       headers: signedHeaders(this.secretsOf(d), d.message_id, d.body),
@@ -239,12 +241,13 @@ export class WebhookSender {
         WHERE "id" = ${d.endpoint_id}::uuid RETURNING "failing_since"`;
       if (endpoint && now - endpoint.failing_since.getTime() >= this.options.disableAfterMs) {
         const days = Math.round(this.options.disableAfterMs / 86_400_000);
+        const seconds = Math.round(this.options.disableAfterMs / 1000);
         await tx.webhookEndpoint.update({
           where: { id: d.endpoint_id },
           data: {
             enabled: false,
             disabledAt: new Date(),
-            disabledReason: days >= 1 ? `Every delivery failed for ${days} days.` : `Every delivery failed for ${Math.round(this.options.disableAfterMs / 1000)} seconds.`,
+            disabledReason: `Every delivery failed for ${days >= 1 ? `${days} day${days === 1 ? '' : 's'}` : `${seconds} second${seconds === 1 ? '' : 's'}`}.`,
           },
         });
       }

@@ -36,6 +36,8 @@ function typeForIdName(name: string, ids: IdsByType): string | null {
     Source: 'Contact',
     Target: 'Contact',
     Into: 'Contact',
+    Endpoint: 'WebhookEndpoint',
+    Delivery: 'WebhookDelivery',
   };
   const type = ids[candidate] ? candidate : aliases[candidate];
   return type && ids[type] ? type : null;

@@ -3,6 +3,9 @@ import { startParley, type RunningParley, type StartOptions } from '../../src/ap
 import { loadConfig } from '../../src/config.js';
 import { createTestDatabase, REDIS_URL, usePostgres, type TestDatabase } from './databases.js';
 
+/** The SECRET_KEY test servers on PostgreSQL use (32 bytes, base64). */
+export const TEST_SECRET_KEY = 'q1gOqTjbH3oUcIv8Nf8mF8qg3E0o3hFXhD3Vt2yqJ0A=';
+
 export interface TestServer extends RunningParley {
   database: TestDatabase;
   /** The SQL statements issued since the last reset (Prisma query events). */
@@ -21,7 +24,8 @@ export async function startTestServer(
     LOG_LEVEL: process.env.PARLEY_TEST_LOG_LEVEL ?? 'silent',
     SEED_DEMO: 'false',
     DATA_DIR: database.dataDir,
-    ...(database.url ? { DATABASE_URL: database.url } : {}),
+    // PostgreSQL deployments set SECRET_KEY (webhook secrets); PGlite makes one in its data directory.
+    ...(database.url ? { DATABASE_URL: database.url, SECRET_KEY: TEST_SECRET_KEY } : {}),
     ...(usePostgres ? { REDIS_URL } : {}),
     ...opts.env,
   });
