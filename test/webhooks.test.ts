@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPrivateAddress, post, urlProblem } from '../src/security/outbound.js';
 import { client } from './support/graphql.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
+import { liveClient } from './support/ws.js';
 import { until } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import { api, ERROR, newConversation, openWriteWorld, type Api, type SeededWorkspace, type TestServer } from './support/write-api.js';
@@ -202,6 +203,32 @@ describe('what an endpoint receives', () => {
       expect(res).toMatchObject({ __typename: 'ValidationError', field: 'input.payloadDocument' });
       expect(res.message).toMatch(reason);
     }
+  });
+
+  it('a CRM endpoint follows contacts: created, updated, erased, with the contact payload; contactEvents carries the same live', async () => {
+    const { path, secret } = await endpoint({ contactEventKinds: ['CONTACT_CREATED', 'CONTACT_UPDATED', 'CONTACT_ERASED'] });
+    const live = liveClient(server.url, ws.key);
+    const feed = live.subscribe('subscription { contactEvents(kinds: [CONTACT_UPDATED]) { kind contactId contact { name } } }');
+    await until(() => server.parley.live.stats.members >= 1, 'the live subscription');
+    const created = await a.must('createContact', { name: 'Grace Hopper', email: 'grace@crm.test' }, '... on CreateContactPayload { contact { id } }');
+    await a.must('updateContact', { contactId: created.contact.id, name: 'Grace B. Hopper' }, '... on UpdateContactPayload { contact { id } }');
+    await newConversation(a, ws);
+    await a.must('deleteContact', { contactId: created.contact.id }, '... on DeleteContactPayload { deletedContactId }');
+    // Grace's three (and the events of the conversation's new contact, made with the conversation).
+    const grace = () => receiver.on(path).filter((r) => r.json.data.contactId === created.contact.id);
+    await until(() => grace().length >= 3, "Grace's three contact events", 60_000);
+    const bodies = grace()
+      .map((r) => verified(secret, r))
+      .sort((x, y) => Number(x.cursor) - Number(y.cursor));
+    expect(bodies.map((b) => b.type)).toEqual(['CONTACT_CREATED', 'CONTACT_UPDATED', 'CONTACT_ERASED']);
+    // Evaluated when dispatched: by then the contact may already be erased (null).
+    expect([null, 'Grace B. Hopper']).toContain(bodies[1].data.contact?.name ?? null);
+    expect(bodies[2].data.contact).toBeNull();
+    // No conversation event among them: the endpoint named contact kinds only.
+    expect(receiver.on(path).map((r) => r.json.type).filter((t) => !['CONTACT_CREATED', 'CONTACT_UPDATED', 'CONTACT_ERASED'].includes(t))).toEqual([]);
+    const [update] = await feed.take(1);
+    expect(update).toMatchObject({ contactEvents: { kind: 'CONTACT_UPDATED', contactId: created.contact.id } });
+    await live.dispose();
   });
 
   it('conversationEvents takes the same kind and sender filter', async () => {

@@ -8,8 +8,12 @@ import { seesInternalNotes, type Context } from '../context.js';
 import { noRow } from './mutations.js';
 import { badInput, requestError } from '../errors.js';
 import {
+  CONTACT_EVENT_KINDS,
   CONVERSATION_EVENT_KINDS,
+  acceptsContactEvent,
   acceptsConversationEvent,
+  contactKindOf,
+  type ContactEventKind,
   acceptsMessageAdded,
   kindOf,
   type ConversationEventKind,
@@ -223,6 +227,78 @@ builder.subscriptionField('messageAdded', (t) =>
         { workspaceId: auth.workspaceId, after, accept: (e) => acceptsMessageAdded(e, conversationId, viewer) },
         ctx,
       );
+    },
+    resolve: (event) => event,
+  }),
+);
+
+const CONTACT_KIND_DESCRIPTIONS: Record<ContactEventKind, string> = {
+  CONTACT_CREATED: 'A contact was created (by an API call, or by a first message from someone new).',
+  CONTACT_UPDATED: "A contact's name, email, phone, custom attributes or identities changed.",
+  CONTACTS_MERGED: 'Two contacts were merged: the event is about the one that remains; the other is named in its `after` (mergedContactId).',
+  CONTACT_ERASED: 'A contact was erased with its conversations and messages: delete what you keep of it.',
+};
+
+export const ContactEventKindEnum = builder.enumType('ContactEventKind', {
+  description: 'What happened to a contact, in a live event or a webhook.',
+  values: Object.fromEntries(CONTACT_EVENT_KINDS.map((k) => [k, { value: k, description: CONTACT_KIND_DESCRIPTIONS[k] }])) as Record<
+    ContactEventKind,
+    { value: ContactEventKind; description: string }
+  >,
+});
+
+async function contactIdOf(e: LiveEvent): Promise<string | null> {
+  const id = (await e.facts()).after?.contactId;
+  return typeof id === 'string' ? id : null;
+}
+
+export const ContactEventRef = builder.objectRef<LiveEvent>('ContactEvent').implement({
+  description: 'Something that happened to a contact, delivered live: what a CRM sync follows. The contact is shown as it is now.',
+  fields: (t) => ({
+    cursor: t.string({
+      description: "The event's position in the workspace's timeline: pass the last one you received as `after` when you subscribe again.",
+      resolve: (e) => e.cursor,
+    }),
+    kind: t.field({ type: ContactEventKindEnum, description: 'What happened.', resolve: (e) => contactKindOf(e.type)! }),
+    contactId: t.id({
+      nullable: true,
+      description: 'Global id of the contact, also once it has been erased.',
+      resolve: async (e) => {
+        const id = await contactIdOf(e);
+        return id ? encodeGlobalID('Contact', id) : null;
+      },
+    }),
+    contact: t.prismaField({
+      type: 'Contact',
+      nullable: true,
+      description: 'The contact as it is now; null once erased or merged away.',
+      resolve: async (query, e, _args, ctx) => {
+        const id = await contactIdOf(e);
+        return id ? ctx.db.contact.findUnique({ ...query, where: { id } }) : noRow(query);
+      },
+    }),
+    event: t.prismaField({
+      type: 'Event',
+      nullable: true,
+      description: 'The timeline entry: who did it and when, the values before and after. Null only if the entry was erased since.',
+      resolve: (query, e, _args, ctx) => ctx.db.event.findUnique({ ...query, where: { id: e.eventId } }),
+    }),
+  }),
+});
+
+builder.subscriptionField('contactEvents', (t) =>
+  t.field({
+    type: ContactEventRef,
+    description: "Every change to the workspace's contacts, in timeline order: created, updated, merged, erased. What a CRM sync follows.",
+    authScopes: { scope: 'READ_CONTACTS' },
+    args: {
+      kinds: t.arg({ type: [ContactEventKindEnum], required: false, description: 'Only events of these kinds; every kind without it.' }),
+      after: t.arg.string({ required: false, description: AFTER_DESCRIPTION }),
+    },
+    subscribe: (_root, args, ctx) => {
+      const auth = ctx.auth!;
+      const kinds = args.kinds ?? null;
+      return new LiveStream(hubOf(ctx), { workspaceId: auth.workspaceId, after: parseCursor(args.after), accept: async (e) => acceptsContactEvent(e, kinds) }, ctx);
     },
     resolve: (event) => event,
   }),

@@ -10,7 +10,7 @@ import * as webhooks from '../services/webhooks.js';
 import { payloadDocumentProblem } from '../workers/webhook-payload.js';
 import { ApiKeyKindEnum, SenderTypeEnum } from './enums.js';
 import { decodeId, mutationErrors } from './mutations.js';
-import { ConversationEventFilterInput, ConversationEventKindEnum, parseEventFilter, type FilterArg } from './subscriptions.js';
+import { ContactEventKindEnum, ConversationEventFilterInput, ConversationEventKindEnum, parseEventFilter, type FilterArg } from './subscriptions.js';
 import { parseCursor } from '../subscriptions/live-stream.js';
 
 const DAY_MS = 86_400_000;
@@ -46,6 +46,11 @@ builder.prismaNode('WebhookEndpoint', {
       resolve: (e) => e.eventKinds as never,
     }),
     senderTypes: t.expose('senderTypes', { type: [SenderTypeEnum], description: 'For message events, the senders delivered; empty means every sender.' }),
+    contactEventKinds: t.field({
+      type: [ContactEventKindEnum],
+      description: 'The contact event kinds delivered (a CRM sync). When both this and eventKinds are empty, every event is delivered.',
+      resolve: (e) => e.contactEventKinds as never,
+    }),
     filter: t.field({
       type: 'JSONObject',
       nullable: true,
@@ -257,6 +262,10 @@ const CreateWebhookEndpointInput = builder.inputType('CreateWebhookEndpointInput
     }),
     eventKinds: t.field({ type: [ConversationEventKindEnum], description: 'The event kinds to deliver; every kind when empty or absent.' }),
     senderTypes: t.field({ type: [SenderTypeEnum], description: 'For message events, the senders to deliver (e.g. CONTACT for an AI agent); every sender when empty or absent.' }),
+    contactEventKinds: t.field({
+      type: [ContactEventKindEnum],
+      description: 'Contact events to deliver (created, updated, merged, erased), with the contact payload. With eventKinds also empty or absent: every event, conversation and contact.',
+    }),
     filter: t.field({ type: ConversationEventFilterInput, description: 'Which conversations: the same filter as conversationEvents (its kinds and senderTypes are ignored here: use the fields above).' }),
     payloadDocument: t.string({
       description:
@@ -293,6 +302,7 @@ const UpdateWebhookEndpointInput = builder.inputType('UpdateWebhookEndpointInput
     enabled: t.boolean({ description: 'false stops deliveries; true starts them again (from now: replay what was missed).' }),
     eventKinds: t.field({ type: [ConversationEventKindEnum], description: 'New event kinds; empty for every kind.' }),
     senderTypes: t.field({ type: [SenderTypeEnum], description: 'New sender types; empty for every sender.' }),
+    contactEventKinds: t.field({ type: [ContactEventKindEnum], description: 'New contact event kinds.' }),
     filter: t.field({ type: ConversationEventFilterInput, description: 'New conversation filter; null for every conversation.' }),
     payloadDocument: t.string({ description: 'New payload document; null or empty for the default payload.' }),
   }),

@@ -7,7 +7,7 @@ import { NotFoundError, ValidationError, forbidden, requestError } from '../erro
 import { urlProblem, type OutboundPolicy } from '../security/outbound.js';
 import type { SecretBox } from '../security/secret-key.js';
 import { newWebhookSecret, webhookMessageId } from '../security/webhook-signature.js';
-import type { ConversationEventKind, LiveConversationFilter } from '../subscriptions/conversation-filter.js';
+import type { ContactEventKind, ConversationEventKind, LiveConversationFilter } from '../subscriptions/conversation-filter.js';
 import { requireAdminRole } from './admin.js';
 import type { ServiceContext } from './timeline.js';
 import { optionalText } from './validation.js';
@@ -36,6 +36,7 @@ export interface EndpointSettings {
   kind?: ApiKeyKind | null;
   eventKinds?: ConversationEventKind[] | null;
   senderTypes?: SenderType[] | null;
+  contactEventKinds?: ContactEventKind[] | null;
   /** The filter as given (global ids), and decoded. */
   filterInput?: Prisma.InputJsonValue | null;
   filter?: LiveConversationFilter | null;
@@ -77,6 +78,7 @@ function settingsData(input: EndpointSettings, deps: WebhookDeps) {
   if (input.description !== undefined) data.description = optionalText(input.description, 'input.description', 500);
   if (input.eventKinds != null) data.eventKinds = [...new Set(input.eventKinds)];
   if (input.senderTypes != null) data.senderTypes = [...new Set(input.senderTypes)];
+  if (input.contactEventKinds != null) data.contactEventKinds = [...new Set(input.contactEventKinds)];
   if (input.filterInput !== undefined) {
     data.filterInput = input.filterInput ?? undefined;
     data.filter = (input.filter ?? undefined) as Prisma.InputJsonValue | undefined;

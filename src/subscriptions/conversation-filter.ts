@@ -191,3 +191,24 @@ export async function acceptsMessageAdded(e: LiveEvent, conversationId: string, 
   if (facts.messagePrivate === null) return false;
   return !facts.messagePrivate || viewer.kind === 'TEAM';
 }
+
+export const CONTACT_EVENT_KINDS = ['CONTACT_CREATED', 'CONTACT_UPDATED', 'CONTACTS_MERGED', 'CONTACT_ERASED'] as const;
+export type ContactEventKind = (typeof CONTACT_EVENT_KINDS)[number];
+
+const CONTACT_KIND_OF_TYPE: Partial<Record<EventType, ContactEventKind>> = {
+  CONTACT_CREATED: 'CONTACT_CREATED',
+  CONTACT_UPDATED: 'CONTACT_UPDATED',
+  CONTACTS_MERGED: 'CONTACTS_MERGED',
+  CONTACT_DELETED: 'CONTACT_ERASED',
+};
+
+/** The kind a timeline event type has in `contactEvents`; null for events that are not about a contact. */
+export function contactKindOf(type: EventType): ContactEventKind | null {
+  return CONTACT_KIND_OF_TYPE[type] ?? null;
+}
+
+/** `contactEvents`: a contact created, updated, merged or erased, of one of `kinds` (all when empty). */
+export function acceptsContactEvent(e: LiveEvent, kinds: readonly ContactEventKind[] | null): boolean {
+  const kind = contactKindOf(e.type);
+  return kind !== null && (!some(kinds) || kinds.includes(kind));
+}

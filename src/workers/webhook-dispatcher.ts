@@ -15,9 +15,15 @@ import type { Logger } from '../logger.js';
 import { scopeToWorkspace } from '../db/tenant.js';
 import { webhookMessageId } from '../security/webhook-signature.js';
 import type { AuthInfo } from '../services/auth.js';
-import { acceptsConversationEvent, kindOf, type ConversationEventKind, type LiveConversationFilter } from '../subscriptions/conversation-filter.js';
+import {
+  acceptsConversationEvent,
+  contactKindOf,
+  kindOf,
+  type ConversationEventKind,
+  type LiveConversationFilter,
+} from '../subscriptions/conversation-filter.js';
 import { LiveEvent } from '../subscriptions/live-event.js';
-import { DEFAULT_PAYLOAD_DOCUMENT } from './webhook-payload.js';
+import { CONTACT_PAYLOAD_DOCUMENT, DEFAULT_PAYLOAD_DOCUMENT } from './webhook-payload.js';
 import { uuidv7 } from '../uuid.js';
 
 /** Runs a subscription document for one event, as a key of the given visibility would see it. */
@@ -36,6 +42,7 @@ interface EndpointRow {
   kind: ApiKeyKind;
   eventKinds: string[];
   senderTypes: string[];
+  contactEventKinds: string[];
   filter: unknown;
   payloadDocument: string | null;
   startSeq: bigint;
@@ -69,6 +76,7 @@ const READ_SCOPES: ReadonlySet<Scope> = new Set<Scope>(['READ_CONVERSATIONS', 'R
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 const defaultDocument = parse(DEFAULT_PAYLOAD_DOCUMENT);
+const contactDocument = parse(CONTACT_PAYLOAD_DOCUMENT);
 const parsedDocuments = new Map<string, DocumentNode>();
 function documentOf(text: string | null): DocumentNode {
   if (!text) return defaultDocument;
@@ -158,7 +166,7 @@ export class WebhookDispatcher {
   private async endpointsOf(workspaceId: string, only?: string): Promise<EndpointRow[]> {
     return this.prisma.webhookEndpoint.findMany({
       where: { workspaceId, enabled: true, ...(only ? { id: only } : {}) },
-      select: { id: true, kind: true, eventKinds: true, senderTypes: true, filter: true, payloadDocument: true, startSeq: true },
+      select: { id: true, kind: true, eventKinds: true, senderTypes: true, contactEventKinds: true, filter: true, payloadDocument: true, startSeq: true },
     });
   }
 
@@ -235,21 +243,29 @@ export class WebhookDispatcher {
     const out: NewDelivery[] = [];
     for (const row of events) {
       const event = new LiveEvent(workspaceId, row, db);
+      const contactKind = contactKindOf(row.type);
       const wanting: EndpointRow[] = [];
       for (const endpoint of endpoints) {
         if (!replay && row.seq <= endpoint.startSeq) continue;
-        if (await acceptsConversationEvent(event, filterOf(endpoint), { kind: endpoint.kind, userId: null })) wanting.push(endpoint);
+        const wants = contactKind
+          ? endpoint.contactEventKinds.includes(contactKind) || (!endpoint.contactEventKinds.length && !endpoint.eventKinds.length)
+          : // An endpoint that names contact kinds only wants no conversation event.
+            !(endpoint.contactEventKinds.length && !endpoint.eventKinds.length) &&
+            (await acceptsConversationEvent(event, filterOf(endpoint), { kind: endpoint.kind, userId: null }));
+        if (wants) wanting.push(endpoint);
       }
       if (!wanting.length) continue;
       const facts = await event.facts();
-      const kind = kindOf(row.type, facts.after) ?? row.type;
+      const kind = contactKind ?? kindOf(row.type, facts.after) ?? row.type;
       const bodies = new Map<string, string>();
       for (const endpoint of wanting) {
-        const key = `${endpoint.kind}\n${endpoint.payloadDocument ?? ''}`;
+        // A contact event has the contact payload (an endpoint's own document selects conversationEvents).
+        const document = contactKind ? contactDocument : documentOf(endpoint.payloadDocument);
+        const key = `${endpoint.kind}\n${contactKind ? 'contact' : (endpoint.payloadDocument ?? '')}`;
         let body = bodies.get(key);
         if (body === undefined) {
           const auth: AuthInfo = { workspaceId, apiKeyId: endpoint.id, kind: endpoint.kind, scopes: READ_SCOPES, userId: null };
-          const result = await this.execute(auth, documentOf(endpoint.payloadDocument), event);
+          const result = await this.execute(auth, document, event);
           const data = result.data ? Object.values(result.data)[0] ?? null : null;
           body = JSON.stringify({
             type: kind,
@@ -270,7 +286,7 @@ export class WebhookDispatcher {
           messageId: webhookMessageId(endpoint.id, row.id),
           body,
           bodyBytes: Buffer.byteLength(body),
-          contactId: facts.conversation?.contactId ?? null,
+          contactId: facts.conversation?.contactId ?? (contactKind && typeof facts.after?.contactId === 'string' ? facts.after.contactId : null),
         });
       }
     }

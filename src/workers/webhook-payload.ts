@@ -60,6 +60,18 @@ subscription ParleyWebhook {
   }
 }`;
 
+/** Contact events (a CRM sync) have a payload of their own: the contactEvents selection. */
+export const CONTACT_PAYLOAD_DOCUMENT = /* GraphQL */ `
+subscription ParleyContactWebhook {
+  contactEvents {
+    cursor
+    kind
+    contactId
+    event { id type createdAt actorType actorUser { id name email } before after }
+    contact { id name email phone customAttributes createdAt updatedAt identities { channel handle } }
+  }
+}`;
+
 function depthOf(set: SelectionSetNode | undefined, level = 1): number {
   if (!set) return level - 1;
   let max = level;

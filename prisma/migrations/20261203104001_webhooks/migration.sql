@@ -13,6 +13,7 @@ CREATE TABLE "webhook_endpoint" (
     "disabled_at" TIMESTAMPTZ(3),
     "event_kinds" TEXT[],
     "sender_types" "SenderType"[],
+    "contact_event_kinds" TEXT[],
     "filter_input" JSONB,
     "filter" JSONB,
     "payload_document" TEXT,
