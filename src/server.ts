@@ -1,11 +1,13 @@
-// Wiring: yoga on Node's http server, /healthz and /readyz beside /graphql,
-// authentication in the context factory, unexpected errors masked and logged, and
-// GraphQL over WebSocket (src/subscriptions/websocket.ts) on the same port and path.
+// Wiring: yoga on Node's http server, /healthz and /readyz beside /graphql, GraphiQL and its
+// files for browsers (src/http/graphiql.ts), authentication in the context factory,
+// unexpected errors masked and logged, and GraphQL over WebSocket
+// (src/subscriptions/websocket.ts) on the same port and path.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { buildContext, type AppDeps, type Context } from './context.js';
+import { graphiqlRoute } from './http/graphiql.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { schema } from './schema/index.js';
 import { securityPlugins, DEFAULT_LIMITS, type Limits } from './security/plugins.js';
@@ -119,7 +121,8 @@ export function createParley(opts: ParleyOptions): Parley {
     landingPage: false,
     plugins: [tagUnexpectedErrors, ...securityPlugins(opts.limits ?? DEFAULT_LIMITS, opts.budget ?? null)],
     batching: { limit: opts.maxBatch ?? 10 },
-    graphiql: opts.graphiql === false ? false : { title: 'Parley', headers: JSON.stringify({ 'X-API-Key': 'paste the key printed at first start' }) },
+    // Served by Parley's own route (below), not by yoga, whose page loads its files from a CDN.
+    graphiql: false,
     logging: {
       debug: (...a) => logger.debug(a.map(String).join(' ')),
       info: (...a) => logger.info(a.map(String).join(' ')),
@@ -136,6 +139,8 @@ export function createParley(opts: ParleyOptions): Parley {
     },
     maskedErrors: { maskError },
   });
+
+  const graphiql = opts.graphiql === false ? null : graphiqlRoute({ title: 'Parley', endpoint: '/graphql', logger });
 
   const maxBodyBytes = opts.maxBodyBytes ?? 512 * 1024;
   const tooLarge = (res: ServerResponse, path: string | undefined) => {
@@ -159,6 +164,7 @@ export function createParley(opts: ParleyOptions): Parley {
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'unavailable' }));
       return;
     }
+    if (graphiql && (await graphiql.serve(req, res, path ?? '/'))) return;
     // Long-lived event streams (SSE) are not waited for at shutdown; other requests are.
     const counted = !String(req.headers.accept ?? '').includes('text/event-stream');
     if (counted) inflight++;
