@@ -10,7 +10,8 @@ let ws: SeededWorkspace;
 let other: SeededWorkspace;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // The periodic key check is an hour away: a revoked key's socket that closes was closed by the revocation itself.
+  server = await startTestServer({ start: { liveLimits: { keyCheckMs: 3_600_000 } } });
   ws = await seedWorkspace(server.db.prisma, 'Admin A');
   other = await seedWorkspace(server.db.prisma, 'Admin B');
 });
@@ -94,13 +95,12 @@ describe('revocation over the admin API, live', () => {
     const live = liveClient(server.url, created.secret);
     try {
       const feed = live.subscribe('subscription { conversationEvents { cursor } }');
-      await sleep(300);
+      while (server.parley.live.stats.members < 1) await sleep(20);
       expect(live.connects).toBe(1);
-      const t0 = Date.now();
       await admin.ok(`mutation($id: ID!) { revokeApiKey(input: { apiKeyId: $id }) { __typename } }`, { id: created.apiKey.id });
-      while (!live.closes.length && Date.now() - t0 < 4_000) await sleep(20);
+      const t0 = Date.now();
+      while (!live.closes.length && Date.now() - t0 < 60_000) await sleep(20);
       expect(live.closes[0]?.code).toBe(4403);
-      expect(Date.now() - t0).toBeLessThan(1_500);
       void feed;
     } finally {
       await live.dispose();
