@@ -85,7 +85,7 @@ const schema = z
   WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(100).default(5 * 24 * 60 * 60 * 1000),
   /** How often the timeline and the delivery queue are looked at when nothing wakes the workers. */
   WEBHOOK_POLL_MS: z.coerce.number().int().min(20).default(200),
-  WEBHOOK_RETENTION_DAYS: z.coerce.number().min(0.0001).default(30),
+  WEBHOOK_RETENTION_DAYS: z.coerce.number().positive().default(30),
   })
   .superRefine((c, ctx) => {
     if (c.WORKERS > 1 && !c.DATABASE_URL) {

@@ -314,7 +314,7 @@ describe('failures', () => {
   });
 });
 
-describe('a server with a long attempt timeout and a short disabling time', () => {
+describe('a server with a long attempt timeout, a short disabling time and a short retention', () => {
   let slow: TestServer;
   let s: Api;
   beforeAll(async () => {
@@ -326,6 +326,8 @@ describe('a server with a long attempt timeout and a short disabling time', () =
         WEBHOOK_LEASE_MS: '60000',
         WEBHOOK_DISABLE_AFTER_MS: '1000',
         SHUTDOWN_TIMEOUT_MS: '1000',
+        // Three seconds.
+        WEBHOOK_RETENTION_DAYS: String(3 / 86_400),
       },
     });
     const { seedWorkspace } = await import('./support/seed.js');
@@ -350,6 +352,18 @@ describe('a server with a long attempt timeout and a short disabling time', () =
     expect(receiver.on(path)).toHaveLength(4);
     receiver.answer = previous;
     receiver.release();
+  });
+
+  it('deletes finished deliveries, with their attempts, once they are older than the retention', async () => {
+    const { path, endpoint: ep } = await endpoint({ eventKinds: ['CONVERSATION_CREATED'] }, s);
+    await newConversation(s, ws2);
+    await receiver.waitFor(path, 1);
+    const id = Buffer.from(ep.id, 'base64').toString().split(':')[1]!;
+    await until(async () => (await slow.db.prisma.webhookDelivery.count({ where: { endpointId: id, state: 'SUCCEEDED' } })) === 1, 'the delivery to succeed', 30_000);
+    await until(async () => (await slow.db.prisma.webhookDelivery.count({ where: { endpointId: id } })) === 0, 'the delivery to be pruned', 60_000);
+    expect(await slow.db.prisma.webhookAttempt.count({ where: { delivery: { endpointId: id } } })).toBe(0);
+    // The endpoint itself stays.
+    expect((await endpointNode(ep.id, s)).url).toContain(path);
   });
 
   it('an endpoint where every delivery fails for the configured time is disabled', async () => {

@@ -159,7 +159,8 @@ export class WebhookDispatcher {
       if (!this.running) return false;
       if (await this.replay(r.id, r.workspaceId, r.replaySeq!, r.replayUntilSeq ?? 0n)) more = true;
     }
-    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) await this.prune();
+    // Hourly, or more often when deliveries are kept less than ten hours.
+    if (Date.now() - this.lastPrune > Math.min(PRUNE_EVERY_MS, this.options.retentionMs / 10)) await this.prune();
     return more;
   }
 
