@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeChannel } from '../src/control/channel.js';
 import { CHANNEL_FILE, DataDirError, DataDirInUseError, lockDataDir, type DataDirLock } from '../src/db/data-dir-lock.js';
-import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, runScript } from './support/process.js';
+import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, runScript, stopCleanly } from './support/process.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -50,8 +50,7 @@ describe('the data directory lock', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => 
     await owner.kill();
     const next = runParley(env);
     await listening(next);
-    next.signal('SIGTERM');
-    expect((await next.exited).code).toBe(0);
+    await stopCleanly(next);
     // A clean stop leaves nothing of the lock behind (the old-style file was never ours).
     expect(lockFiles(dir)).toEqual(['parley.lock']);
   });

@@ -13,7 +13,7 @@
 // Children run in their own process group, so that killing one also kills what it started
 // (a cluster's workers).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 
 /** How long a child may take to become ready. */
 export const START_TIMEOUT_MS = 180_000;
@@ -155,6 +155,24 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   const p = runScript('src/cli/parley.ts', args, env);
   const { code } = await p.exited;
   return { code, out: p.output() };
+}
+
+/** How an exit reads in a failed assertion: code, signal and the end of the child's output. */
+export function describeExit(p: ChildRun, exit: Exit, tailChars = 4000): string {
+  const out = p.output();
+  const tail = out.length > tailChars ? `[...${out.length - tailChars} characters before]${out.slice(-tailChars)}` : out;
+  return `pid ${p.pid} exited with code ${exit.code}, signal ${exit.signal}; its output's tail:\n${tail}`;
+}
+
+/**
+ * Sends `signal` (SIGTERM unless told) and expects the clean stop Parley promises: exit code 0,
+ * no signal. A failure says how the process ended and what it wrote last.
+ */
+export async function stopCleanly(p: ChildRun, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+  p.signal(signal);
+  const exit = await p.exited;
+  expect(exit, describeExit(p, exit)).toEqual({ code: 0, signal: null });
+  return exit;
 }
 
 /** Polls `check` until it returns true, failing after `timeoutMs`. For states with no event to wait on. */
