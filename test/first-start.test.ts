@@ -3,7 +3,7 @@
 // the seed committed but before its key was printed is followed by starts that say exactly
 // how to make another key. The kill lands at a chosen step of the seed, not at a moment:
 // PARLEY_TEST_SEED_HOLD_AT makes the seed stop there and say so (src/app.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,18 @@ describe('a first start killed while it seeds the demo (PGlite)', { timeout: PRO
     await expectCompleteDemo(url, key);
     await stopCleanly(second);
     expect(await workspaces(env)).toEqual(['Acme Support (demo)']);
+  });
+
+  it('stopped by SIGTERM while it seeds: exits 0, leaves nothing (no demo, no lock)', async () => {
+    // SIGTERM is handled from the first moment (src/shutdown.ts), not only once the server
+    // listens: a stop that lands during the start ends it cleanly, never by the signal.
+    const env = { DATA_DIR: emptyDataDir(), PORT: '0' };
+    const first = runParley({ ...env, PARLEY_TEST_SEED_HOLD_AT: 'conversation-3' });
+    await first.waitFor(held('conversation-3'));
+    await stopCleanly(first);
+    expect(first.output()).toContain('stopped while starting');
+    expect(readdirSync(env.DATA_DIR).filter((f) => f.startsWith('parley'))).toEqual([]);
+    expect(await workspaces(env)).toEqual([]);
   });
 
   it('after the seed committed but before the key was printed: the next start says how to make a key, and that works', async () => {
