@@ -65,10 +65,7 @@ describe('the data directory lock', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => 
     const winner = both.find((p) => p !== refused)!;
     await listening(winner);
     expect(refused.output()).toMatch(new RegExp(`is in use by another Parley process \\(pid ${winner.pid}\\)`));
-    // The clean stop on SIGTERM is process.test.ts's to check. Here, once, in CI under load, the
-    // winner's exit after SIGTERM came without a code (a signal death), unexplained yet: see the
-    // closing note of this change.
-    await winner.kill();
+    await stopCleanly(winner);
   });
 
   it('of many takers at once, over many take-overs from owners that died, exactly one wins each time', async () => {
