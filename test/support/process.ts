@@ -43,6 +43,8 @@ export type ParleyProcess = ChildRun;
 
 let perTest: Set<ChildRun> | null = null;
 const perFile = new Set<ChildRun>();
+/** Children not yet reaped: only their process groups are surely still theirs. */
+const unreaped = new Set<ChildRun>();
 
 beforeEach(() => {
   perTest = new Set();
@@ -55,9 +57,12 @@ afterEach(async () => {
 afterAll(async () => {
   await Promise.all([...perFile].map((c) => c.kill()));
 });
-// Should the test worker itself be stopped, take the children along.
+// Should the test worker itself be stopped, take the children along. Only those not reaped
+// yet: the pid of one that was is free again, and with pid_max at 32768 a suite wraps around;
+// reused by a child another test file started (detached, so a group leader), a group kill
+// here would kill that child.
 process.once('exit', () => {
-  for (const c of [...perFile, ...(perTest ?? [])]) {
+  for (const c of unreaped) {
     try {
       process.kill(-c.pid, 'SIGKILL');
     } catch {
@@ -77,6 +82,10 @@ export function runScript(script: string, args: string[], env: Record<string, st
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  // Reaped when 'exit' is emitted (or never started).
+  const reaped = () => unreaped.delete(run);
+  child.once('exit', reaped);
+  child.once('error', reaped);
   let out = '';
   const waiters = new Set<() => void>();
   const wake = () => {
@@ -136,6 +145,7 @@ export function runScript(script: string, args: string[], env: Record<string, st
     },
   };
   (perTest ?? perFile).add(run);
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) unreaped.add(run);
   return run;
 }
 
