@@ -40,6 +40,12 @@ export interface StartOptions {
   liveLimits?: Partial<LiveLimits>;
   /** Where the log goes instead of stdout (tests read it). */
   logDestination?: DestinationStream;
+  /**
+   * Aborted when the process is asked to stop while it starts (src/shutdown.ts): the start
+   * gives up at its next step (the seed rolls back), closes what it opened and rejects with
+   * the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export interface UnusedDemoKey {
@@ -57,25 +63,42 @@ export interface PreparedDatabase {
 /**
  * For the tests that kill a first start in the middle of seeding: with
  * PARLEY_TEST_SEED_HOLD_AT=<step> (a SeedStep), the seed announces that step on stderr and
- * stops there until the process is killed.
+ * stops there until the process is killed or asked to stop.
  */
-function seedHoldForTests(): ((step: SeedStep) => Promise<void>) | undefined {
+function seedHoldForTests(signal?: AbortSignal): ((step: SeedStep) => Promise<void>) | undefined {
   const at = process.env.PARLEY_TEST_SEED_HOLD_AT;
   if (!at) return undefined;
   return async (step) => {
     if (step !== at) return;
     process.stderr.write(`seed held at step ${step} (PARLEY_TEST_SEED_HOLD_AT)\n`);
-    setInterval(() => {}, 1 << 30);
-    await new Promise<never>(() => {});
+    const forever = setInterval(() => {}, 1 << 30);
+    // Held until killed, or until asked to stop (then like any step that sees the signal).
+    await new Promise<never>((_, reject) =>
+      signal?.addEventListener('abort', () => {
+        clearInterval(forever);
+        reject(signal.reason);
+      }),
+    );
   };
 }
 
-/** Applies pending migrations, then seeds the demo workspace into an empty database (if configured). */
-export async function prepareDatabase(db: Database, config: Config, logger: Logger): Promise<PreparedDatabase> {
+/**
+ * Applies pending migrations, then seeds the demo workspace into an empty database (if
+ * configured). When `signal` aborts, stops at the next step with its reason: after the
+ * migrations, or at the seed's next step (the seed's transaction rolls back).
+ */
+export async function prepareDatabase(db: Database, config: Config, logger: Logger, signal?: AbortSignal): Promise<PreparedDatabase> {
   const applied = await migrate(db);
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
+  signal?.throwIfAborted();
   if (!config.SEED_DEMO) return { demoKey: null, demoKeyUnused: null };
-  const demoKey = await seedDemoIfEmpty(db.prisma, { afterStep: seedHoldForTests() });
+  const hold = seedHoldForTests(signal);
+  const demoKey = await seedDemoIfEmpty(db.prisma, {
+    afterStep: async (step) => {
+      signal?.throwIfAborted();
+      await hold?.(step);
+    },
+  });
   if (demoKey) logger.info('created the demo workspace');
   return { demoKey, demoKeyUnused: demoKey ? null : await demoWithUnusedKey(db.prisma) };
 }
@@ -88,8 +111,10 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   let waker: SnoozeWaker | undefined;
   let sender: WebhookSender | undefined;
   let dispatcher: WebhookDispatcher | undefined;
+  const { signal } = options;
   try {
-    const prepared: PreparedDatabase = options.prepare === false ? { demoKey: null, demoKeyUnused: null } : await prepareDatabase(db, config, logger);
+    signal?.throwIfAborted();
+    const prepared: PreparedDatabase = options.prepare === false ? { demoKey: null, demoKeyUnused: null } : await prepareDatabase(db, config, logger, signal);
     const { demoKey, demoKeyUnused } = prepared;
     const committed = (await readMigrations()).migrationDirectories.map((d) => d.path);
     events = createEvents(config.REDIS_URL, logger);
@@ -157,6 +182,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         return Number(rows[0]?.n ?? 0) === committed.length;
       },
     });
+    signal?.throwIfAborted();
     await new Promise<void>((resolve, reject) => {
       parley.server.once('error', reject);
       parley.server.listen(config.PORT, config.HOST, () => resolve());

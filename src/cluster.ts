@@ -27,14 +27,17 @@ export interface Primary {
   stop(): Promise<void>;
 }
 
-export async function startPrimary(config: Config, logger: Logger): Promise<Primary> {
+/** `signal`: as startParley's (src/app.ts); checked until the workers are started. */
+export async function startPrimary(config: Config, logger: Logger, signal?: AbortSignal): Promise<Primary> {
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
   let prepared: PreparedDatabase;
   try {
-    prepared = await prepareDatabase(db, config, logger);
+    signal?.throwIfAborted();
+    prepared = await prepareDatabase(db, config, logger, signal);
   } finally {
     await db.close();
   }
+  signal?.throwIfAborted();
 
   let stopping = false;
   const restarts: number[] = [];

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, REDIS_URL, usePostgres, type TestDatabase } from './support/databases.js';
 import { DEMO_KEY_LINE } from './support/demo.js';
-import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, until } from './support/process.js';
+import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, stopCleanly, until } from './support/process.js';
 import { liveClient } from './support/ws.js';
 
 /** A GraphQL request on a connection of its own, so that the cluster hands it to the next worker. */
@@ -97,8 +97,7 @@ describe('WORKERS', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
       const after = workersOf(primary.pid);
       for (const r of await Promise.all(Array.from({ length: 4 }, () => post(url, key, '{ viewer { kind } }')))) expect(r.data.viewer.kind).toBe('TEAM');
 
-      primary.signal('SIGTERM');
-      expect((await primary.exited).code).toBe(0);
+      await stopCleanly(primary);
       for (const pid of after) expect(() => process.kill(pid, 0)).toThrow();
     });
   }

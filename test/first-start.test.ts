@@ -3,7 +3,7 @@
 // the seed committed but before its key was printed is followed by starts that say exactly
 // how to make another key. The kill lands at a chosen step of the seed, not at a moment:
 // PARLEY_TEST_SEED_HOLD_AT makes the seed stop there and say so (src/app.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { demoWithUnusedKey } from '../src/seed/demo.js';
 import { createTestDatabase, REDIS_URL, usePostgres } from './support/databases.js';
 import { DEMO_KEY_LINE, DEMO_VIEWER, expectCompleteDemo } from './support/demo.js';
 import { gql } from './support/graphql.js';
-import { listening, PROCESS_TEST_TIMEOUT_MS, runCli, runParley } from './support/process.js';
+import { listening, PROCESS_TEST_TIMEOUT_MS, runCli, runParley, stopCleanly } from './support/process.js';
 import { startTestServer } from './support/server.js';
 
 const dirs: string[] = [];
@@ -47,9 +47,20 @@ describe('a first start killed while it seeds the demo (PGlite)', { timeout: PRO
     const url = await listening(second);
     const key = (await second.waitFor(DEMO_KEY_LINE))[1]!;
     await expectCompleteDemo(url, key);
-    second.signal('SIGTERM');
-    expect((await second.exited).code).toBe(0);
+    await stopCleanly(second);
     expect(await workspaces(env)).toEqual(['Acme Support (demo)']);
+  });
+
+  it('stopped by SIGTERM while it seeds: exits 0, leaves nothing (no demo, no lock)', async () => {
+    // SIGTERM is handled from the first moment (src/shutdown.ts), not only once the server
+    // listens: a stop that lands during the start ends it cleanly, never by the signal.
+    const env = { DATA_DIR: emptyDataDir(), PORT: '0' };
+    const first = runParley({ ...env, PARLEY_TEST_SEED_HOLD_AT: 'conversation-3' });
+    await first.waitFor(held('conversation-3'));
+    await stopCleanly(first);
+    expect(first.output()).toContain('stopped while starting');
+    expect(readdirSync(env.DATA_DIR).filter((f) => f.startsWith('parley'))).toEqual([]);
+    expect(await workspaces(env)).toEqual([]);
   });
 
   it('after the seed committed but before the key was printed: the next start says how to make a key, and that works', async () => {
@@ -64,8 +75,7 @@ describe('a first start killed while it seeds the demo (PGlite)', { timeout: PRO
     const note = await second.waitFor(/The demo workspace's API key has not been used yet[^]*?\n\n {2}(DATA_DIR=\S+) npm run parley -- (key:create .*)\n/);
     expect(note[1]).toBe(`DATA_DIR=${env.DATA_DIR}`);
     expect(second.output()).toContain('stop Parley');
-    second.signal('SIGTERM');
-    expect((await second.exited).code).toBe(0);
+    await stopCleanly(second);
 
     // The command, as printed.
     const args = note[2]!.match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"(.*)"$/, '$1'));
@@ -113,8 +123,7 @@ if (usePostgres) describe('first starts on PostgreSQL', { timeout: PROCESS_TEST_
       const url = await listening(second);
       const key = (await second.waitFor(DEMO_KEY_LINE))[1]!;
       await expectCompleteDemo(url, key);
-      second.signal('SIGTERM');
-      expect((await second.exited).code).toBe(0);
+      await stopCleanly(second);
       expect(await workspaces(env)).toEqual(['Acme Support (demo)']);
     } finally {
       await database.drop();
@@ -130,8 +139,7 @@ if (usePostgres) describe('first starts on PostgreSQL', { timeout: PROCESS_TEST_
       const key = (await Promise.any(both.map((p) => p.waitFor(DEMO_KEY_LINE))))[1]!;
       await expectCompleteDemo(urls[0]!, key);
       expect((await gql(urls[1]!, DEMO_VIEWER, {}, { key })).data?.viewer.workspace.name).toBe('Acme Support (demo)');
-      for (const p of both) p.signal('SIGTERM');
-      for (const p of both) expect((await p.exited).code).toBe(0);
+      await Promise.all(both.map((p) => stopCleanly(p)));
       // Their whole output is in now: one key between them (printed by one, twice: alone and in
       // the example command).
       const printedBy = both.filter((p) => p.output().includes('prl_'));

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { client, globalId, localId } from './support/graphql.js';
 import { createTestDatabase, REDIS_URL, usePostgres, type TestDatabase } from './support/databases.js';
-import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, START_TIMEOUT_MS, until, type ParleyProcess } from './support/process.js';
+import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, START_TIMEOUT_MS, stopCleanly, until, type ParleyProcess } from './support/process.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
 import { liveClient, sleep, startLiveServer, wsUrl, type LiveTestServer } from './support/ws.js';
 import { scopeToWorkspace } from '../src/db/tenant.js';
@@ -190,9 +190,7 @@ if (usePostgres) {
       await send(a.url, id, 'one');
       await send(b.url, id, 'two');
       target = b.url;
-      a.p.signal('SIGTERM');
-      const exit = await a.p.exited;
-      expect(exit.code).toBe(0);
+      await stopCleanly(a.p);
       await until(() => c.closes.length > 0, 'the socket to close');
       expect(c.closes[0]).toMatchObject({ code: 1001 });
       // Sent while the client was away, to the process it is coming back to.

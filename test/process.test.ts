@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { gql } from './support/graphql.js';
 import { createTestDatabase, usePostgres } from './support/databases.js';
 import { DEMO_KEY_LINE, DEMO_VIEWER, expectCompleteDemo } from './support/demo.js';
-import { listening, PROCESS_TEST_TIMEOUT_MS, runParley } from './support/process.js';
+import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, stopCleanly } from './support/process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-process-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -38,8 +38,7 @@ describe('a Parley process on PGlite', { timeout: PROCESS_TEST_TIMEOUT_MS }, () 
     expect(second.output()).toContain(`(pid ${p.pid})`);
 
     // SIGTERM: a clean exit that releases the directory.
-    p.signal('SIGTERM');
-    expect((await p.exited).code).toBe(0);
+    await stopCleanly(p);
     expect(p.output()).toContain('shutting down');
     expect(readdirSync(dataDir).filter((f) => f.startsWith('parley'))).toEqual([]);
   });
@@ -52,8 +51,7 @@ describe('a Parley process on PGlite', { timeout: PROCESS_TEST_TIMEOUT_MS }, () 
     expect(p.output()).not.toMatch(/prl_/);
     // The key has been used: no note about a key that may never have been seen.
     expect(p.output()).not.toContain('has not been used yet');
-    p.signal('SIGINT');
-    expect((await p.exited).code).toBe(0);
+    await stopCleanly(p, 'SIGINT');
   });
 
   it('refuses bad configuration with a message naming each bad variable', async () => {
@@ -79,8 +77,7 @@ if (usePostgres) describe('a Parley process on PostgreSQL', { timeout: PROCESS_T
       const res = await gql(url, DEMO_VIEWER, {}, { key });
       expect(res.data?.viewer.workspace.name).toBe('Acme Support (demo)');
       const t0 = Date.now();
-      p.signal('SIGTERM');
-      expect((await p.exited).code).toBe(0);
+      await stopCleanly(p);
       // Without a closed pool, adapter-pg holds the process about 10 s.
       expect(Date.now() - t0).toBeLessThan(8_000);
     } finally {

@@ -13,7 +13,7 @@
 // Children run in their own process group, so that killing one also kills what it started
 // (a cluster's workers).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 
 /** How long a child may take to become ready. */
 export const START_TIMEOUT_MS = 180_000;
@@ -43,6 +43,8 @@ export type ParleyProcess = ChildRun;
 
 let perTest: Set<ChildRun> | null = null;
 const perFile = new Set<ChildRun>();
+/** Children not yet reaped: only their process groups are surely still theirs. */
+const unreaped = new Set<ChildRun>();
 
 beforeEach(() => {
   perTest = new Set();
@@ -55,9 +57,12 @@ afterEach(async () => {
 afterAll(async () => {
   await Promise.all([...perFile].map((c) => c.kill()));
 });
-// Should the test worker itself be stopped, take the children along.
+// Should the test worker itself be stopped, take the children along. Only those not reaped
+// yet: the pid of one that was is free again, and with pid_max at 32768 a suite wraps around;
+// reused by a child another test file started (detached, so a group leader), a group kill
+// here would kill that child.
 process.once('exit', () => {
-  for (const c of [...perFile, ...(perTest ?? [])]) {
+  for (const c of unreaped) {
     try {
       process.kill(-c.pid, 'SIGKILL');
     } catch {
@@ -77,6 +82,10 @@ export function runScript(script: string, args: string[], env: Record<string, st
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  // Reaped when 'exit' is emitted (or never started).
+  const reaped = () => unreaped.delete(run);
+  child.once('exit', reaped);
+  child.once('error', reaped);
   let out = '';
   const waiters = new Set<() => void>();
   const wake = () => {
@@ -136,6 +145,7 @@ export function runScript(script: string, args: string[], env: Record<string, st
     },
   };
   (perTest ?? perFile).add(run);
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) unreaped.add(run);
   return run;
 }
 
@@ -155,6 +165,24 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   const p = runScript('src/cli/parley.ts', args, env);
   const { code } = await p.exited;
   return { code, out: p.output() };
+}
+
+/** How an exit reads in a failed assertion: code, signal and the end of the child's output. */
+export function describeExit(p: ChildRun, exit: Exit, tailChars = 4000): string {
+  const out = p.output();
+  const tail = out.length > tailChars ? `[...${out.length - tailChars} characters before]${out.slice(-tailChars)}` : out;
+  return `pid ${p.pid} exited with code ${exit.code}, signal ${exit.signal}; its output's tail:\n${tail}`;
+}
+
+/**
+ * Sends `signal` (SIGTERM unless told) and expects the clean stop Parley promises: exit code 0,
+ * no signal. A failure says how the process ended and what it wrote last.
+ */
+export async function stopCleanly(p: ChildRun, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+  p.signal(signal);
+  const exit = await p.exited;
+  expect(exit, describeExit(p, exit)).toEqual({ code: 0, signal: null });
+  return exit;
 }
 
 /** Polls `check` until it returns true, failing after `timeoutMs`. For states with no event to wait on. */
