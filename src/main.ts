@@ -41,13 +41,16 @@ function printUnusedDemoKeyNote(config: Config, demo: UnusedDemoKey) {
   );
 }
 
-/** Stops on the first SIGTERM or SIGINT; later ones (a group signal, an impatient operator) wait for that stop. */
-function onSignals(logger: Logger, stop: () => Promise<void>) {
+/**
+ * Stops on the first SIGTERM or SIGINT; later ones (a group signal, an impatient operator) wait
+ * for that stop. Returns the same stop, for other reasons to stop.
+ */
+function onSignals(logger: Logger, stop: () => Promise<void>): (why: { signal: NodeJS.Signals } | { reason: string }) => void {
   let shuttingDown = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (why: { signal: NodeJS.Signals } | { reason: string }) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info(why, 'shutting down');
     stop().then(
       () => process.exit(process.exitCode ?? 0),
       (err) => {
@@ -56,8 +59,27 @@ function onSignals(logger: Logger, stop: () => Promise<void>) {
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown({ signal: 'SIGTERM' }));
+  process.on('SIGINT', () => shutdown({ signal: 'SIGINT' }));
+  return shutdown;
+}
+
+/**
+ * Under `npm start` (which execs this process, with no shell between), npm passes SIGTERM and
+ * SIGINT on. A supervisor that kills npm outright (SIGKILL at the end of its grace period, an
+ * OOM kill) leaves nobody to pass them, and the server would go on listening, orphaned: it
+ * notices the change of parent within a second and stops as if signalled. Only under npm: a
+ * server started directly may have been detached from its parent on purpose.
+ */
+function stopWithParent(shutdown: (why: { reason: string }) => void) {
+  if (!process.env.npm_lifecycle_event) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    shutdown({ reason: 'parent exited' });
+  }, 1000);
+  timer.unref();
 }
 
 async function main() {
@@ -66,7 +88,7 @@ async function main() {
   if (config.WORKERS > 1 && cluster.isPrimary) {
     const logger = createLogger(config.LOG_LEVEL);
     const primary = await startPrimary(config, logger);
-    onSignals(logger, primary.stop);
+    stopWithParent(onSignals(logger, primary.stop));
     const url = await primary.listening;
     logger.info({ url: `${url}/graphql`, database: 'PostgreSQL', workers: config.WORKERS }, 'Parley is listening');
     if (primary.demoKey) printDemoKey(url, primary.demoKey);
@@ -84,7 +106,7 @@ async function main() {
   app.logger.info({ url: `${app.url}/graphql`, database: where }, 'Parley is listening');
   if (app.demoKey) printDemoKey(app.url, app.demoKey);
   else if (app.demoKeyUnused) printUnusedDemoKeyNote(config, app.demoKeyUnused);
-  onSignals(app.logger, app.stop);
+  stopWithParent(onSignals(app.logger, app.stop));
 }
 
 main().catch((err) => {
