@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { migrate, openDatabase, type Database } from './db/client.js';
 import { readMigrations } from './db/schema-engine.js';
 import { createLogger, type DestinationStream, type Logger } from './logger.js';
+import { collectProcessMetrics, watchGauges } from './metrics.js';
 import { closeRedis, connectRedis, createEvents } from './pubsub.js';
 import { demoWithUnusedKey, seedDemoIfEmpty, type SeedStep } from './seed/demo.js';
 import type { LiveLimits } from './subscriptions/websocket.js';
@@ -124,6 +125,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       events,
       logger,
       graphiql: config.GRAPHIQL,
+      metricsToken: config.METRICS_TOKEN,
+      accessLogLevel: config.ACCESS_LOG_LEVEL,
       ready: async () => {
         const rows = await db.prisma.$queryRaw<{ n: bigint }[]>`
           SELECT count(DISTINCT migration_name) AS n FROM _prisma_migrations
@@ -131,10 +134,17 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         return Number(rows[0]?.n ?? 0) === committed.length;
       },
     });
-    await new Promise<void>((resolve, reject) => {
-      parley.server.once('error', reject);
-      parley.server.listen(config.PORT, config.HOST, () => resolve());
-    });
+    if (config.METRICS_TOKEN) collectProcessMetrics();
+    const unwatch = watchGauges({ live: () => parley.live.stats, pool: () => db.pool() });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        parley.server.once('error', reject);
+        parley.server.listen(config.PORT, config.HOST, () => resolve());
+      });
+    } catch (e) {
+      unwatch();
+      throw e;
+    }
     const { port } = parley.server.address() as AddressInfo;
     const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
     const url = `http://${host}:${port}`;
@@ -150,6 +160,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       stop: () =>
         (stopping ??= (async () => {
           await parley.drain(config.SHUTDOWN_TIMEOUT_MS);
+          unwatch();
           await waker?.stop();
           await ev.close();
           if (budgetRedis) await closeRedis(budgetRedis);
