@@ -102,11 +102,12 @@ async function main() {
     process.on('disconnect', () => void app.stop().then(() => process.exit(0)));
     return;
   }
+  // Before saying it listens: whoever waits for that line may signal at once.
+  stopWithParent(onSignals(app.logger, app.stop));
   const where = config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.DATA_DIR}`;
   app.logger.info({ url: `${app.url}/graphql`, database: where }, 'Parley is listening');
   if (app.demoKey) printDemoKey(app.url, app.demoKey);
   else if (app.demoKeyUnused) printUnusedDemoKeyNote(config, app.demoKeyUnused);
-  stopWithParent(onSignals(app.logger, app.stop));
 }
 
 main().catch((err) => {
