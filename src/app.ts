@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { migrate, openDatabase, type Database } from './db/client.js';
 import { readMigrations } from './db/schema-engine.js';
 import { createLogger, type DestinationStream, type Logger } from './logger.js';
+import { collectProcessMetrics, watchGauges } from './metrics.js';
 import { closeRedis, connectRedis, createEvents } from './pubsub.js';
 import { demoWithUnusedKey, seedDemoIfEmpty, type SeedStep } from './seed/demo.js';
 import type { LiveLimits } from './subscriptions/websocket.js';
@@ -175,6 +176,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       logger,
       webhooks: { box, policy, sender, maxDepth: config.MAX_QUERY_DEPTH },
       graphiql: config.GRAPHIQL,
+      metricsToken: config.METRICS_TOKEN,
+      accessLogLevel: config.ACCESS_LOG_LEVEL,
       ready: async () => {
         const rows = await db.prisma.$queryRaw<{ n: bigint }[]>`
           SELECT count(DISTINCT migration_name) AS n FROM _prisma_migrations
@@ -183,10 +186,17 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       },
     });
     signal?.throwIfAborted();
-    await new Promise<void>((resolve, reject) => {
-      parley.server.once('error', reject);
-      parley.server.listen(config.PORT, config.HOST, () => resolve());
-    });
+    if (config.METRICS_TOKEN) collectProcessMetrics();
+    const unwatch = watchGauges({ live: () => parley.live.stats, pool: () => db.pool() });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        parley.server.once('error', reject);
+        parley.server.listen(config.PORT, config.HOST, () => resolve());
+      });
+    } catch (e) {
+      unwatch();
+      throw e;
+    }
     const webhookSender = sender;
     dispatcher = new WebhookDispatcher(
       db.prisma,
@@ -216,6 +226,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
           await dispatcher?.stop();
           // Attempts in flight finish (or give their claims back) before the database closes.
           await sender?.stop(Math.min(config.SHUTDOWN_TIMEOUT_MS, config.WEBHOOK_TIMEOUT_MS));
+          unwatch();
           await waker?.stop();
           await ev.close();
           if (budgetRedis) await closeRedis(budgetRedis);

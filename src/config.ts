@@ -33,6 +33,16 @@ const schema = z
     .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
     .optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /**
+   * The level of the access log's lines (one per HTTP request and per WebSocket operation);
+   * they are written when it is LOG_LEVEL or above. "silent" turns the access log off.
+   */
+  ACCESS_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /**
+   * Serve Prometheus metrics at /metrics to requests that send `Authorization: Bearer <token>`.
+   * Unset: there is no /metrics (404).
+   */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^\S+$/, 'must not contain spaces').optional(),
   /** Create the demo workspace when the database has no workspace yet. */
   SEED_DEMO: booleanish.default(true),
   GRAPHIQL: booleanish.default(true),

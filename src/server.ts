@@ -1,17 +1,20 @@
-// Wiring: yoga on Node's http server, /healthz and /readyz beside /graphql, GraphiQL and its
-// files for browsers (src/http/graphiql.ts), authentication in the context factory,
-// unexpected errors masked and logged, and GraphQL over WebSocket
+// Wiring: yoga on Node's http server, /healthz, /readyz and /metrics beside /graphql,
+// GraphiQL and its files for browsers (src/http/graphiql.ts), authentication in the context
+// factory, unexpected errors masked and logged, an access log line per request
+// (src/access-log.ts) with its id echoed in `x-request-id`, and GraphQL over WebSocket
 // (src/subscriptions/websocket.ts) on the same port and path.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { beginRequest, logRequest, operationRecording, requestIdOf } from './access-log.js';
 import { buildContext, type AppDeps, type Context } from './context.js';
 import { graphiqlRoute } from './http/graphiql.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { schema } from './schema/index.js';
 import { securityPlugins, DEFAULT_LIMITS, type Limits } from './security/plugins.js';
 import type { Budget } from './security/budget.js';
+import { httpRequests, routeLabel, serveMetrics } from './metrics.js';
 import { KEY_REVOKED_TOPIC } from './pubsub.js';
 import { AuthCache, authenticate, secretFromHeaders } from './services/auth.js';
 import { LiveHub } from './subscriptions/hub.js';
@@ -68,6 +71,10 @@ export interface ParleyOptions extends AppDeps {
   liveLimits?: Partial<LiveLimits>;
   /** How long an authenticated key is remembered (0: looked up on every request). */
   authCacheMs?: number;
+  /** The bearer token /metrics asks for; without one there is no /metrics. */
+  metricsToken?: string;
+  /** The level of access log lines ("silent": none). */
+  accessLogLevel?: string;
 }
 
 export interface Parley {
@@ -119,7 +126,7 @@ export function createParley(opts: ParleyOptions): Parley {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    plugins: [tagUnexpectedErrors, ...securityPlugins(opts.limits ?? DEFAULT_LIMITS, opts.budget ?? null)],
+    plugins: [operationRecording() as Plugin<Context>, tagUnexpectedErrors, ...securityPlugins(opts.limits ?? DEFAULT_LIMITS, opts.budget ?? null)],
     batching: { limit: opts.maxBatch ?? 10 },
     // Served by Parley's own route (below), not by yoga, whose page loads its files from a CDN.
     graphiql: false,
@@ -129,10 +136,10 @@ export function createParley(opts: ParleyOptions): Parley {
       warn: (...a) => logger.warn(a.map(String).join(' ')),
       error: (...a) => logger.error(a.map(String).join(' ')),
     },
-    context: async ({ request, live }) => {
+    context: async ({ request, live, req }) => {
       // An operation over WebSocket: the connection authenticated in connection_init.
       if (live) return buildContext(deps, live.auth, live.requestId);
-      const requestId = request.headers.get('x-request-id')?.slice(0, 64) || randomUUID();
+      const requestId = requestIdOf(req) ?? randomUUID();
       const secret = secretFromHeaders(request.headers);
       const auth = secret ? await authenticate(prisma as PrismaClient, secret, new Date(), authCache) : null;
       return buildContext(deps, auth, requestId);
@@ -148,8 +155,20 @@ export function createParley(opts: ParleyOptions): Parley {
     logger.info({ path, limit: maxBodyBytes }, 'request body over the size limit refused with 413');
     refuseTooLarge(res, maxBodyBytes);
   };
+  const accessLevel = opts.accessLogLevel ?? 'info';
+  // Probes and scrapes that succeed come every few seconds: a level lower, unless the access log is off.
+  const probeLevel = accessLevel === 'silent' || logger.levels.values[accessLevel]! < logger.levels.values.debug! ? accessLevel : 'debug';
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
+    const record = beginRequest(req);
+    res.setHeader('x-request-id', record.requestId);
+    res.once('close', () => {
+      const status = res.headersSent ? res.statusCode : 0;
+      const route = routeLabel(path);
+      httpRequests.inc({ route, status: String(status) });
+      const probe = route !== '/graphql' && route !== 'other' && status < 300;
+      logRequest(logger, probe ? probeLevel : accessLevel, record, { method: req.method ?? '', path, status });
+    });
     if (Number(req.headers['content-length'] ?? '0') > maxBodyBytes) {
       tooLarge(res, path);
       req.resume();
@@ -162,6 +181,10 @@ export function createParley(opts: ParleyOptions): Parley {
     if (path === '/readyz') {
       const ok = await (opts.ready?.() ?? Promise.resolve(true)).catch(() => false);
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'unavailable' }));
+      return;
+    }
+    if (path === '/metrics') {
+      await serveMetrics(req, res, opts.metricsToken);
       return;
     }
     if (graphiql && (await graphiql.serve(req, res, path ?? '/'))) return;
@@ -191,7 +214,7 @@ export function createParley(opts: ParleyOptions): Parley {
     });
   });
 
-  const live = new LiveServer({ yoga, server, prisma, events: opts.events, hub, logger, maskError, limits: opts.liveLimits });
+  const live = new LiveServer({ yoga, server, prisma, events: opts.events, hub, logger, maskError, limits: opts.liveLimits, accessLogLevel: accessLevel });
 
   const drain = async (timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;

@@ -47,6 +47,7 @@ export function handleShutdownSignals(): Shutdown {
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  stopWithParent(() => onSignal('SIGTERM'));
   return {
     signal: controller.signal,
     starting: () => {
@@ -67,4 +68,22 @@ export function handleShutdownSignals(): Shutdown {
       if (received) runStop();
     },
   };
+}
+
+/**
+ * Under `npm start` (which execs this process, with no shell between), npm passes SIGTERM and
+ * SIGINT on. A supervisor that kills npm outright (SIGKILL at the end of its grace period, an
+ * OOM kill) leaves nobody to pass them, and the server would go on listening, orphaned: it
+ * notices the change of parent within a second and stops as if sent SIGTERM. Only under npm: a
+ * server started directly may have been detached from its parent on purpose.
+ */
+function stopWithParent(stop: () => void) {
+  if (!process.env.npm_lifecycle_event) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, 1000);
+  timer.unref();
 }

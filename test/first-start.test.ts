@@ -141,10 +141,11 @@ if (usePostgres) describe('first starts on PostgreSQL', { timeout: PROCESS_TEST_
       expect((await gql(urls[1]!, DEMO_VIEWER, {}, { key })).data?.viewer.workspace.name).toBe('Acme Support (demo)');
       await Promise.all(both.map((p) => stopCleanly(p)));
       // Their whole output is in now: one key between them (printed by one, twice: alone and in
-      // the example command).
-      const printedBy = both.filter((p) => p.output().includes('prl_'));
+      // the example command). The JSON log lines name keys by their visible prefix: not printed keys.
+      const printed = (p: (typeof both)[number]) => p.output().split('\n').filter((l) => !l.startsWith('{')).join('\n');
+      const printedBy = both.filter((p) => printed(p).includes('prl_'));
       expect(printedBy).toHaveLength(1);
-      expect(new Set(printedBy[0]!.output().match(/prl_[A-Za-z0-9]+/g))).toEqual(new Set([key]));
+      expect(new Set(printed(printedBy[0]!).match(/prl_[A-Za-z0-9]+/g))).toEqual(new Set([key]));
       expect(await workspaces(env)).toEqual(['Acme Support (demo)']);
     } finally {
       await database.drop();

@@ -16,6 +16,7 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, type Ex
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import { badInput, requestError } from '../errors.js';
+import { rateLimited } from '../metrics.js';
 import type { Budget } from './budget.js';
 import { computeCost } from './cost.js';
 import { documentHoldsNul, documentTextProblem, variablesProblem, type InputProblem } from './input.js';
@@ -124,6 +125,11 @@ const strictJsonBodies: Plugin<Context> = {
 
 type WithCost = { __cost?: { requested: number; limit: number; remaining: number | null; budget: number | null } };
 
+/** What the operation of this context cost (null when it was refused before its cost was known). */
+export function costOf(context: object): number | null {
+  return (context as WithCost).__cost?.requested ?? null;
+}
+
 export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<Context>[] {
   const armor = new EnvelopArmor({
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true },
@@ -165,6 +171,7 @@ export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<C
       const decision = await budget.take(ctx.auth.apiKeyId, requested);
       remaining = decision.remaining;
       if (!decision.allowed) {
+        rateLimited.inc({ limit: 'cost_budget' });
         const retryAfterSeconds = Math.ceil(decision.retryAfterMs / 1000);
         return {
           errors: [

@@ -7,6 +7,8 @@ import { hashSecret } from './api-keys.js';
 export interface AuthInfo {
   workspaceId: string;
   apiKeyId: string;
+  /** The key's visible prefix (the first characters of its secret, shown in the API and logs). */
+  keyPrefix: string;
   kind: ApiKeyKind;
   scopes: ReadonlySet<Scope>;
   /** The team member the key acts as: "me". Null for a key that acts as no user. */
@@ -75,6 +77,7 @@ export async function authenticate(prisma: PrismaClient, secret: string, now = n
   const auth: AuthInfo = {
     workspaceId: key.workspaceId,
     apiKeyId: key.id,
+    keyPrefix: key.prefix,
     kind: key.kind,
     scopes: new Set(key.scopes),
     userId: key.userId,

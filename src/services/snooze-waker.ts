@@ -9,6 +9,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { scopeToWorkspace } from '../db/tenant.js';
 import type { Logger } from '../logger.js';
+import { snoozeWakeFailures, snoozeWakes } from '../metrics.js';
 import type { Events } from '../pubsub.js';
 import { changeStatus } from './status.js';
 import { inTransaction } from './timeline.js';
@@ -44,6 +45,7 @@ export async function wakeDueSnoozes(prisma: PrismaClient, pubsub?: Events['pubs
         return true;
       });
       if (done) {
+        snoozeWakes.inc();
         woken.push(row.id);
         wokenNow += 1;
       }
@@ -65,10 +67,16 @@ export function startSnoozeWaker(opts: { prisma: PrismaClient; pubsub?: Events['
   let stopped = false;
   const runOnce = () => {
     running ??= wakeDueSnoozes(opts.prisma, opts.pubsub)
-      .then((result) => {
-        if (result.woken.length) opts.logger.info({ woken: result.woken.length }, 'woke snoozed conversations');
-        return result;
-      })
+      .then(
+        (result) => {
+          if (result.woken.length) opts.logger.info({ woken: result.woken.length }, 'woke snoozed conversations');
+          return result;
+        },
+        (err) => {
+          snoozeWakeFailures.inc();
+          throw err;
+        },
+      )
       .finally(() => {
         running = null;
       });

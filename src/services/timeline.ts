@@ -14,6 +14,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import type { ScopedDb, ScopedTx } from '../db/tenant.js';
 import type { Events, TimelinePublication } from '../pubsub.js';
 import { workspaceTopic } from '../pubsub.js';
+import { liveEventsPublished } from '../metrics.js';
 import { requestError } from '../errors.js';
 import { sqlState } from '../db/unique-violation.js';
 import { uuidv7 } from '../uuid.js';
@@ -228,7 +229,10 @@ export async function inTransaction<T>(
     throw e;
   }
   if (ctx.pubsub && log) {
-    for (const event of log.written) ctx.pubsub.publish(workspaceTopic(ctx.workspaceId), event);
+    for (const event of log.written) {
+      ctx.pubsub.publish(workspaceTopic(ctx.workspaceId), event);
+      liveEventsPublished.inc({ type: event.type });
+    }
   }
   return result;
 }

@@ -11,6 +11,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { scopeToWorkspace, type ScopedDb } from '../db/tenant.js';
 import type { Logger } from '../logger.js';
+import { liveEventsReceived } from '../metrics.js';
 import { workspaceTopic, type Events, type TimelinePublication } from '../pubsub.js';
 import { LiveEvent, type EventRow } from './live-event.js';
 
@@ -111,6 +112,7 @@ class WorkspaceFeed {
   }
 
   private handOn(event: LiveEvent) {
+    liveEventsReceived.inc();
     this.lastSeq = event.seq;
     this.recent.push(event);
     if (this.recent.length > RECENT) this.recent.shift();

@@ -11,6 +11,7 @@
 // stream ends, its last payload an UNAUTHENTICATED error saying why.
 import type { Context } from '../context.js';
 import { badInput, unauthenticated } from '../errors.js';
+import { deliveredTo } from '../metrics.js';
 import { hashSecret } from '../services/api-keys.js';
 import { secretFromHeaders } from '../services/auth.js';
 import type { FeedHold, LiveHub } from './hub.js';
@@ -153,7 +154,10 @@ async function* follow(hub: LiveHub, spec: LiveSpec, control: Control, unwatch: 
     if (spec.after !== null && !control.over) {
       for await (const e of hub.replay(spec.workspaceId, spec.after)) {
         last = e.seq;
-        if (await spec.accept(e)) yield e;
+        if (await spec.accept(e)) {
+          deliveredTo('http');
+          yield e;
+        }
         if (control.over) break;
       }
     }
@@ -162,7 +166,10 @@ async function* follow(hub: LiveHub, spec: LiveSpec, control: Control, unwatch: 
         const e = queue.shift()!;
         if (e.seq <= last) continue;
         last = e.seq;
-        if (await spec.accept(e)) yield e;
+        if (await spec.accept(e)) {
+          deliveredTo('http');
+          yield e;
+        }
       }
       if (!control.over) await control.sleep();
     }

@@ -33,9 +33,11 @@ import {
 import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, MessageType, parseMessage, type SubscribePayload } from 'graphql-ws';
 import { isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { logLiveOperation, OperationRecord, requestIdFrom, trackOperation } from '../access-log.js';
 import type { Context } from '../context.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { deliveredTo, rateLimited, websocketConnectionsOpened } from '../metrics.js';
 import { KEY_REVOKED_TOPIC, type Events } from '../pubsub.js';
 import { hashSecret } from '../services/api-keys.js';
 import { authenticate, type AuthInfo } from '../services/auth.js';
@@ -68,9 +70,10 @@ export const DEFAULT_LIVE_LIMITS: LiveLimits = {
   maxBufferedBytes: 4 * 1024 * 1024,
 };
 
-/** What the live layer puts in yoga's initial context instead of an HTTP request. */
+/** What the live layer puts in yoga's initial context instead of an HTTP request (which brings `req`). */
 export interface LiveInitialContext {
   live?: { auth: AuthInfo; requestId: string };
+  req?: IncomingMessage;
 }
 
 /** Waits for `work`, but not past `deadline` (epoch ms). */
@@ -94,6 +97,8 @@ export interface LiveServerDeps {
   logger: Logger;
   maskError: ErrorMasker;
   limits?: Partial<LiveLimits>;
+  /** The level of the access log's lines for operations ("silent": none). */
+  accessLogLevel?: string;
 }
 
 /** The keep-alive interval is swept in this many ticks. */
@@ -128,6 +133,8 @@ class Connection implements KeyHolder {
     readonly live: LiveServer,
     readonly socket: WebSocket,
     pingSlot: number,
+    /** The upgrade request's id (its sane `x-request-id`, or a new one), in each operation's log line. */
+    readonly id: string,
   ) {
     this.pingSlot = pingSlot;
   }
@@ -185,6 +192,7 @@ class SocketSink implements LiveSink {
     payload.copy(message, this.headBytes);
     message[message.length - 1] = 0x7d; // }
     this.conn.send(message);
+    deliveredTo('websocket');
   }
   fail(error: Error) {
     this.conn.running?.delete(this.id);
@@ -248,6 +256,9 @@ export class LiveServer implements KeyWatch {
   private closing = false;
   private openedCount = 0;
   private pingTick = 0;
+  /** Each upgrade request's id, for the 101 answer's `x-request-id` and the connection. */
+  private readonly upgradeIds = new WeakMap<IncomingMessage, string>();
+  private readonly accessLevel: string;
 
   constructor(private readonly deps: LiveServerDeps) {
     this.limits = { ...DEFAULT_LIVE_LIMITS, ...deps.limits };
@@ -259,6 +270,11 @@ export class LiveServer implements KeyWatch {
       maxPayload: this.limits.maxPayloadBytes,
       handleProtocols: (protocols) => (protocols.has(GRAPHQL_TRANSPORT_WS_PROTOCOL) ? GRAPHQL_TRANSPORT_WS_PROTOCOL : false),
     });
+    this.wss.on('headers', (headers, req) => {
+      const id = this.upgradeIds.get(req);
+      if (id) headers.push(`X-Request-Id: ${id}`);
+    });
+    this.accessLevel = deps.accessLogLevel ?? 'info';
     deps.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket as Duplex, head));
     this.keepAlive = setInterval(() => this.ping(), this.limits.keepAliveMs / PING_SLOTS);
     this.keepAlive.unref();
@@ -287,12 +303,15 @@ export class LiveServer implements KeyWatch {
     if (!offered.includes(GRAPHQL_TRANSPORT_WS_PROTOCOL)) {
       return refuse(400, `Bad Request: only the ${GRAPHQL_TRANSPORT_WS_PROTOCOL} subprotocol is spoken here`);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.opened(ws));
+    const id = requestIdFrom(req.headers['x-request-id']);
+    this.upgradeIds.set(req, id);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.opened(ws, id));
   }
 
-  private opened(socket: WebSocket) {
-    const conn = new Connection(this, socket, this.openedCount++ % PING_SLOTS);
+  private opened(socket: WebSocket, id: string) {
+    const conn = new Connection(this, socket, this.openedCount++ % PING_SLOTS, id);
     this.connections.add(conn);
+    websocketConnectionsOpened.inc();
     conn.initTimer = setTimeout(() => {
       if (!conn.initReceived) conn.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
     }, this.limits.connectionInitTimeoutMs);
@@ -409,15 +428,27 @@ export class LiveServer implements KeyWatch {
     if (!conn.auth) return conn.close(CloseCode.Unauthorized, 'Unauthorized');
     conn.running ??= new Map();
     if (conn.running.has(id)) return conn.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
+    const record = new OperationRecord('websocket', payload.operationName ?? null);
+    const requestId = randomUUID();
+    const done = (context: object | null, errors?: readonly unknown[]) => {
+      // Before execution the connection's key is what is known of the caller.
+      if (record.finish((context ?? { auth: conn.auth }) as Partial<Context>, errors)) {
+        logLiveOperation(this.deps.logger, this.accessLevel, record, { requestId, connectionId: conn.id });
+      }
+    };
     if (conn.running.size >= this.limits.maxSubscriptionsPerConnection) {
+      rateLimited.inc({ limit: 'websocket_operations' });
       const message = `A connection may run at most ${this.limits.maxSubscriptionsPerConnection} operations at once; complete some or open another connection.`;
-      return this.sendError(conn, id, [new GraphQLError(message, { extensions: { code: 'RATE_LIMITED', limit: this.limits.maxSubscriptionsPerConnection } })]);
+      const refusal = new GraphQLError(message, { extensions: { code: 'RATE_LIMITED', limit: this.limits.maxSubscriptionsPerConnection } });
+      done(null, [refusal]);
+      return this.sendError(conn, id, [refusal]);
     }
     const token = new Pending();
     conn.running.set(id, token);
     try {
-      await this.operate(conn, id, payload, conn.auth, token);
+      await this.operate(conn, id, payload, conn.auth, token, { record, requestId, done });
     } catch (err) {
+      done(null, [err]);
       if (conn.running.get(id) === token) {
         conn.running.delete(id);
         this.sendError(conn, id, [err]);
@@ -425,34 +456,42 @@ export class LiveServer implements KeyWatch {
     }
   }
 
-  private async operate(conn: Connection, id: string, payload: SubscribePayload, auth: AuthInfo, token: Pending) {
+  private async operate(
+    conn: Connection,
+    id: string,
+    payload: SubscribePayload,
+    auth: AuthInfo,
+    token: Pending,
+    access: { record: OperationRecord; requestId: string; done: (context: object | null, errors?: readonly unknown[]) => void },
+  ) {
     const { yoga } = this.deps;
-    const requestId = randomUUID();
-    const env = yoga.getEnveloped({ live: { auth, requestId } } as never);
+    const { requestId, done } = access;
+    const initial = { live: { auth, requestId } };
+    trackOperation(initial, access.record);
+    const env = yoga.getEnveloped(initial as never);
+    const fail = (errors: readonly unknown[]) => {
+      conn.running?.delete(id);
+      done(null, errors);
+      this.sendError(conn, id, errors);
+    };
     let document: DocumentNode;
     try {
       document = env.parse(payload.query);
     } catch (err) {
-      conn.running?.delete(id);
-      return this.sendError(conn, id, [err]);
+      return fail([err]);
     }
     const errors = env.validate(env.schema, document);
-    if (errors.length) {
-      conn.running?.delete(id);
-      return this.sendError(conn, id, errors);
-    }
+    if (errors.length) return fail(errors);
     const operationName = payload.operationName ?? undefined;
     const op = getOperationAST(document, operationName);
-    if (!op) {
-      conn.running?.delete(id);
-      return this.sendError(conn, id, [new GraphQLError('Unable to identify operation')]);
-    }
+    if (!op) return fail([new GraphQLError('Unable to identify operation')]);
     const variableValues = payload.variables ?? {};
     const contextValue = await env.contextFactory();
     const args = { schema: env.schema, document, operationName, variableValues, contextValue };
 
     if (op.operation !== 'subscription') {
       const result = (await env.execute(args)) as ExecutionResult;
+      done(contextValue, result.errors);
       if (conn.running?.get(id) !== token) return;
       this.sendResult(conn, id, result);
       return this.complete(conn, id, token);
@@ -460,10 +499,12 @@ export class LiveServer implements KeyWatch {
 
     const result = await env.subscribe(args);
     if (!isAsyncIterable(result)) {
+      done(contextValue, (result as ExecutionResult).errors);
       if (conn.running?.get(id) !== token) return;
       this.sendResult(conn, id, result as ExecutionResult);
       return this.complete(conn, id, token);
     }
+    done(contextValue, []);
     const stream = liveStreamOf(contextValue);
     if (!stream) return this.iterate(conn, id, token, result as AsyncIterable<ExecutionResult>);
     // The fan-out delivers instead: the per-subscriber stream yoga built is never started.
@@ -488,6 +529,7 @@ export class LiveServer implements KeyWatch {
     for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
       if (conn.running?.get(id) !== handle) return;
       this.sendResult(conn, id, r.value);
+      deliveredTo('websocket');
     }
     this.complete(conn, id, handle);
   }

@@ -265,7 +265,7 @@ export class WebhookDispatcher {
         const key = `${endpoint.kind}\n${contactKind ? 'contact' : (endpoint.payloadDocument ?? '')}`;
         let body = bodies.get(key);
         if (body === undefined) {
-          const auth: AuthInfo = { workspaceId, apiKeyId: endpoint.id, kind: endpoint.kind, scopes: READ_SCOPES, userId: null };
+          const auth: AuthInfo = { workspaceId, apiKeyId: endpoint.id, keyPrefix: 'webhook', kind: endpoint.kind, scopes: READ_SCOPES, userId: null };
           const result = await this.execute(auth, document, event);
           const data = result.data ? Object.values(result.data)[0] ?? null : null;
           body = JSON.stringify({

@@ -77,7 +77,13 @@ process.once('exit', () => {
  * when started outside a test (beforeAll).
  */
 export function runScript(script: string, args: string[], env: Record<string, string>): ChildRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  return runCommand(process.execPath, ['--import', 'tsx', script, ...args], env);
+}
+
+/** Runs any command as runScript runs a script: clean environment, own process group, reaped after. */
+export function runCommand(command: string, args: string[], env: Record<string, string>, cwd?: string): ChildRun {
+  const child = spawn(command, args, {
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

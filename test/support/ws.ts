@@ -192,9 +192,12 @@ export class Feed<T = any> {
 export class RawSocket {
   readonly messages: any[] = [];
   readonly closed: Promise<Closed>;
+  /** The headers of the server's 101 answer. */
+  upgradeHeaders: Record<string, string | string[] | undefined> = {};
   private wake: (() => void) | null = null;
 
   private constructor(readonly ws: WebSocket) {
+    ws.once('upgrade', (res) => (this.upgradeHeaders = res.headers));
     ws.on('message', (data) => {
       this.messages.push(JSON.parse(String(data)));
       this.wake?.();
