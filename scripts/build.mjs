@@ -9,8 +9,8 @@
 // have not changed since goes straight to the server. A build goes to a folder of its own,
 // which then replaces dist/ whole: dist/ never holds half a build nor files of deleted sources.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
@@ -51,6 +51,12 @@ try {
     sourcemap: true,
     logLevel: 'warning',
   });
+  // Files that are not TypeScript (a script GraphiQL runs in the browser) go as they are.
+  for (const file of sources.filter((f) => !f.endsWith('.ts'))) {
+    const target = join(out, file.slice(src.length));
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(file, target);
+  }
   writeFileSync(join(out, stamp), `${digest}\n`);
   rmSync(dist, { recursive: true, force: true });
   try {

@@ -121,6 +121,41 @@ export const snoozeWakeFailures = new Counter({
   registers: [registry],
 });
 
+export const WEBHOOK_OUTCOMES = ['success', 'retry', 'failed', 'gone'] as const;
+
+export const webhookAttempts = new Counter({
+  name: 'parley_webhook_attempts_total',
+  help: 'Webhook attempts this process made, by outcome: success (2xx), retry (failed, will go again), failed (no attempt left), gone (410: the endpoint is disabled).',
+  labelNames: ['outcome'],
+  registers: [registry],
+});
+for (const outcome of WEBHOOK_OUTCOMES) webhookAttempts.inc({ outcome }, 0);
+
+export const webhookAttemptDuration = new Histogram({
+  name: 'parley_webhook_attempt_duration_seconds',
+  help: 'How long webhook attempts took, from the request to the answer (or the timeout).',
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
+  registers: [registry],
+});
+
+export const webhookDeliveriesQueued = new Counter({
+  name: 'parley_webhook_deliveries_queued_total',
+  help: 'Deliveries the dispatcher of this process made from timeline events (one per event and endpoint that wants it).',
+  registers: [registry],
+});
+
+export const webhookQueueAge = new Gauge({
+  name: 'parley_webhook_queue_age_seconds',
+  help: 'How long the oldest due webhook delivery has been waiting (0 when none is due), as last seen by this process\'s sender.',
+  registers: [registry],
+});
+
+export const webhookDue = new Gauge({
+  name: 'parley_webhook_deliveries_due',
+  help: 'Webhook deliveries due now and not in flight (all endpoints, all processes), as last seen by this process\'s sender.',
+  registers: [registry],
+});
+
 // What a server instance holds, read at scrape time.
 
 export interface LiveGauges {

@@ -37,17 +37,20 @@ export function handleShutdownSignals(): Shutdown {
   const controller = new AbortController();
   let phase: 'idle' | 'starting' | 'running' = 'idle';
   let received: NodeJS.Signals | undefined;
+  /** What the log says of the stop: the signal, or why the process stops as if signalled. */
+  let why: { signal: NodeJS.Signals } | { reason: string } | undefined;
   let runStop: (() => void) | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = (signal: NodeJS.Signals, reason?: string) => {
     if (received) return;
     received = signal;
+    why = reason ? { reason } : { signal };
     controller.abort(new ShutdownRequested(signal));
     if (phase === 'idle') process.exit(process.exitCode ?? 0);
     if (phase === 'running') runStop!();
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
-  stopWithParent(() => onSignal('SIGTERM'));
+  stopWithParent(() => onSignal('SIGTERM', 'parent exited'));
   return {
     signal: controller.signal,
     starting: () => {
@@ -56,7 +59,7 @@ export function handleShutdownSignals(): Shutdown {
     running: (logger, stop) => {
       phase = 'running';
       runStop = () => {
-        logger.info({ signal: received }, 'shutting down');
+        logger.info(why, 'shutting down');
         stop().then(
           () => process.exit(process.exitCode ?? 0),
           (err: unknown) => {

@@ -18,7 +18,9 @@ let other: SeededWorkspace;
 let a: Api;
 let receiver: Receiver;
 
+const METRICS_TOKEN = 'webhook-metrics-token-0123456789';
 const ENV = {
+  METRICS_TOKEN,
   WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
   WEBHOOK_POLL_MS: '50',
   WEBHOOK_RETRY_SCHEDULE_MS: '0,150,150,150,150,150,150,150,150,150',
@@ -381,6 +383,21 @@ describe('a server with a long attempt timeout, a short disabling time and a sho
     await new Promise((r) => setTimeout(r, 500));
     expect(receiver.on(path)).toHaveLength(tried);
     receiver.answer = previous;
+  });
+});
+
+describe('metrics', () => {
+  it('/metrics counts webhook attempts by outcome, their duration, the deliveries queued and the queue', async () => {
+    const { scrape } = await import('./support/metrics.js');
+    const m = await scrape(server.url, METRICS_TOKEN);
+    // By now this file's server has made successful attempts, and failed ones that were retried.
+    expect(m.value('parley_webhook_attempts_total', { outcome: 'success' })).toBeGreaterThan(0);
+    expect(m.value('parley_webhook_attempts_total', { outcome: 'retry' })).toBeGreaterThan(0);
+    expect(m.value('parley_webhook_attempts_total', { outcome: 'gone' })).toBeGreaterThanOrEqual(1);
+    expect(m.value('parley_webhook_deliveries_queued_total')).toBeGreaterThan(0);
+    expect(m.histogram('parley_webhook_attempt_duration_seconds', {}).count).toBeGreaterThan(0);
+    expect(m.value('parley_webhook_queue_age_seconds')).toBeGreaterThanOrEqual(0);
+    expect(m.value('parley_webhook_deliveries_due')).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -12,6 +12,7 @@
 import { parse, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { ApiKeyKind, EventType, PrismaClient, Scope } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { webhookDeliveriesQueued } from '../metrics.js';
 import { scopeToWorkspace } from '../db/tenant.js';
 import { webhookMessageId } from '../security/webhook-signature.js';
 import type { AuthInfo } from '../services/auth.js';
@@ -205,7 +206,10 @@ export class WebhookDispatcher {
       }
       return true;
     });
-    if (written && deliveries.length) this.onQueued();
+    if (written && deliveries.length) {
+      webhookDeliveriesQueued.inc(deliveries.length);
+      this.onQueued();
+    }
     return last < eventSeq;
   }
 

@@ -12,11 +12,15 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { webhookAttemptDuration, webhookAttempts, webhookDue, webhookQueueAge } from '../metrics.js';
 import { post, type OutboundPolicy, type PostResult } from '../security/outbound.js';
 import type { SecretBox } from '../security/secret-key.js';
 import { signedHeaders } from '../security/webhook-signature.js';
 
 /** Standard Webhooks' schedule: the wait before each attempt (the first goes at once). */
+/** How often the sender reads the queue's age and depth for the metrics. */
+const QUEUE_LOOK_MS = 5_000;
+
 export const STANDARD_RETRY_SCHEDULE_MS = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000];
 
 export interface SenderOptions {
@@ -67,6 +71,7 @@ export class WebhookSender {
   private readonly inflight = new Map<string, { done: Promise<void>; abort: AbortController; token: string }>();
   private loop: Promise<void> = Promise.resolve();
   private wakeRequested = false;
+  private lastQueueLook = 0;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -106,12 +111,23 @@ export class WebhookSender {
   private async fill() {
     this.wakeRequested = false;
     if (!this.running || !this.box) return;
+    if (Date.now() - this.lastQueueLook >= QUEUE_LOOK_MS) await this.lookAtQueue();
     const room = this.options.concurrency - this.inflight.size;
     if (room <= 0) return;
     const claimed = await this.claim(room);
     for (const d of claimed) this.begin(d);
     // A full batch: there may be more waiting.
     if (claimed.length === room) this.wakeRequested = true;
+  }
+
+  /** The queue's age and depth, for the metrics (every few seconds, not at every poll). */
+  private async lookAtQueue() {
+    this.lastQueueLook = Date.now();
+    const [row] = await this.prisma.$queryRaw<{ age: number | null; due: number }[]>`
+      SELECT extract(epoch FROM now() - min("next_attempt_at"))::float8 AS age, count(*)::int AS due
+      FROM "webhook_delivery" WHERE "state" = 'PENDING' AND "next_attempt_at" <= now() AND ("lease_until" IS NULL OR "lease_until" <= now())`;
+    webhookQueueAge.set(Math.max(0, row?.age ?? 0));
+    webhookDue.set(row?.due ?? 0);
   }
 
   private async claim(limit: number, onlyId: string | null = null): Promise<Claimed[]> {
@@ -191,6 +207,8 @@ export class WebhookSender {
     const gone = r.status === 410;
     const delay = success || gone || final || test ? null : retryDelay(this.options.retryScheduleMs, d.attempt_count, r.status === 429 || r.status === 503 ? r.retryAfterMs : null);
     const state = success ? 'SUCCEEDED' : delay === null ? 'FAILED' : 'PENDING';
+    if (r.status !== null || r.error) webhookAttemptDuration.observe(r.durationMs / 1000);
+    webhookAttempts.inc({ outcome: success ? 'success' : gone ? 'gone' : state === 'FAILED' ? 'failed' : 'retry' });
     await this.prisma.$transaction(async (tx) => {
       await tx.webhookAttempt.create({
         data: {
