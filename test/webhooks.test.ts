@@ -9,6 +9,7 @@ import { client } from './support/graphql.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { liveClient } from './support/ws.js';
 import { until } from './support/process.js';
+import { usePostgres } from './support/databases.js';
 import { startTestServer } from './support/server.js';
 import { api, ERROR, newConversation, openWriteWorld, type Api, type SeededWorkspace, type TestServer } from './support/write-api.js';
 
@@ -339,6 +340,41 @@ describe('a server with a long attempt timeout, a short disabling time and a sho
   });
   let ws2: SeededWorkspace;
   afterAll(() => slow?.close());
+
+  it('records an answered attempt even when the database is busy for longer than 2 s: the delivery is not sent twice', async () => {
+    const { path, endpoint: ep } = await endpoint({ eventKinds: ['CONVERSATION_CREATED'] });
+    const previous = receiver.answer;
+    // When the attempt arrives, every connection gets busy for 3 s (on PGlite its only one; on
+    // PostgreSQL the pool's 10), as under a burst of mutations, and the receiver answers 200
+    // 300 ms later: the outcome must wait for a connection, not be dropped (Prisma's default
+    // wait for a transaction is 2 s), or the delivery goes again when its lease runs out.
+    let busy: Promise<unknown> | undefined;
+    receiver.answer = (r) => {
+      if (r.path !== path || busy) return previous(r);
+      busy = Promise.all(
+        Array.from({ length: usePostgres ? 10 : 1 }, () =>
+          server.db.prisma.$transaction(
+            async (tx) => {
+              await tx.$queryRaw`SELECT 1`;
+              // Held without blocking the event loop (PGlite runs in this process).
+              await new Promise((r) => setTimeout(r, 3000));
+            },
+            { maxWait: 10_000, timeout: 10_000 },
+          ),
+        ),
+      );
+      setTimeout(() => receiver.release(), 300);
+      return { hang: true };
+    };
+    await newConversation(a, ws);
+    await until(() => busy !== undefined, 'the attempt to reach the receiver', 30_000);
+    await busy;
+    receiver.answer = previous;
+    await until(async () => (await deliveries(ep.id))[0]?.state === 'SUCCEEDED', 'the outcome to be recorded', 8_000);
+    const [d] = await deliveries(ep.id);
+    expect(d.attempts.map((x: { httpStatus: number }) => x.httpStatus)).toEqual([200]);
+    expect(receiver.on(path)).toHaveLength(1);
+  });
 
   it('a receiver that never answers does not hold up mutations, and gets at most WEBHOOK_MAX_IN_FLIGHT requests at once', async () => {
     const { path } = await endpoint({ eventKinds: ['MESSAGE_ADDED'] }, s);

@@ -75,6 +75,12 @@ interface NewDelivery {
 
 const READ_SCOPES: ReadonlySet<Scope> = new Set<Scope>(['READ_CONVERSATIONS', 'READ_CONTACTS']);
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+/**
+ * For the transactions that write a batch: wait for a connection (and run) far longer than
+ * Prisma's defaults (2 s, 5 s). Under a burst of mutations the pool is busy for longer, and a
+ * batch that cannot start is thrown away with its evaluation, to be evaluated again.
+ */
+const BATCH_TRANSACTION = { maxWait: 30_000, timeout: 60_000 };
 
 const defaultDocument = parse(DEFAULT_PAYLOAD_DOCUMENT);
 const contactDocument = parse(CONTACT_PAYLOAD_DOCUMENT);
@@ -205,7 +211,7 @@ export class WebhookDispatcher {
           WHERE d."id" = ANY(${deliveries.map((x) => x.id)}::uuid[]) AND NOT EXISTS (SELECT 1 FROM "event" e WHERE e."id" = d."event_id")`;
       }
       return true;
-    });
+    }, BATCH_TRANSACTION);
     if (written && deliveries.length) {
       webhookDeliveriesQueued.inc(deliveries.length);
       this.onQueued();
@@ -234,7 +240,7 @@ export class WebhookDispatcher {
           update: { body: d.body, bodyBytes: d.bodyBytes, contactId: d.contactId, kind: d.kind, state: 'PENDING', attemptCount: 0, nextAttemptAt: now, completedAt: null },
         });
       }
-    });
+    }, BATCH_TRANSACTION);
     if (deliveries.length) this.onQueued();
     return !done;
   }

@@ -209,6 +209,10 @@ export class WebhookSender {
     const state = success ? 'SUCCEEDED' : delay === null ? 'FAILED' : 'PENDING';
     if (r.status !== null || r.error) webhookAttemptDuration.observe(r.durationMs / 1000);
     webhookAttempts.inc({ outcome: success ? 'success' : gone ? 'gone' : state === 'FAILED' ? 'failed' : 'retry' });
+    // The attempt was made: its outcome waits for a connection as long as the lease allows (Prisma's
+    // default is 2 s; a burst of mutations holds the pool longer, and a dropped outcome means the
+    // delivery goes again when its lease runs out).
+    const maxWait = Math.max(2_000, this.options.leaseMs - this.options.timeoutMs);
     await this.prisma.$transaction(async (tx) => {
       await tx.webhookAttempt.create({
         data: {
@@ -269,7 +273,7 @@ export class WebhookSender {
           },
         });
       }
-    });
+    }, { maxWait, timeout: 30_000 });
     if (!success) this.logger.info({ deliveryId: d.id, endpointId: d.endpoint_id, status: r.status, error: r.error, state }, 'webhook attempt failed');
   }
 
