@@ -200,6 +200,7 @@ describe('/metrics', () => {
       limit: /^[a-z_]+$/,
       type: /^[A-Z_]+$/,
       state: /^(in_use|idle|max)$/,
+      outcome: /^(success|retry|failed|gone)$/,
     };
     const uuid = /[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}/i;
     for (const { metric, label, value } of m.labelValues()) {
