@@ -119,7 +119,12 @@ beforeAll(async () => {
     TimelineEvent: (await p.event.findMany({ where: w, take: 3 })).map((r) => r.id),
     WebhookEndpoint: (await p.webhookEndpoint.findMany({ where: w })).map((r) => r.id),
     WebhookDelivery: await (async () => {
-      await until(async () => (await p.webhookDelivery.count({ where: w })) >= 3, "the victim's webhook deliveries", 60_000);
+      // Every event of the seed dispatched (the snapshot must not see deliveries still arriving).
+      await until(async () => {
+        const [row] = await p.$queryRaw<{ behind: boolean }[]>`
+          SELECT p.last_seq < w.event_seq AS behind FROM webhook_dispatch_position p JOIN workspace w ON w.id = p.workspace_id WHERE w.id = ${victim.workspaceId}::uuid`;
+        return row?.behind === false;
+      }, "the victim's events to be dispatched", 60_000);
       return (await p.webhookDelivery.findMany({ where: w, take: 3 })).map((r) => r.id);
     })(),
   };
