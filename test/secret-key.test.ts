@@ -54,7 +54,8 @@ describe('on the embedded database', () => {
   });
 });
 
-describe.runIf(usePostgres)('on PostgreSQL', () => {
+// PostgreSQL only exists in the PostgreSQL suite (npm run test:pg, which CI runs).
+if (usePostgres) describe('on PostgreSQL', () => {
   it('records the key on first start, then refuses a start without it or with another', { timeout: PROCESS_TEST_TIMEOUT_MS }, async () => {
     const database = await createTestDatabase({ postgres: true });
     try {
