@@ -85,6 +85,18 @@ describe('eventMatches', () => {
     expect(eventMatches(deleted, { statuses: ['OPEN'] }, null)).toBe(true);
     expect(eventMatches(deleted, { statuses: ['PENDING'] }, null)).toBe(false);
   });
+  it('judges by the conversation as it was just after the event, when later events changed it', () => {
+    // The contact wrote while a human had control; the AI has it back now.
+    const now = { ...conversation, controller: 'AI_AGENT' as const };
+    const f: LiveConversationFilter = { controller: 'AI_AGENT' };
+    expect(eventMatches(facts({ conversation: now, atEvent: { ...now, controller: 'HUMAN' }, changesState: false }), f, null)).toBe(false);
+    expect(eventMatches(facts({ conversation: now, atEvent: now, changesState: false }), f, null)).toBe(true);
+  });
+  it("does not take a receipt's delivery status for the conversation's status", () => {
+    const open = { ...conversation, status: 'OPEN' as const };
+    const receipt = facts({ conversation: open, atEvent: open, before: { status: 'SENT' }, after: { status: 'DELIVERED' }, changesState: false });
+    expect(eventMatches(receipt, { statuses: ['OPEN'] }, null)).toBe(true);
+  });
   it('overlays only the fields filters know', () => {
     expect(overlay(conversation, { status: 'PENDING', subject: 'x', assigneeId: null })).toMatchObject({ status: 'PENDING', assigneeId: null, inboxId: 'inbox-1' });
   });

@@ -63,6 +63,10 @@ async function deliveries(endpointId: string, using: Api = a) {
   const data = await using.ok(`query($id: ID!) { webhookDeliveries(endpointId: $id, first: 100) { edges { node { ${DELIVERY} } } } }`, { id: endpointId });
   return data.webhookDeliveries.edges.map((e: any) => e.node) as any[];
 }
+/** Deliveries as the receiver got them, put in timeline order by their cursor (several may be in flight at once). */
+function byCursor<T extends { json: any }>(got: T[]): T[] {
+  return [...got].sort((x, y) => Number(x.json.cursor) - Number(y.json.cursor));
+}
 async function endpointNode(id: string, using: Api = a) {
   return (await using.ok(`query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { ${ENDPOINT} recentSuccessRate recentAttemptCount } } }`, { id })).node;
 }
@@ -107,11 +111,16 @@ describe('endpoints and signed deliveries', () => {
     const got = await receiver.waitFor(path, 8);
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.on(path)).toHaveLength(8);
-    const cursors = got.map((r) => Number(r.json.cursor));
-    expect([...cursors].sort((x, y) => x - y)).toEqual(cursors.slice().sort((x, y) => x - y));
-    expect(new Set(got.map((r) => r.json.data.message.content))).toEqual(new Set(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']));
+    // Up to WEBHOOK_MAX_IN_FLIGHT are in flight at once, so arrival order may differ; the cursor orders them.
+    expect(byCursor(got).map((r) => r.json.data.message.content)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
     expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(8);
     await until(async () => (await deliveries(ep.id)).every((d) => d.state === 'SUCCEEDED'), 'every attempt to be recorded as succeeded', 30_000);
+    // They leave in timeline order: in cursor order, each first attempt starts no earlier than the one before.
+    const starts = (await deliveries(ep.id))
+      .sort((x, y) => Number(x.eventCursor) - Number(y.eventCursor))
+      .map((d) => Date.parse(d.attempts[0].startedAt));
+    expect(starts).toHaveLength(8);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]).toBeGreaterThanOrEqual(starts[i - 1]!);
   });
 
   it('sends a signed test delivery and returns its attempt', async () => {
@@ -147,7 +156,7 @@ describe('what an endpoint receives', () => {
     const probe = await endpoint({ eventKinds: ['MESSAGE_ADDED'] });
     await a.send(id, { senderType: 'HUMAN', content: 'marker' });
     await receiver.waitFor(probe.path, 1);
-    expect(receiver.on(path).map((r) => r.json.data.message.content)).toEqual(['hello AI', 'hello AI again']);
+    expect(byCursor(receiver.on(path)).map((r) => r.json.data.message.content)).toEqual(['hello AI', 'hello AI again']);
   });
 
   it('TEAM endpoints receive internal notes; CONNECTOR endpoints never do', async () => {
@@ -159,7 +168,7 @@ describe('what an endpoint receives', () => {
     await receiver.waitFor(team.path, 2);
     await receiver.waitFor(connector.path, 1);
     await new Promise((r) => setTimeout(r, 300));
-    expect(receiver.on(team.path).map((r) => r.json.data.message.content)).toEqual(['secret note', 'public reply']);
+    expect(byCursor(receiver.on(team.path)).map((r) => r.json.data.message.content)).toEqual(['secret note', 'public reply']);
     expect(receiver.on(connector.path).map((r) => r.json.data.message.content)).toEqual(['public reply']);
     expect(receiver.on(connector.path).every((r) => !r.body.includes('secret note'))).toBe(true);
     // The CONNECTOR payload counts public messages only.

@@ -154,8 +154,9 @@ export function overlay(base: ConversationState | null, values: JsonRecord | nul
 export function eventMatches(facts: EventFacts, f: LiveConversationFilter, me: string | null): boolean {
   if (!filtersFields(f)) return true;
   // A deleted conversation is judged by what its events recorded of it.
-  const now = facts.conversation ?? overlay(null, facts.before);
-  return matchesFilter(overlay(now, facts.after), f, me) || matchesFilter(overlay(now, facts.before), f, me);
+  const then = facts.atEvent ?? facts.conversation ?? overlay(null, facts.before);
+  if (facts.changesState === false) return matchesFilter(then, f, me);
+  return matchesFilter(overlay(then, facts.after), f, me) || matchesFilter(overlay(then, facts.before), f, me);
 }
 
 /** Who is subscribing, as far as what they may see goes. */

@@ -1,9 +1,11 @@
 // One committed timeline event as the live layer handles it: the ids the publication
 // carried, and, loaded at most once per process however many subscriptions look at it, the
 // facts that filters and visibility rules need (the event's before/after values, the
-// conversation as it is now, whether the message is an internal note).
+// conversation as it is now and as it was just after the event, whether the message is an
+// internal note).
 import type { Channel, ConversationStatus, Controller, EventType, Priority, SenderType } from '../generated/prisma/client.js';
 import type { ScopedDb } from '../db/tenant.js';
+import { overlay } from './conversation-filter.js';
 
 /** The fields of a conversation that subscription filters look at. */
 export interface ConversationState {
@@ -24,6 +26,17 @@ export interface EventFacts {
   after: JsonRecord | null;
   /** The conversation as it is now; null when the event has none or it no longer exists. */
   conversation: (ConversationState & { id: string }) | null;
+  /**
+   * The conversation as it was just after this event: the state now with the later events'
+   * changes undone. Filters judge an event by it, so a subscriber or webhook that hears of the
+   * event late (a resume, a dispatcher catching up) gets the answer it would have had at once.
+   */
+  atEvent?: ConversationState | null;
+  /**
+   * Whether before/after hold values of the conversation (a status, an assignee...). A receipt's
+   * before/after hold the message's delivery status, which is not the conversation's.
+   */
+  changesState?: boolean;
   /** For message events: whether the message is an internal note; null when it no longer exists. */
   messagePrivate: boolean | null;
   /** For message events: who sent the message; null when it no longer exists. */
@@ -41,6 +54,19 @@ export interface EventRow {
   before?: unknown;
   after?: unknown;
 }
+
+/** The event types whose before/after record fields of the conversation that filters look at. */
+export const STATE_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
+  'CONVERSATION_CREATED',
+  'ASSIGNED',
+  'STATUS_CHANGED',
+  'LABELS_CHANGED',
+  'PRIORITY_CHANGED',
+  'CONVERSATION_UPDATED',
+  'HANDOFF_STARTED',
+  'HANDOFF_COMPLETED',
+  'CONVERSATION_DELETED',
+]);
 
 const asRecord = (v: unknown): JsonRecord | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonRecord) : null);
 
@@ -77,7 +103,7 @@ export class LiveEvent {
 
   private async load(): Promise<EventFacts> {
     const { db } = this;
-    const [json, conversation, message] = await Promise.all([
+    const [json, conversation, message, later] = await Promise.all([
       this.json ??
         db.event
           .findUnique({ where: { id: this.eventId }, select: { before: true, after: true } })
@@ -99,25 +125,36 @@ export class LiveEvent {
           })
         : null,
       this.messageId ? db.message.findUnique({ where: { id: this.messageId }, select: { private: true, senderType: true } }) : null,
+      // What later events changed of the conversation, newest first (usually nothing: the event is fresh).
+      this.conversationId
+        ? db.event.findMany({
+            where: { conversationId: this.conversationId, seq: { gt: this.seq }, type: { in: [...STATE_EVENT_TYPES] } },
+            select: { before: true },
+            orderBy: { seq: 'desc' },
+          })
+        : [],
     ]);
     this.json = null;
-    const [before = null, after = null] = await this.withLabelIds(json.before, json.after);
+    const [before = null, after = null, ...undo] = await this.withLabelIds(json.before, json.after, ...later.map((e) => asRecord(e.before)));
+    const now: (ConversationState & { id: string }) | null = conversation
+      ? {
+          id: conversation.id,
+          inboxId: conversation.inboxId,
+          channel: conversation.inbox.channel,
+          status: conversation.status,
+          priority: conversation.priority,
+          controller: conversation.controller,
+          assigneeId: conversation.assigneeId,
+          contactId: conversation.contactId,
+          labelIds: conversation.labels.map((l) => l.id),
+        }
+      : null;
     return {
       before,
       after,
-      conversation: conversation
-        ? {
-            id: conversation.id,
-            inboxId: conversation.inboxId,
-            channel: conversation.inbox.channel,
-            status: conversation.status,
-            priority: conversation.priority,
-            controller: conversation.controller,
-            assigneeId: conversation.assigneeId,
-            contactId: conversation.contactId,
-            labelIds: conversation.labels.map((l) => l.id),
-          }
-        : null,
+      changesState: STATE_EVENT_TYPES.has(this.type),
+      conversation: now,
+      atEvent: now ? undo.reduce<ConversationState>((state, values) => overlay(state, values), now) : null,
       messagePrivate: message ? message.private : null,
       messageSenderType: message ? message.senderType : null,
     };
