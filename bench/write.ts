@@ -21,7 +21,6 @@
 // and dropped here; autocannon drives it. Transactions per write are PostgreSQL's own count
 // (pg_stat_database.xact_commit over the run, autocommitted statements included); statements
 // per write are Prisma's query events on an in-process Parley (one request, after one warm-up).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -30,9 +29,8 @@ import autocannon, { type Result } from 'autocannon';
 import pg from 'pg';
 import { startParley } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { migrate, openDatabase } from '../src/db/client.js';
 import { createBenchKey } from './page.js';
-import { ADMIN_URL, admin } from './seed.js';
+import { fromGid, gid, graphqlClient, percentile, scratchDatabase, seedWorkspace, startParleyProcess, type ParleyProcess } from './harness.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -44,8 +42,6 @@ const PORT = Number(process.env.BENCH_PORT ?? 4712);
 const DB = `parley_bench_write_${process.pid}`;
 
 const log = (msg: string) => process.stderr.write(`[bench:write ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
-const fromGid = (g: string) => Buffer.from(g, 'base64').toString().split(':')[1]!;
 
 interface Figures {
   scenario: string;
@@ -60,23 +56,11 @@ interface Figures {
   cpuPerWrite?: number;
 }
 
-function percentile(sorted: number[], p: number) {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
-}
-
 async function xactCommits(c: pg.Client): Promise<number> {
   // Statistics reach the view when a backend reports them (at most about once a second when busy).
   await sleep(1200);
   await c.query('SELECT pg_stat_clear_snapshot()');
   return Number((await c.query(`SELECT xact_commit FROM pg_stat_database WHERE datname = $1`, [DB])).rows[0].xact_commit);
-}
-
-/** A workspace with an admin, a WhatsApp inbox, and CONVERSATIONS open conversations with a contact each. */
-async function seed(c: pg.Client) {
-  const ws = (await c.query(`INSERT INTO workspace (id, name, conversation_seq, event_seq, created_at, updated_at) VALUES (gen_random_uuid(), 'Busy', 0, 0, now(), now()) RETURNING id`)).rows[0].id as string;
-  await c.query(`INSERT INTO "user" (id, workspace_id, name, email, role, availability, created_at, updated_at) VALUES (gen_random_uuid(), $1, 'Admin', 'admin@bench.test', 'ADMIN', 'ONLINE', now(), now())`, [ws]);
-  const inbox = (await c.query(`INSERT INTO inbox (id, workspace_id, name, channel, created_at, updated_at) VALUES (gen_random_uuid(), $1, 'WhatsApp', 'WHATSAPP', now(), now()) RETURNING id`, [ws])).rows[0].id as string;
-  return { ws, inbox };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,33 +274,9 @@ async function runParley(base: string, key: string, scenario: string, body: Body
   };
 }
 
-async function startServer(url: string): Promise<{ base: string; child: ChildProcess; stop: () => Promise<void> }> {
+async function startServer(url: string): Promise<ParleyProcess> {
   const profileDir = new URL('./profiles/', import.meta.url).pathname;
-  const profile = args.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      DATABASE_URL: url,
-      PORT: String(PORT),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      SEED_DEMO: 'false',
-      COST_BUDGET_PER_MINUTE: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
-      WORKERS: '1',
-      REDIS_URL: '',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${PORT}`;
-  for (let i = 0; i < 480; i++) {
-    if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) break;
-    if (child.exitCode !== null) throw new Error('Parley exited before it was ready');
-    await sleep(250);
-  }
-  return { base, child, stop: () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))) };
+  return startParleyProcess(url, PORT, { nodeArgs: args.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
 }
 
 /** Statements per write on an in-process Parley (one warm-up request, then one counted). */
@@ -345,29 +305,16 @@ async function countStatements(url: string, key: string, bodies: Record<string, 
 
 async function main() {
   const loadBefore = loadavg();
-  await admin(async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`);
-    await c.query(`CREATE DATABASE "${DB}"`);
-  });
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${DB}`;
-  const dbUrl = url.toString();
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  const { url: dbUrl, drop } = await scratchDatabase(DB);
+  let server: ParleyProcess | undefined;
   const stats = new pg.Client({ connectionString: dbUrl });
   try {
-    const db = await openDatabase({ databaseUrl: dbUrl, dataDir: '' });
-    await migrate(db);
-    await db.close();
     await stats.connect();
-    const { ws, inbox } = await seed(stats);
+    const { ws, inbox } = await seedWorkspace(stats);
     const key = await createBenchKey(stats, ws, 'benchmark');
     server = await startServer(dbUrl);
     log(`Parley ready on ${server.base}; creating ${CONVERSATIONS} conversations`);
-    const gql = async (query: string, variables: Record<string, unknown>) => {
-      const j = (await (await fetch(`${server!.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key.secret }, body: JSON.stringify({ query, variables }) })).json()) as any;
-      if (j.errors) throw new Error(JSON.stringify(j.errors));
-      return j.data;
-    };
+    const gql = graphqlClient(server.base, key.secret);
     const conversations: string[] = [];
     for (let i = 0; i < CONVERSATIONS; i++) {
       const d = await gql(CREATE, { input: { inboxId: gid('Inbox', inbox), contact: { phone: `+1444${String(i).padStart(7, '0')}`, name: `Contact ${i}` }, message: { senderType: 'CONTACT', content: 'Hello' } } });
@@ -414,7 +361,7 @@ async function main() {
   } finally {
     if (server) await server.stop();
     await stats.end().catch(() => {});
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`));
+    await drop();
   }
 }
 

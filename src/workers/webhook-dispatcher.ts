@@ -81,6 +81,22 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
  * batch that cannot start is thrown away with its evaluation, to be evaluated again.
  */
 const BATCH_TRANSACTION = { maxWait: 30_000, timeout: 60_000 };
+/** Events evaluated at once (each holds a database connection for its reads). */
+const EVALUATE_AT_ONCE = 6;
+
+/** `fn` over `items`, at most `limit` at a time; the results in the items' order. */
+async function mapInOrder<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 const defaultDocument = parse(DEFAULT_PAYLOAD_DOCUMENT);
 const contactDocument = parse(CONTACT_PAYLOAD_DOCUMENT);
@@ -251,55 +267,61 @@ export class WebhookDispatcher {
    */
   private async evaluate(workspaceId: string, events: EventRecord[], endpoints: EndpointRow[], { replay = false } = {}): Promise<NewDelivery[]> {
     const db = scopeToWorkspace(this.prisma, workspaceId);
+    // Each event costs a few reads (its facts, the payload's fields): several are evaluated at
+    // once, and their deliveries kept in timeline order.
+    const perEvent = await mapInOrder(events, EVALUATE_AT_ONCE, (row) => this.evaluateOne(workspaceId, db, row, endpoints, replay));
+    return perEvent.flat();
+  }
+
+  /** One event's deliveries, one per endpoint that wants it. */
+  private async evaluateOne(workspaceId: string, db: ReturnType<typeof scopeToWorkspace>, row: EventRecord, endpoints: EndpointRow[], replay: boolean): Promise<NewDelivery[]> {
     const out: NewDelivery[] = [];
-    for (const row of events) {
-      const event = new LiveEvent(workspaceId, row, db);
-      const contactKind = contactKindOf(row.type);
-      const wanting: EndpointRow[] = [];
-      for (const endpoint of endpoints) {
-        if (!replay && row.seq <= endpoint.startSeq) continue;
-        const wants = contactKind
-          ? endpoint.contactEventKinds.includes(contactKind) || (!endpoint.contactEventKinds.length && !endpoint.eventKinds.length)
-          : // An endpoint that names contact kinds only wants no conversation event.
-            !(endpoint.contactEventKinds.length && !endpoint.eventKinds.length) &&
-            (await acceptsConversationEvent(event, filterOf(endpoint), { kind: endpoint.kind, userId: null }));
-        if (wants) wanting.push(endpoint);
-      }
-      if (!wanting.length) continue;
-      const facts = await event.facts();
-      const kind = contactKind ?? kindOf(row.type, facts.after) ?? row.type;
-      const bodies = new Map<string, string>();
-      for (const endpoint of wanting) {
-        // A contact event has the contact payload (an endpoint's own document selects conversationEvents).
-        const document = contactKind ? contactDocument : documentOf(endpoint.payloadDocument);
-        const key = `${endpoint.kind}\n${contactKind ? 'contact' : (endpoint.payloadDocument ?? '')}`;
-        let body = bodies.get(key);
-        if (body === undefined) {
-          const auth: AuthInfo = { workspaceId, apiKeyId: endpoint.id, keyPrefix: 'webhook', kind: endpoint.kind, scopes: READ_SCOPES, userId: null };
-          const result = await this.execute(auth, document, event);
-          const data = result.data ? Object.values(result.data)[0] ?? null : null;
-          body = JSON.stringify({
-            type: kind,
-            timestamp: row.createdAt.toISOString(),
-            cursor: row.seq.toString(),
-            data,
-            ...(result.errors?.length ? { errors: result.errors } : {}),
-          });
-          bodies.set(key, body);
-        }
-        out.push({
-          id: uuidv7(),
-          workspaceId,
-          endpointId: endpoint.id,
-          eventId: row.id,
-          eventSeq: row.seq,
-          kind,
-          messageId: webhookMessageId(endpoint.id, row.id),
-          body,
-          bodyBytes: Buffer.byteLength(body),
-          contactId: facts.conversation?.contactId ?? (contactKind && typeof facts.after?.contactId === 'string' ? facts.after.contactId : null),
+    const event = new LiveEvent(workspaceId, row, db);
+    const contactKind = contactKindOf(row.type);
+    const wanting: EndpointRow[] = [];
+    for (const endpoint of endpoints) {
+      if (!replay && row.seq <= endpoint.startSeq) continue;
+      const wants = contactKind
+        ? endpoint.contactEventKinds.includes(contactKind) || (!endpoint.contactEventKinds.length && !endpoint.eventKinds.length)
+        : // An endpoint that names contact kinds only wants no conversation event.
+          !(endpoint.contactEventKinds.length && !endpoint.eventKinds.length) &&
+          (await acceptsConversationEvent(event, filterOf(endpoint), { kind: endpoint.kind, userId: null }));
+      if (wants) wanting.push(endpoint);
+    }
+    if (!wanting.length) return out;
+    const facts = await event.facts();
+    const kind = contactKind ?? kindOf(row.type, facts.after) ?? row.type;
+    const bodies = new Map<string, string>();
+    for (const endpoint of wanting) {
+      // A contact event has the contact payload (an endpoint's own document selects conversationEvents).
+      const document = contactKind ? contactDocument : documentOf(endpoint.payloadDocument);
+      const key = `${endpoint.kind}\n${contactKind ? 'contact' : (endpoint.payloadDocument ?? '')}`;
+      let body = bodies.get(key);
+      if (body === undefined) {
+        const auth: AuthInfo = { workspaceId, apiKeyId: endpoint.id, keyPrefix: 'webhook', kind: endpoint.kind, scopes: READ_SCOPES, userId: null };
+        const result = await this.execute(auth, document, event);
+        const data = result.data ? Object.values(result.data)[0] ?? null : null;
+        body = JSON.stringify({
+          type: kind,
+          timestamp: row.createdAt.toISOString(),
+          cursor: row.seq.toString(),
+          data,
+          ...(result.errors?.length ? { errors: result.errors } : {}),
         });
+        bodies.set(key, body);
       }
+      out.push({
+        id: uuidv7(),
+        workspaceId,
+        endpointId: endpoint.id,
+        eventId: row.id,
+        eventSeq: row.seq,
+        kind,
+        messageId: webhookMessageId(endpoint.id, row.id),
+        body,
+        bodyBytes: Buffer.byteLength(body),
+        contactId: facts.conversation?.contactId ?? (contactKind && typeof facts.after?.contactId === 'string' ? facts.after.contactId : null),
+      });
     }
     return out;
   }

@@ -16,6 +16,7 @@ import { webhookAttemptDuration, webhookAttempts, webhookDue, webhookQueueAge } 
 import { post, type OutboundPolicy, type PostResult } from '../security/outbound.js';
 import type { SecretBox } from '../security/secret-key.js';
 import { signedHeaders } from '../security/webhook-signature.js';
+import { uuidv7 } from '../uuid.js';
 
 /** Standard Webhooks' schedule: the wait before each attempt (the first goes at once). */
 /** How often the sender reads the queue's age and depth for the metrics. */
@@ -213,6 +214,7 @@ export class WebhookSender {
     // default is 2 s; a burst of mutations holds the pool longer, and a dropped outcome means the
     // delivery goes again when its lease runs out).
     const maxWait = Math.max(2_000, this.options.leaseMs - this.options.timeoutMs);
+    if (success && !test) return this.recordSuccess(d, r, startedAt, maxWait);
     await this.prisma.$transaction(async (tx) => {
       await tx.webhookAttempt.create({
         data: {
@@ -239,16 +241,8 @@ export class WebhookSender {
         },
       });
       // Another process took the delivery over (our lease ran out): its outcome will count.
-      if (!updated.count || test) return;
-      if (success) {
-        const endpoint = await tx.webhookEndpoint.findUnique({ where: { id: d.endpoint_id }, select: { failingSince: true } });
-        if (endpoint?.failingSince) {
-          // The receiver is back: its backlog goes now, not on each delivery's schedule.
-          await tx.webhookEndpoint.update({ where: { id: d.endpoint_id }, data: { failingSince: null, nextProbeAt: null } });
-          await tx.webhookDelivery.updateMany({ where: { endpointId: d.endpoint_id, state: 'PENDING' }, data: { nextAttemptAt: new Date() } });
-        }
-        return;
-      }
+      // A test delivery says nothing of the endpoint's health.
+      if (!updated.count || test || success) return;
       if (gone) {
         await tx.webhookEndpoint.update({
           where: { id: d.endpoint_id },
@@ -275,6 +269,38 @@ export class WebhookSender {
       }
     }, { maxWait, timeout: 30_000 });
     if (!success) this.logger.info({ deliveryId: d.id, endpointId: d.endpoint_id, status: r.status, error: r.error, state }, 'webhook attempt failed');
+  }
+
+  /**
+   * The common outcome in one statement (one round trip, no interactive transaction): the
+   * attempt, and the delivery SUCCEEDED if this process still holds its lease. Only when the
+   * endpoint was failing until now is there more to do.
+   */
+  private async recordSuccess(d: Claimed, r: PostResult, startedAt: Date, maxWait: number) {
+    const [row] = await this.prisma.$queryRaw<{ updated: boolean; failing: boolean }[]>`
+      WITH attempt AS (
+        INSERT INTO "webhook_attempt" ("id", "workspace_id", "delivery_id", "started_at", "duration_ms", "http_status", "error", "response_body", "success")
+        VALUES (${uuidv7()}::uuid, ${d.workspace_id}::uuid, ${d.id}::uuid, ${startedAt}, ${r.durationMs}::int, ${r.status}::int, ${r.error}, ${r.body}, true)
+        RETURNING 1
+      ), updated AS (
+        UPDATE "webhook_delivery" SET "state" = 'SUCCEEDED', "last_status" = ${r.status}::int, "last_error" = NULL, "lease_until" = NULL,
+          "lease_token" = NULL, "next_attempt_at" = NULL, "completed_at" = now(), "updated_at" = now()
+        WHERE "id" = ${d.id}::uuid AND "lease_token" = ${d.lease_token}::uuid
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM updated) AS updated,
+        EXISTS (SELECT 1 FROM "webhook_endpoint" WHERE "id" = ${d.endpoint_id}::uuid AND "failing_since" IS NOT NULL) AS failing,
+        (SELECT count(*) FROM attempt) AS attempts`;
+    // Another process took the delivery over (our lease ran out), or the endpoint was healthy.
+    if (!row?.updated || !row.failing) return;
+    // The receiver is back: its backlog goes now, not on each delivery's schedule.
+    await this.prisma.$transaction(
+      async (tx) => {
+        await tx.webhookEndpoint.update({ where: { id: d.endpoint_id }, data: { failingSince: null, nextProbeAt: null } });
+        await tx.webhookDelivery.updateMany({ where: { endpointId: d.endpoint_id, state: 'PENDING' }, data: { nextAttemptAt: new Date() } });
+      },
+      { maxWait, timeout: 30_000 },
+    );
   }
 
   /** A test delivery, made now by this process: resolves once its one attempt is recorded. */
