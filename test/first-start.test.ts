@@ -36,7 +36,8 @@ async function workspaces(env: { DATA_DIR?: string; DATABASE_URL?: string }): Pr
   }
 }
 
-describe('a first start killed while it seeds the demo (PGlite)', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
+// PGlite only (its data directory): registered in `npm test`, not in the PostgreSQL suite.
+if (!usePostgres) describe('a first start killed while it seeds the demo (PGlite)', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('leaves nothing; the next start seeds the whole demo and prints a working key', async () => {
     const env = { DATA_DIR: emptyDataDir(), PORT: '0' };
     const first = runParley({ ...env, PARLEY_TEST_SEED_HOLD_AT: 'conversation-3' });

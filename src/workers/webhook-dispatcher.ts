@@ -126,6 +126,8 @@ export class WebhookDispatcher {
   private timer: NodeJS.Timeout | null = null;
   private loop: Promise<void> = Promise.resolve();
   private lastPrune = 0;
+  private passing = false;
+  private wakeRequested = false;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -143,7 +145,11 @@ export class WebhookDispatcher {
 
   /** Looks at the timeline now (an event has just committed in this process). */
   wake() {
-    if (this.running) this.schedule(0);
+    if (!this.running) return;
+    // A pass under way reads up to the newest event when it starts its next batch: one more
+    // pass after it, not one per event that committed meanwhile.
+    if (this.passing) this.wakeRequested = true;
+    else this.schedule(0);
   }
 
   private schedule(ms: number) {
@@ -151,14 +157,17 @@ export class WebhookDispatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
+      this.passing = true;
+      this.wakeRequested = false;
       const run = this.loop
         .then(() => this.pass())
         .catch((err) => {
           this.logger.error({ err }, 'webhook dispatcher: a pass failed');
           return false;
-        });
+        })
+        .finally(() => (this.passing = false));
       this.loop = run.then(() => {});
-      void run.then((more) => this.schedule(more ? 0 : this.options.pollMs));
+      void run.then((more) => this.schedule(more || this.wakeRequested ? 0 : this.options.pollMs));
     }, ms);
     this.timer.unref?.();
   }
