@@ -1,8 +1,10 @@
 // Starting and stopping a whole Parley process: database, migrations, demo data,
 // events, HTTP server. src/main.ts calls it for `npm start`; the tests call it too.
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Config } from './config.js';
-import { migrate, openDatabase, type Database } from './db/client.js';
+import { migrate, openDatabase, pendingMigrations, type Database } from './db/client.js';
 import { readMigrations } from './db/schema-engine.js';
 import { createLogger, type DestinationStream, type Logger } from './logger.js';
 import { collectProcessMetrics, watchGauges } from './metrics.js';
@@ -89,12 +91,15 @@ function seedHoldForTests(signal?: AbortSignal): ((step: SeedStep) => Promise<vo
  * migrations, or at the seed's next step (the seed's transaction rolls back).
  */
 export async function prepareDatabase(db: Database, config: Config, logger: Logger, signal?: AbortSignal): Promise<PreparedDatabase> {
+  const pending = await pendingMigrations(db);
+  if (pending.length) logger.info({ pending: pending.length }, 'migrating the database');
   const applied = await migrate(db);
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
   signal?.throwIfAborted();
   if (!config.SEED_DEMO) return { demoKey: null, demoKeyUnused: null };
   const hold = seedHoldForTests(signal);
   const demoKey = await seedDemoIfEmpty(db.prisma, {
+    onStart: () => logger.info('seeding the demo workspace'),
     afterStep: async (step) => {
       signal?.throwIfAborted();
       await hold?.(step);
@@ -104,9 +109,22 @@ export async function prepareDatabase(db: Database, config: Config, logger: Logg
   return { demoKey, demoKeyUnused: demoKey ? null : await demoWithUnusedKey(db.prisma) };
 }
 
+/**
+ * Opens the database the configuration names. A process that prepares it says what it opens
+ * first: on a first start, PGlite creating its data directory takes a while, before anything else.
+ */
+export async function openConfiguredDatabase(config: Config, logger: Logger, opts: { announce: boolean; onQuery?: (sql: string) => void }): Promise<Database> {
+  if (opts.announce && config.DATABASE_URL) logger.info({ database: 'PostgreSQL' }, 'opening the database');
+  else if (opts.announce && !config.DATA_DIR.startsWith('memory://')) {
+    const created = existsSync(join(config.DATA_DIR, 'PG_VERSION'));
+    logger.info({ dataDir: config.DATA_DIR }, created ? 'opening the data directory' : 'creating the data directory');
+  }
+  return openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, onQuery: opts.onQuery });
+}
+
 export async function startParley(config: Config, options: StartOptions = {}): Promise<RunningParley> {
   const logger = createLogger(config.LOG_LEVEL, options.logDestination);
-  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, onQuery: options.onQuery });
+  const db = await openConfiguredDatabase(config, logger, { announce: options.prepare !== false, onQuery: options.onQuery });
   let events: ReturnType<typeof createEvents> | undefined;
   let budgetRedis: Redis | undefined;
   let waker: SnoozeWaker | undefined;

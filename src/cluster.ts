@@ -5,9 +5,8 @@
 // Parley processes; Redis carries live events and key budgets between them (config.ts
 // requires REDIS_URL and DATABASE_URL for more than one worker).
 import cluster, { type Worker } from 'node:cluster';
-import { prepareDatabase, type PreparedDatabase, type UnusedDemoKey } from './app.js';
+import { openConfiguredDatabase, prepareDatabase, type PreparedDatabase, type UnusedDemoKey } from './app.js';
 import type { Config } from './config.js';
-import { openDatabase } from './db/client.js';
 import type { Logger } from './logger.js';
 
 /** The environment variable that tells a forked process it is a worker of a prepared cluster. */
@@ -29,7 +28,7 @@ export interface Primary {
 
 /** `signal`: as startParley's (src/app.ts); checked until the workers are started. */
 export async function startPrimary(config: Config, logger: Logger, signal?: AbortSignal): Promise<Primary> {
-  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  const db = await openConfiguredDatabase(config, logger, { announce: true });
   let prepared: PreparedDatabase;
   try {
     signal?.throwIfAborted();
