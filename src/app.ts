@@ -14,6 +14,7 @@ import type { LiveLimits } from './subscriptions/websocket.js';
 import { MemoryBudget, RedisBudget, type Budget } from './security/budget.js';
 import { DEFAULT_LIMITS } from './security/plugins.js';
 import { createParley, type Parley } from './server.js';
+import { createPlatformKey } from './services/platform.js';
 import { startSnoozeWaker, type SnoozeWaker } from './services/snooze-waker.js';
 import type { Redis } from 'ioredis';
 import { loadSecretBox } from './security/secret-key.js';
@@ -29,6 +30,8 @@ export interface RunningParley {
   demoKey: string | null;
   /** Otherwise, the demo workspace if its key was never used (it may never have been seen). */
   demoKeyUnused: UnusedDemoKey | null;
+  /** The first platform key, when this start created the demo and there was none. */
+  platformKey: string | null;
   stop(): Promise<void>;
 }
 
@@ -61,6 +64,8 @@ export interface PreparedDatabase {
   demoKey: string | null;
   /** Otherwise, the demo workspace if none of its keys was ever used. */
   demoKeyUnused: UnusedDemoKey | null;
+  /** The first platform key (src/services/platform.ts), made beside the demo's when there was none. */
+  platformKey: string | null;
 }
 
 /**
@@ -96,7 +101,7 @@ export async function prepareDatabase(db: Database, config: Config, logger: Logg
   const applied = await migrate(db);
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
   signal?.throwIfAborted();
-  if (!config.SEED_DEMO) return { demoKey: null, demoKeyUnused: null };
+  if (!config.SEED_DEMO) return { demoKey: null, demoKeyUnused: null, platformKey: null };
   const hold = seedHoldForTests(signal);
   const demoKey = await seedDemoIfEmpty(db.prisma, {
     onStart: () => logger.info('seeding the demo workspace'),
@@ -106,7 +111,10 @@ export async function prepareDatabase(db: Database, config: Config, logger: Logg
     },
   });
   if (demoKey) logger.info('created the demo workspace');
-  return { demoKey, demoKeyUnused: demoKey ? null : await demoWithUnusedKey(db.prisma) };
+  // The first platform key is shown beside the demo's, once. A start stopped between the two
+  // leaves none: `npm run parley -- platform-key:create` makes one.
+  const platformKey = demoKey && (await db.prisma.platformKey.count()) === 0 ? (await createPlatformKey(db.prisma, 'First platform key')).secret : null;
+  return { demoKey, demoKeyUnused: demoKey ? null : await demoWithUnusedKey(db.prisma), platformKey };
 }
 
 /**
@@ -133,8 +141,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const { signal } = options;
   try {
     signal?.throwIfAborted();
-    const prepared: PreparedDatabase = options.prepare === false ? { demoKey: null, demoKeyUnused: null } : await prepareDatabase(db, config, logger, signal);
-    const { demoKey, demoKeyUnused } = prepared;
+    const prepared: PreparedDatabase = options.prepare === false ? { demoKey: null, demoKeyUnused: null, platformKey: null } : await prepareDatabase(db, config, logger, signal);
+    const { demoKey, demoKeyUnused, platformKey } = prepared;
     const committed = (await readMigrations()).migrationDirectories.map((d) => d.path);
     events = createEvents(config.REDIS_URL, logger);
     // Started after the migrations: a snooze that fell due while no server ran reopens now.
@@ -238,6 +246,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       logger,
       demoKey,
       demoKeyUnused,
+      platformKey,
       stop: () =>
         (stopping ??= (async () => {
           await parley.drain(config.SHUTDOWN_TIMEOUT_MS);

@@ -17,6 +17,8 @@ export interface Primary {
   demoKey: string | null;
   /** Otherwise, the demo workspace if its key was never used. */
   demoKeyUnused: UnusedDemoKey | null;
+  /** The first platform key, made beside the demo's. */
+  platformKey: string | null;
   /** Resolves with the address once every worker listens. */
   listening: Promise<string>;
   /**

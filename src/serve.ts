@@ -10,13 +10,18 @@ import { createLogger, writeToLog, type Logger } from './logger.js';
 import { ShutdownRequested, type Shutdown } from './shutdown.js';
 // The key and the note go through the log's stream (writeToLog), each as one block: after the
 // progress lines and "Parley is listening", never before them or split by them.
-function printDemoKey(logger: Logger, url: string, demoKey: string) {
+function printDemoKey(logger: Logger, url: string, demoKey: string, platformKey: string | null) {
   writeToLog(
     logger,
     `\nCreated the demo workspace. Its API key (shown once, keep it):\n\n  ${demoKey}\n\n` +
       `Open ${url}/graphql and send it as the X-API-Key header, or:\n\n` +
       `  curl -s ${url}/graphql -H 'content-type: application/json' -H 'x-api-key: ${demoKey}' \\\n` +
-      `    -d '{"query":"{ viewer { workspace { name } } }"}'\n\n`,
+      `    -d '{"query":"{ viewer { workspace { name } } }"}'\n\n` +
+      (platformKey
+        ? 'And a platform key, which creates and lists workspaces (createWorkspace, workspaces) and sees nothing inside them\n' +
+          '(shown once, keep it; the operator command uses it as PARLEY_PLATFORM_KEY):\n\n' +
+          `  ${platformKey}\n\n`
+        : ''),
   );
 }
 
@@ -48,7 +53,7 @@ async function start(config: Config, shutdown: Shutdown) {
     shutdown.running(logger, primary.stop);
     const url = await primary.listening;
     logger.info({ url: `${url}/graphql`, database: 'PostgreSQL', workers: config.WORKERS }, 'Parley is listening');
-    if (primary.demoKey) printDemoKey(logger, url, primary.demoKey);
+    if (primary.demoKey) printDemoKey(logger, url, primary.demoKey, primary.platformKey);
     else if (primary.demoKeyUnused) printUnusedDemoKeyNote(logger, config, primary.demoKeyUnused);
     return;
   }
@@ -62,7 +67,7 @@ async function start(config: Config, shutdown: Shutdown) {
   }
   const where = config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.DATA_DIR}`;
   app.logger.info({ url: `${app.url}/graphql`, database: where }, 'Parley is listening');
-  if (app.demoKey) printDemoKey(app.logger, app.url, app.demoKey);
+  if (app.demoKey) printDemoKey(app.logger, app.url, app.demoKey, app.platformKey);
   else if (app.demoKeyUnused) printUnusedDemoKeyNote(app.logger, config, app.demoKeyUnused);
 }
 

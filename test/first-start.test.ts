@@ -85,6 +85,11 @@ describe('a first start killed while it seeds the demo (PGlite)', { timeout: PRO
     const block = KEY_BLOCK.exec(out)![0];
     expect(block).toContain(`  ${key}\n`);
     expect(block).not.toContain('{"level"');
+    // In the same block, right after: the first platform key, which lists (and creates) workspaces.
+    const platform = out.slice(KEY_BLOCK.exec(out)!.index + block.length).match(/^And a platform key[^\n]*\n[^\n]*\n\n {2}(prlp_[A-Za-z0-9]+)\n\n/);
+    expect(platform, out).not.toBeNull();
+    const workspacesSeen = await gql(url, '{ workspaces { name } }', {}, { key: platform![1]! });
+    expect(workspacesSeen.data).toEqual({ workspaces: [{ name: 'Acme Support (demo)' }] });
     await expectCompleteDemo(url, key);
     await stopCleanly(second);
     expect(await workspaces(env)).toEqual(['Acme Support (demo)']);
