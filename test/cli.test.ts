@@ -87,6 +87,18 @@ describe('npm run parley', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
     expect(workspaceKey.code).toBe(2);
     expect(workspaceKey.out).toContain('must be a platform key');
     await stopCleanly(server);
+
+    // Listed by its visible prefix, never its secret; revoked, it stops working (platform keys are not cached).
+    const listed = (await parley('platform-key:list')).out;
+    expect(listed).toMatch(/active {2}provisioning/);
+    expect(listed).not.toContain(platformKey);
+    expect((await parley('platform-key:revoke', '--key', platformKey.slice(0, 13))).out).toMatch(/platform key \S+ revoked/);
+    const after = await startTestServer({ database: { url: undefined, dataDir, drop: async () => {} } });
+    try {
+      expect((await gql(after.url, '{ workspaces { name } }', {}, { key: platformKey })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await after.close();
+    }
   });
 
   it('explains bad usage and exits 2, without needing the database', async () => {

@@ -9,6 +9,7 @@
 //                                             server's API (PARLEY_URL) instead of the database
 //   platform-key:create --name <name>         a platform key (creates and lists workspaces over
 //                                             the API); prints the secret, once
+//   platform-key:list, platform-key:revoke --key <key id or prefix>
 //   user:create --workspace <id> --name <n> --email <e> [--role ADMIN|AGENT]
 //   key:create --workspace <id> --name <n> [--kind TEAM|CONNECTOR] [--scopes read:conversations,...]
 //              [--user <user id>] [--expires <ISO date>]   prints the secret, once
@@ -31,6 +32,8 @@ const USAGE = `usage: npm run parley -- <command> [options]
   workspace:create --name <name> [--admin-name <name> --admin-email <email>]
       (with PARLEY_PLATFORM_KEY: through the running server's API at PARLEY_URL, default http://HOST:PORT)
   platform-key:create --name <name>
+  platform-key:list
+  platform-key:revoke --key <key id or prefix>
   user:create --workspace <id> --name <name> --email <email> [--role ADMIN|AGENT]
   key:create --workspace <id> --name <name> [--kind TEAM|CONNECTOR] [--scopes a,b] [--user <id>] [--expires <ISO date>]
   key:revoke --key <key id or prefix>
@@ -177,6 +180,20 @@ function plan(command: string, values: Record<string, string | undefined>): Work
         if (userId) await prisma.user.findFirstOrThrow({ where: { id: userId, workspaceId } });
         const key = await createApiKey(prisma, { workspaceId, name, kind, scopes, userId, expiresAt });
         return `key ${key.id} created. Its secret, shown this once:\n\n  ${key.secret}\n`;
+      };
+    }
+    case 'platform-key:list':
+      return async ({ prisma }) => {
+        const keys = await prisma.platformKey.findMany({ orderBy: { createdAt: 'asc' } });
+        return keys.map((k) => `${k.id}  ${k.prefix}…  ${k.revokedAt ? 'revoked' : 'active'}  ${k.name}`).join('\n') || 'no platform keys';
+      };
+    case 'platform-key:revoke': {
+      const ref = required(values, 'key');
+      return async ({ prisma }) => {
+        const keys = await prisma.platformKey.findMany({ where: isUuid(ref) ? { id: ref } : { prefix: ref } });
+        if (keys.length !== 1) throw new UsageError(keys.length ? `"${ref}" matches ${keys.length} platform keys: use the key id` : `no platform key "${ref}"`);
+        await prisma.platformKey.update({ where: { id: keys[0]!.id }, data: { revokedAt: new Date() } });
+        return `platform key ${keys[0]!.id} revoked`;
       };
     }
     case 'key:revoke': {
