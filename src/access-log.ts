@@ -78,7 +78,7 @@ export class OperationRecord {
     this.durationMs = performance.now() - this.start;
     this.errorCodes = [...new Set((errors ?? []).map(codeOf))];
     const auth = context?.auth;
-    this.keyPrefix = auth?.keyPrefix ?? null;
+    this.keyPrefix = auth?.keyPrefix ?? context?.platform?.keyPrefix ?? null;
     this.workspaceId = auth?.workspaceId ?? null;
     this.cost = context ? costOf(context) : null;
     const name = operationNameLabel(this.name, !!auth && this.executed);

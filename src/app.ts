@@ -1,8 +1,10 @@
 // Starting and stopping a whole Parley process: database, migrations, demo data,
 // events, HTTP server. src/main.ts calls it for `npm start`; the tests call it too.
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Config } from './config.js';
-import { migrate, openDatabase, type Database } from './db/client.js';
+import { migrate, openDatabase, pendingMigrations, type Database } from './db/client.js';
 import { readMigrations } from './db/schema-engine.js';
 import { createLogger, type DestinationStream, type Logger } from './logger.js';
 import { collectProcessMetrics, watchGauges } from './metrics.js';
@@ -12,6 +14,7 @@ import type { LiveLimits } from './subscriptions/websocket.js';
 import { MemoryBudget, RedisBudget, type Budget } from './security/budget.js';
 import { DEFAULT_LIMITS } from './security/plugins.js';
 import { createParley, type Parley } from './server.js';
+import { createPlatformKey } from './services/platform.js';
 import { startSnoozeWaker, type SnoozeWaker } from './services/snooze-waker.js';
 import type { Redis } from 'ioredis';
 import { loadSecretBox } from './security/secret-key.js';
@@ -27,6 +30,8 @@ export interface RunningParley {
   demoKey: string | null;
   /** Otherwise, the demo workspace if its key was never used (it may never have been seen). */
   demoKeyUnused: UnusedDemoKey | null;
+  /** The first platform key, when this start created the demo and there was none. */
+  platformKey: string | null;
   stop(): Promise<void>;
 }
 
@@ -59,6 +64,8 @@ export interface PreparedDatabase {
   demoKey: string | null;
   /** Otherwise, the demo workspace if none of its keys was ever used. */
   demoKeyUnused: UnusedDemoKey | null;
+  /** The first platform key (src/services/platform.ts), made beside the demo's when there was none. */
+  platformKey: string | null;
 }
 
 /**
@@ -89,24 +96,43 @@ function seedHoldForTests(signal?: AbortSignal): ((step: SeedStep) => Promise<vo
  * migrations, or at the seed's next step (the seed's transaction rolls back).
  */
 export async function prepareDatabase(db: Database, config: Config, logger: Logger, signal?: AbortSignal): Promise<PreparedDatabase> {
+  const pending = await pendingMigrations(db);
+  if (pending.length) logger.info({ pending: pending.length }, 'migrating the database');
   const applied = await migrate(db);
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
   signal?.throwIfAborted();
-  if (!config.SEED_DEMO) return { demoKey: null, demoKeyUnused: null };
+  if (!config.SEED_DEMO) return { demoKey: null, demoKeyUnused: null, platformKey: null };
   const hold = seedHoldForTests(signal);
   const demoKey = await seedDemoIfEmpty(db.prisma, {
+    onStart: () => logger.info('seeding the demo workspace'),
     afterStep: async (step) => {
       signal?.throwIfAborted();
       await hold?.(step);
     },
   });
   if (demoKey) logger.info('created the demo workspace');
-  return { demoKey, demoKeyUnused: demoKey ? null : await demoWithUnusedKey(db.prisma) };
+  // The first platform key is shown beside the demo's, once. A start stopped between the two
+  // leaves none: `npm run parley -- platform-key:create` makes one.
+  const platformKey = demoKey && (await db.prisma.platformKey.count()) === 0 ? (await createPlatformKey(db.prisma, 'First platform key')).secret : null;
+  return { demoKey, demoKeyUnused: demoKey ? null : await demoWithUnusedKey(db.prisma), platformKey };
+}
+
+/**
+ * Opens the database the configuration names. A process that prepares it says what it opens
+ * first: on a first start, PGlite creating its data directory takes a while, before anything else.
+ */
+export async function openConfiguredDatabase(config: Config, logger: Logger, opts: { announce: boolean; onQuery?: (sql: string) => void }): Promise<Database> {
+  if (opts.announce && config.DATABASE_URL) logger.info({ database: 'PostgreSQL' }, 'opening the database');
+  else if (opts.announce && !config.DATA_DIR.startsWith('memory://')) {
+    const created = existsSync(join(config.DATA_DIR, 'PG_VERSION'));
+    logger.info({ dataDir: config.DATA_DIR }, created ? 'opening the data directory' : 'creating the data directory');
+  }
+  return openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, onQuery: opts.onQuery });
 }
 
 export async function startParley(config: Config, options: StartOptions = {}): Promise<RunningParley> {
   const logger = createLogger(config.LOG_LEVEL, options.logDestination);
-  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, onQuery: options.onQuery });
+  const db = await openConfiguredDatabase(config, logger, { announce: options.prepare !== false, onQuery: options.onQuery });
   let events: ReturnType<typeof createEvents> | undefined;
   let budgetRedis: Redis | undefined;
   let waker: SnoozeWaker | undefined;
@@ -115,8 +141,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const { signal } = options;
   try {
     signal?.throwIfAborted();
-    const prepared: PreparedDatabase = options.prepare === false ? { demoKey: null, demoKeyUnused: null } : await prepareDatabase(db, config, logger, signal);
-    const { demoKey, demoKeyUnused } = prepared;
+    const prepared: PreparedDatabase = options.prepare === false ? { demoKey: null, demoKeyUnused: null, platformKey: null } : await prepareDatabase(db, config, logger, signal);
+    const { demoKey, demoKeyUnused, platformKey } = prepared;
     const committed = (await readMigrations()).migrationDirectories.map((d) => d.path);
     events = createEvents(config.REDIS_URL, logger);
     // Started after the migrations: a snooze that fell due while no server ran reopens now.
@@ -220,6 +246,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       logger,
       demoKey,
       demoKeyUnused,
+      platformKey,
       stop: () =>
         (stopping ??= (async () => {
           await parley.drain(config.SHUTDOWN_TIMEOUT_MS);

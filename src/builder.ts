@@ -28,6 +28,8 @@ export interface AuthScopes {
   scope: Scope;
   /** A TEAM key (agents' tools, dashboards): may see internal notes. */
   teamKey: boolean;
+  /** A platform key: manages workspaces, sees nothing inside them. */
+  platformKey: boolean;
 }
 
 export const builder = new SchemaBuilder<{
@@ -52,8 +54,12 @@ export const builder = new SchemaBuilder<{
       authenticated: ctx.auth !== null,
       scope: (scope: Scope) => (ctx.auth ? ctx.auth.scopes.has(scope) || ctx.auth.scopes.has('ADMIN') : false),
       teamKey: ctx.auth?.kind === 'TEAM',
+      platformKey: ctx.platform !== null,
     }),
     unauthorizedError: (_parent, ctx, info, result) => {
+      if (!ctx.auth && ctx.platform) {
+        return forbidden(`${info.parentType.name}.${info.fieldName} needs a key of a workspace: a platform key manages workspaces and sees nothing inside them.`);
+      }
       if (!ctx.auth) return unauthenticated('An API key is required: send it as X-API-Key or Authorization: Bearer.');
       type Failure = { kind?: string; scope?: string; parameter?: unknown; failures?: Failure[] };
       // A connection field wraps its scopes in AnyAuthScopes: name the scope it needs all the same.
@@ -62,6 +68,9 @@ export const builder = new SchemaBuilder<{
       if (failure.kind === 'AuthScope' && failure.scope === 'scope') {
         const needed = scopeName(failure.parameter as Scope);
         return forbidden(`${info.parentType.name}.${info.fieldName} needs the ${needed} scope.`, { scope: needed });
+      }
+      if (failure.kind === 'AuthScope' && failure.scope === 'platformKey') {
+        return forbidden(`${info.parentType.name}.${info.fieldName} needs a platform key: a workspace key never manages workspaces.`);
       }
       return forbidden(`This API key may not access ${info.parentType.name}.${info.fieldName}.`);
     },

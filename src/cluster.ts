@@ -5,9 +5,8 @@
 // Parley processes; Redis carries live events and key budgets between them (config.ts
 // requires REDIS_URL and DATABASE_URL for more than one worker).
 import cluster, { type Worker } from 'node:cluster';
-import { prepareDatabase, type PreparedDatabase, type UnusedDemoKey } from './app.js';
+import { openConfiguredDatabase, prepareDatabase, type PreparedDatabase, type UnusedDemoKey } from './app.js';
 import type { Config } from './config.js';
-import { openDatabase } from './db/client.js';
 import type { Logger } from './logger.js';
 
 /** The environment variable that tells a forked process it is a worker of a prepared cluster. */
@@ -18,6 +17,8 @@ export interface Primary {
   demoKey: string | null;
   /** Otherwise, the demo workspace if its key was never used. */
   demoKeyUnused: UnusedDemoKey | null;
+  /** The first platform key, made beside the demo's. */
+  platformKey: string | null;
   /** Resolves with the address once every worker listens. */
   listening: Promise<string>;
   /**
@@ -29,7 +30,7 @@ export interface Primary {
 
 /** `signal`: as startParley's (src/app.ts); checked until the workers are started. */
 export async function startPrimary(config: Config, logger: Logger, signal?: AbortSignal): Promise<Primary> {
-  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  const db = await openConfiguredDatabase(config, logger, { announce: true });
   let prepared: PreparedDatabase;
   try {
     signal?.throwIfAborted();

@@ -5,6 +5,7 @@ import type { Logger } from './logger.js';
 import type { Events } from './pubsub.js';
 import type { LiveHub } from './subscriptions/hub.js';
 import type { AuthInfo } from './services/auth.js';
+import type { PlatformAuth } from './services/platform.js';
 import type { ServiceContext } from './services/timeline.js';
 import type { WebhookDeps } from './services/webhooks.js';
 import type { WebhookSender } from './workers/webhook-sender.js';
@@ -16,6 +17,8 @@ const NO_WORKSPACE = '00000000-0000-0000-0000-000000000000';
 export interface Context {
   /** Null when the request carries no key: only introspection answers then. */
   auth: AuthInfo | null;
+  /** A platform key (src/services/platform.ts): then `auth` is null, and only the platform's fields answer. */
+  platform: PlatformAuth | null;
   /** Every query and write goes through this client; it is scoped to the caller's workspace. */
   db: ScopedDb;
   /** The unscoped client, for the few lookups that precede a workspace (authentication). */
@@ -45,9 +48,10 @@ export interface AppDeps {
   webhooks?: WebhookRuntime;
 }
 
-export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: string): Context {
+export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: string, platform: PlatformAuth | null = null): Context {
   return {
     auth,
+    platform,
     db: scopeToWorkspace(deps.prisma, auth?.workspaceId ?? NO_WORKSPACE),
     prisma: deps.prisma,
     pubsub: deps.events.pubsub,

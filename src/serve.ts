@@ -6,14 +6,22 @@ import { startPrimary, WORKER_ENV } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DataDirError } from './db/data-dir-lock.js';
 import { SecretKeyError } from './security/secret-key.js';
-import { createLogger } from './logger.js';
+import { createLogger, writeToLog, type Logger } from './logger.js';
 import { ShutdownRequested, type Shutdown } from './shutdown.js';
-function printDemoKey(url: string, demoKey: string) {
-  process.stdout.write(
+// The key and the note go through the log's stream (writeToLog), each as one block: after the
+// progress lines and "Parley is listening", never before them or split by them.
+function printDemoKey(logger: Logger, url: string, demoKey: string, platformKey: string | null) {
+  writeToLog(
+    logger,
     `\nCreated the demo workspace. Its API key (shown once, keep it):\n\n  ${demoKey}\n\n` +
       `Open ${url}/graphql and send it as the X-API-Key header, or:\n\n` +
       `  curl -s ${url}/graphql -H 'content-type: application/json' -H 'x-api-key: ${demoKey}' \\\n` +
-      `    -d '{"query":"{ viewer { workspace { name } } }"}'\n\n`,
+      `    -d '{"query":"{ viewer { workspace { name } } }"}'\n\n` +
+      (platformKey
+        ? 'And a platform key, which creates and lists workspaces (createWorkspace, workspaces) and sees nothing inside them\n' +
+          '(shown once, keep it; the operator command uses it as PARLEY_PLATFORM_KEY):\n\n' +
+          `  ${platformKey}\n\n`
+        : ''),
   );
 }
 
@@ -24,13 +32,14 @@ const shellWord = (s: string) => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace
  * seed's commit and that printing (or one that could not listen after seeding) never showed
  * it; until a key of the demo workspace is used, each start says how to make another.
  */
-function printUnusedDemoKeyNote(config: Config, demo: UnusedDemoKey) {
+function printUnusedDemoKeyNote(logger: Logger, config: Config, demo: UnusedDemoKey) {
   const command =
     `npm run parley -- key:create --workspace ${demo.workspaceId} --name "Demo key"` + (demo.userId ? ` --user ${demo.userId}` : '');
   const how = config.DATABASE_URL
     ? `create another with the same DATABASE_URL:\n\n  ${command}\n`
     : `stop Parley (one process owns the data directory) and create another:\n\n  DATA_DIR=${shellWord(config.DATA_DIR)} ${command}\n`;
-  process.stdout.write(
+  writeToLog(
+    logger,
     `\nThe demo workspace's API key has not been used yet (or it has none). If you do not have one (a key is shown once, when the demo is created), ${how}\n` +
       'This note stops once a key of the demo workspace is used (or with SEED_DEMO=false).\n\n',
   );
@@ -44,8 +53,8 @@ async function start(config: Config, shutdown: Shutdown) {
     shutdown.running(logger, primary.stop);
     const url = await primary.listening;
     logger.info({ url: `${url}/graphql`, database: 'PostgreSQL', workers: config.WORKERS }, 'Parley is listening');
-    if (primary.demoKey) printDemoKey(url, primary.demoKey);
-    else if (primary.demoKeyUnused) printUnusedDemoKeyNote(config, primary.demoKeyUnused);
+    if (primary.demoKey) printDemoKey(logger, url, primary.demoKey, primary.platformKey);
+    else if (primary.demoKeyUnused) printUnusedDemoKeyNote(logger, config, primary.demoKeyUnused);
     return;
   }
   const app = await startParley(config, { prepare: !worker, signal: shutdown.signal });
@@ -58,8 +67,8 @@ async function start(config: Config, shutdown: Shutdown) {
   }
   const where = config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.DATA_DIR}`;
   app.logger.info({ url: `${app.url}/graphql`, database: where }, 'Parley is listening');
-  if (app.demoKey) printDemoKey(app.url, app.demoKey);
-  else if (app.demoKeyUnused) printUnusedDemoKeyNote(config, app.demoKeyUnused);
+  if (app.demoKey) printDemoKey(app.logger, app.url, app.demoKey, app.platformKey);
+  else if (app.demoKeyUnused) printUnusedDemoKeyNote(app.logger, config, app.demoKeyUnused);
 }
 
 export async function serve(shutdown: Shutdown): Promise<void> {

@@ -17,6 +17,7 @@ import type { Budget } from './security/budget.js';
 import { httpRequests, routeLabel, serveMetrics } from './metrics.js';
 import { KEY_REVOKED_TOPIC } from './pubsub.js';
 import { AuthCache, authenticate, secretFromHeaders } from './services/auth.js';
+import { authenticatePlatform, isPlatformSecret } from './services/platform.js';
 import { LiveHub } from './subscriptions/hub.js';
 import { beforeDeadline, LiveServer, type LiveInitialContext, type LiveLimits } from './subscriptions/websocket.js';
 
@@ -141,6 +142,8 @@ export function createParley(opts: ParleyOptions): Parley {
       if (live) return buildContext(deps, live.auth, live.requestId);
       const requestId = requestIdOf(req) ?? randomUUID();
       const secret = secretFromHeaders(request.headers);
+      // A platform key: no workspace, only the platform's fields (src/schema/platform.ts).
+      if (secret && isPlatformSecret(secret)) return buildContext(deps, null, requestId, await authenticatePlatform(prisma as PrismaClient, secret));
       const auth = secret ? await authenticate(prisma as PrismaClient, secret, new Date(), authCache) : null;
       return buildContext(deps, auth, requestId);
     },

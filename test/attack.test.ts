@@ -6,6 +6,7 @@
 import { getNamedType, isObjectType, type GraphQLField, type GraphQLObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../src/schema/index.js';
+import { createPlatformKey } from '../src/services/platform.js';
 import { operationFor, variants, type IdsByType } from './support/attack.js';
 import { client, gql, globalId } from './support/graphql.js';
 import { liveClient, sleep } from './support/ws.js';
@@ -175,6 +176,39 @@ describe('cross-workspace: workspace B against every operation, aimed at A', () 
     expect(leaks('', search.text, secrets())).toEqual([]);
     expect(leaked).toEqual([]);
     expect(invalid).toEqual([]);
+    expect(await snapshot()).toBe(before);
+    expect(serverErrors).toEqual([]);
+  }, 240_000);
+});
+
+describe('a platform key against every operation, aimed at A', () => {
+  it('gets FORBIDDEN (or nothing) on every workspace field and mutation, and learns and changes nothing of A', async () => {
+    const platform = (await createPlatformKey(server.db.prisma, 'attack suite')).secret;
+    const before = await snapshot();
+    const PLATFORM_FIELDS = new Set(['workspaces', 'createWorkspace']);
+    const leaked: string[] = [];
+    const allowed: string[] = [];
+    for (const [kind, type] of [
+      ['query', schema.getQueryType()],
+      ['mutation', schema.getMutationType()],
+    ] as const) {
+      for (const field of rootFields(type)) {
+        if (PLATFORM_FIELDS.has(field.name)) continue;
+        const query = operationFor(kind, field, schema);
+        for (const v of variants(field, ids)) {
+          const res = await attack(platform, query, v.args);
+          const found = leaks(query + JSON.stringify(v.args), res.text, secrets());
+          if (found.length) leaked.push(`${v.target}: ${found.join(', ')}`);
+          const codes = (res.body.errors ?? []).map((e) => e.extensions?.code);
+          // node and nodes answer null for what is not in the caller's workspace, as for B.
+          const something = (value: unknown): boolean => value !== null && (!Array.isArray(value) || value.some(something));
+          const answered = Object.values(res.body.data ?? {}).some(something);
+          if (!codes.includes('FORBIDDEN') && answered) allowed.push(`${v.target}: ${res.text.slice(0, 200)}`);
+        }
+      }
+    }
+    expect(leaked).toEqual([]);
+    expect(allowed).toEqual([]);
     expect(await snapshot()).toBe(before);
     expect(serverErrors).toEqual([]);
   }, 240_000);

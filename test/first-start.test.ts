@@ -27,6 +27,22 @@ function emptyDataDir() {
 
 const held = (step: string) => new RegExp(`seed held at step ${step} `);
 
+/** A JSON log line with this message. */
+const logLine = (msg: string) => new RegExp(`^\\{"level":30,[^\\n]*"msg":"${msg}"\\}$`, 'm');
+
+/** Each pattern matches the output, each after the one before it. */
+function expectInOrder(output: string, patterns: RegExp[]) {
+  let from = 0;
+  for (const pattern of patterns) {
+    const m = pattern.exec(output.slice(from));
+    expect(m, `${pattern} after offset ${from} in:\n${output}`).not.toBeNull();
+    from += m!.index + m![0].length;
+  }
+}
+
+/** The key block a start that created the demo prints, whole: from its first line to the example command's end. */
+const KEY_BLOCK = /\n\nCreated the demo workspace\. Its API key[^]*?\n {4}-d '[^\n]*'\n\n/;
+
 async function workspaces(env: { DATA_DIR?: string; DATABASE_URL?: string }): Promise<string[]> {
   const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR ?? 'unused' });
   try {
@@ -39,14 +55,42 @@ async function workspaces(env: { DATA_DIR?: string; DATABASE_URL?: string }): Pr
 // PGlite only (its data directory): registered in `npm test`, not in the PostgreSQL suite.
 if (!usePostgres) describe('a first start killed while it seeds the demo (PGlite)', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('leaves nothing; the next start seeds the whole demo and prints a working key', async () => {
-    const env = { DATA_DIR: emptyDataDir(), PORT: '0' };
+    // A directory that does not exist yet: the first start says what it does while it works.
+    const env = { DATA_DIR: join(emptyDataDir(), 'data'), PORT: '0' };
     const first = runParley({ ...env, PARLEY_TEST_SEED_HOLD_AT: 'conversation-3' });
     await first.waitFor(held('conversation-3'));
+    // The log is written asynchronously: its line may follow the hold's message on stderr.
+    await first.waitFor(logLine('seeding the demo workspace'));
     expect((await first.kill()).signal).toBe('SIGKILL');
+    expectInOrder(first.output(), [
+      logLine('creating the data directory'),
+      logLine('migrating the database'),
+      logLine('applied migrations'),
+      logLine('seeding the demo workspace'),
+    ]);
 
     const second = runParley(env);
     const url = await listening(second);
     const key = (await second.waitFor(DEMO_KEY_LINE))[1]!;
+    await second.waitFor(KEY_BLOCK);
+    // The progress lines, "Parley is listening" and right after it the key, as one block that
+    // no log line splits (the requests below come after it).
+    const out = second.output();
+    expectInOrder(out, [
+      logLine('opening the data directory'),
+      logLine('seeding the demo workspace'),
+      logLine('created the demo workspace'),
+      new RegExp(`${logLine('Parley is listening').source.slice(0, -1)}${KEY_BLOCK.source}`, 'm'),
+    ]);
+    expect(out).not.toMatch(logLine('migrating the database'));
+    const block = KEY_BLOCK.exec(out)![0];
+    expect(block).toContain(`  ${key}\n`);
+    expect(block).not.toContain('{"level"');
+    // In the same block, right after: the first platform key, which lists (and creates) workspaces.
+    const platform = out.slice(KEY_BLOCK.exec(out)!.index + block.length).match(/^And a platform key[^\n]*\n[^\n]*\n\n {2}(prlp_[A-Za-z0-9]+)\n\n/);
+    expect(platform, out).not.toBeNull();
+    const workspacesSeen = await gql(url, '{ workspaces { name } }', {}, { key: platform![1]! });
+    expect(workspacesSeen.data).toEqual({ workspaces: [{ name: 'Acme Support (demo)' }] });
     await expectCompleteDemo(url, key);
     await stopCleanly(second);
     expect(await workspaces(env)).toEqual(['Acme Support (demo)']);

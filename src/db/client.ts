@@ -9,7 +9,7 @@ import type { PoolGauges } from '../metrics.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { pgliteExtensions } from './engine-db.js';
-import { applyMigrations, withSchemaEngine } from './schema-engine.js';
+import { applyMigrations, readMigrations, withSchemaEngine } from './schema-engine.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -135,6 +135,17 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     await lock?.release();
     throw e;
   }
+}
+
+/** The committed migrations not applied yet (all of them on an empty database), for the start's progress line. */
+export async function pendingMigrations(db: Database): Promise<string[]> {
+  const committed = (await readMigrations()).migrationDirectories.map((d) => d.path);
+  const table = await db.prisma.$queryRaw<{ name: string | null }[]>`SELECT to_regclass('_prisma_migrations')::text AS name`;
+  if (!table[0]?.name) return committed;
+  const applied = await db.prisma.$queryRaw<{ migration_name: string }[]>`
+    SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+  const done = new Set(applied.map((r) => r.migration_name));
+  return committed.filter((name) => !done.has(name));
 }
 
 /** Applies the committed migrations not yet applied; returns their names. */

@@ -167,8 +167,9 @@ export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<C
       };
     }
     let remaining: number | null = null;
-    if (budget && ctx.auth) {
-      const decision = await budget.take(ctx.auth.apiKeyId, requested);
+    const budgetKey = ctx.auth?.apiKeyId ?? ctx.platform?.platformKeyId;
+    if (budget && budgetKey) {
+      const decision = await budget.take(budgetKey, requested);
       remaining = decision.remaining;
       if (!decision.allowed) {
         rateLimited.inc({ limit: 'cost_budget' });
@@ -183,7 +184,7 @@ export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<C
         };
       }
     }
-    ctx.__cost = { requested, limit: limits.maxCost, remaining, budget: budget && ctx.auth ? budget.capacity : null };
+    ctx.__cost = { requested, limit: limits.maxCost, remaining, budget: budget && budgetKey ? budget.capacity : null };
     return null;
   };
 

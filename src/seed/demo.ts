@@ -138,6 +138,8 @@ const SEED_LOCK = 7_202_611_210;
 export type SeedStep = 'workspace' | 'users' | 'inboxes' | 'labels' | `contact-${number}` | `conversation-${number}` | 'aged' | 'key' | 'committed';
 
 export interface SeedOptions {
+  /** Called once the database is found empty, before the seed begins (the start says so). */
+  onStart?: () => void;
   /** Called after each step; the seed waits for it. */
   afterStep?: (step: SeedStep) => Promise<void>;
 }
@@ -162,6 +164,7 @@ function joined(tx: ScopedTx): ScopedDb {
  */
 export async function seedDemoIfEmpty(prisma: PrismaClient, options: SeedOptions = {}): Promise<string | null> {
   if ((await prisma.workspace.count()) > 0) return null;
+  options.onStart?.();
   const step = options.afterStep ?? (async () => {});
   const workspaceId = uuidv7();
   const scoped = scopeToWorkspace(prisma, workspaceId);

@@ -31,6 +31,12 @@ export interface KeyHolder {
   readonly secretHash: string | null;
   /** The key may no longer be used: end what it keeps open. */
   end(reason: string): void;
+  /**
+   * The server is shutting down: deliver the events already handed to it, then complete
+   * normally (an SSE stream gets its `complete` event). A WebSocket connection has none: the
+   * server closes those itself, with 1001.
+   */
+  finish?(): void;
 }
 
 /** Checks keys in use and ends their holders when they stop being valid (LiveServer, src/subscriptions/websocket.ts). */
@@ -87,7 +93,11 @@ export class LiveStream implements AsyncIterable<LiveEvent> {
           const watch = keyWatches.get(this.hub);
           const unwatch =
             subscriber && watch
-              ? watch.holdKey(subscriber.apiKeyId, { secretHash: subscriber.secretHash, end: (reason) => control.revoke(reason) })
+              ? watch.holdKey(subscriber.apiKeyId, {
+                  secretHash: subscriber.secretHash,
+                  end: (reason) => control.revoke(reason),
+                  finish: () => control.finish(),
+                })
               : null;
           inner = follow(this.hub, this.spec, control, unwatch);
         }
@@ -104,12 +114,14 @@ export class LiveStream implements AsyncIterable<LiveEvent> {
   }
 }
 
-/** What can stop a stream between events: its key ceasing to be valid, or its consumer leaving. */
+/** What can stop a stream between events: its key ceasing to be valid, its consumer leaving, the server shutting down. */
 class Control {
   /** Why the key may no longer follow the stream, once it may not. */
   revoked: string | null = null;
   /** The consumer returned: nothing more is wanted. */
   left = false;
+  /** The server is shutting down: the events already received go out, then the stream completes. */
+  finishing = false;
   private waiting: (() => void) | null = null;
 
   get over(): boolean {
@@ -136,11 +148,19 @@ class Control {
     this.left = true;
     this.wake();
   }
+
+  finish() {
+    this.finishing = true;
+    this.wake();
+  }
 }
 
 /**
  * The per-subscriber path: listen first, replay from the timeline, then live, skipping what
- * was replayed; until the key stops being valid (then its error, last) or the consumer leaves.
+ * was replayed; until the key stops being valid (then its error, last), the consumer leaves or
+ * the server shuts down (then the events already received, and the end). A replay cut short by
+ * the shutdown ends the stream where it stopped: the live events queued meanwhile lie beyond a
+ * gap, and a client resuming after the last cursor it got receives them all from the next server.
  */
 async function* follow(hub: LiveHub, spec: LiveSpec, control: Control, unwatch: (() => void) | null): AsyncGenerator<LiveEvent | Error> {
   const queue: LiveEvent[] = [];
@@ -151,17 +171,25 @@ async function* follow(hub: LiveHub, spec: LiveSpec, control: Control, unwatch: 
       control.wake();
     });
     let last = spec.after ?? hold.joinedAt;
+    let replayCut = false;
     if (spec.after !== null && !control.over) {
-      for await (const e of hub.replay(spec.workspaceId, spec.after)) {
-        last = e.seq;
-        if (await spec.accept(e)) {
-          deliveredTo('http');
-          yield e;
+      replayCut = control.finishing;
+      if (!replayCut) {
+        for await (const e of hub.replay(spec.workspaceId, spec.after)) {
+          last = e.seq;
+          if (await spec.accept(e)) {
+            deliveredTo('http');
+            yield e;
+          }
+          if (control.over) break;
+          if (control.finishing) {
+            replayCut = true;
+            break;
+          }
         }
-        if (control.over) break;
       }
     }
-    while (!control.over) {
+    while (!control.over && !replayCut) {
       while (queue.length && !control.over) {
         const e = queue.shift()!;
         if (e.seq <= last) continue;
@@ -171,6 +199,7 @@ async function* follow(hub: LiveHub, spec: LiveSpec, control: Control, unwatch: 
           yield e;
         }
       }
+      if (control.finishing) break;
       if (!control.over) await control.sleep();
     }
     if (control.revoked !== null && !control.left) yield unauthenticated(control.revoked);

@@ -341,6 +341,8 @@ export class LiveServer implements KeyWatch {
     let set = this.byKey.get(apiKeyId);
     if (!set) this.byKey.set(apiKeyId, (set = new Set()));
     set.add(holder);
+    // A stream that starts while the server shuts down ends at once (a client resumes elsewhere).
+    if (this.closing) holder.finish?.();
     return () => this.releaseKey(apiKeyId, holder);
   }
 
@@ -606,7 +608,9 @@ export class LiveServer implements KeyWatch {
   /**
    * Shutdown: refuse new connections; deliver every event committed so far (in-flight ones
    * included); let the sockets flush; close them with 1001 (going away), which graphql-ws
-   * clients retry, on another process, resuming with `after`.
+   * clients retry, on another process, resuming with `after`. Streams iterated for other
+   * transports (GraphQL over SSE) get the same events, then complete: their responses end
+   * with SSE's `complete` event instead of holding the shutdown until its deadline.
    */
   async close(deadline: number): Promise<void> {
     this.closing = true;
@@ -624,6 +628,7 @@ export class LiveServer implements KeyWatch {
     } catch (err) {
       this.deps.logger.warn({ err }, 'delivering the last live events failed');
     }
+    for (const holders of this.byKey.values()) for (const h of holders) h.finish?.();
     while (Date.now() < deadline && [...this.connections].some((c) => c.open && c.socket.bufferedAmount > 0)) {
       await new Promise((r) => setTimeout(r, 10));
     }
