@@ -36,6 +36,8 @@ export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
   AuthScopes: AuthScopes;
+  // Fields are non-null unless they say `nullable: true`: see defaultFieldNullability below.
+  DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
   Scalars: {
@@ -45,6 +47,12 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   plugins: [ScopeAuthPlugin, ErrorsPlugin, ValidationPlugin, PrismaPlugin, RelayPlugin],
+  // A field is non-null unless it says `nullable: true`, so clients get types they can use.
+  // Nullable, with a description of what null means: a value that can be absent, and a field
+  // that can fail on its own without taking its parent with it: root fields (they carry
+  // scopes), a field with its own scope, and a field whose object type has a scope its
+  // parent does not already guarantee (a Contact, for a key without read:contacts).
+  defaultFieldNullability: false,
   scopeAuth: {
     // Subscription fields are authorised when subscribing (a key without the scope is refused
     // at once), not on each event.
@@ -92,11 +100,14 @@ export const builder = new SchemaBuilder<{
     clientMutationId: 'omit',
     cursorType: 'String',
     nodeQueryOptions: {
-      description: 'Fetches any object by its global id. Null when it does not exist in your workspace.',
+      description: 'Fetches any object by its global id. Null when it does not exist in your workspace, and (with an error) for a malformed id or an object your key may not read.',
       args: { id: { description: 'The global id of the object.' } },
     },
     nodesQueryOptions: {
-      description: 'Fetches objects by their global ids, in order; null for each that does not exist in your workspace.',
+      // Nullable like every root field: a malformed id or too many ids fail this field alone.
+      nullable: { list: true, items: true },
+      description:
+        'Fetches objects by their global ids, in order; null for each that does not exist in your workspace (and, with an error, for each your key may not read). The list is null only with an error on this field (BAD_USER_INPUT for a malformed id or more than 100 ids).',
       args: { ids: { description: 'The global ids of the objects (at most 100).' } },
       resolve: (_root, args, _ctx, _info, resolveNodes) => {
         if (args.ids.length > MAX_NODES) throw badInput(`nodes takes at most ${MAX_NODES} ids.`, { argument: 'ids' });
@@ -108,8 +119,8 @@ export const builder = new SchemaBuilder<{
     pageInfoTypeOptions: { description: 'Where a page stands in its connection.' },
     hasNextPageFieldOptions: { description: 'More items follow this page.' },
     hasPreviousPageFieldOptions: { description: 'More items precede this page.' },
-    startCursorFieldOptions: { description: 'The cursor of the first item of the page.' },
-    endCursorFieldOptions: { description: 'The cursor of the last item of the page.' },
+    startCursorFieldOptions: { description: 'The cursor of the first item of the page; null when the page is empty.' },
+    endCursorFieldOptions: { description: 'The cursor of the last item of the page; null when the page is empty.' },
     cursorFieldOptions: { description: 'Opaque cursor of this item, for `after` or `before`.' },
     nodeFieldOptions: { description: 'The item.' },
     edgesFieldOptions: { description: 'The items of the page, with their cursors.' },

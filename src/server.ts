@@ -20,6 +20,7 @@ import { AuthCache, authenticate, secretFromHeaders } from './services/auth.js';
 import { authenticatePlatform, isPlatformSecret } from './services/platform.js';
 import { LiveHub } from './subscriptions/hub.js';
 import { beforeDeadline, LiveServer, type LiveInitialContext, type LiveLimits } from './subscriptions/websocket.js';
+import { SCHEMA_VERSION, SCHEMA_VERSION_HEADER, SERVER_VERSION, VERSION_HEADER } from './version.js';
 
 /** Answers 413 to a body over the limit; the connection closes once the answer is sent. */
 function refuseTooLarge(res: ServerResponse, limit: number): void {
@@ -165,6 +166,11 @@ export function createParley(opts: ParleyOptions): Parley {
     const path = (req.url ?? '/').split('?')[0]!;
     const record = beginRequest(req);
     res.setHeader('x-request-id', record.requestId);
+    // Every answer of the GraphQL endpoint says which server and schema gave it, refusals too.
+    if (path === '/graphql') {
+      res.setHeader(VERSION_HEADER, SERVER_VERSION);
+      res.setHeader(SCHEMA_VERSION_HEADER, String(SCHEMA_VERSION));
+    }
     res.once('close', () => {
       const status = res.headersSent ? res.statusCode : 0;
       const route = routeLabel(path);

@@ -3,10 +3,12 @@
 // thread feed, workspace isolation, internal notes, the after-commit rule, resuming with
 // `after`, shared execution, and a revoked key. On PGlite, and on PostgreSQL with Redis
 // carrying the events (npm run test:pg).
+import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConversationEventsDocument, type ConversationEventsSubscription, type ConversationEventsSubscriptionVariables } from './generated/graphql.js';
 import { client, globalId, localId } from './support/graphql.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
-import { liveClient, sleep, startLiveServer, type LiveTestServer } from './support/ws.js';
+import { liveClient, sleep, startLiveServer, type Feed, type LiveTestServer } from './support/ws.js';
 
 let server: LiveTestServer;
 let ws: SeededWorkspace;
@@ -30,29 +32,18 @@ function connect(key = ws.key) {
   return c;
 }
 
-const EVENTS = `subscription($filter: ConversationEventFilter, $after: String) {
-  conversationEvents(filter: $filter, after: $after) {
-    cursor kind conversationId
-    conversation { id status priority controller assignee { id } labels { name } }
-    message { id content private status deletedAt }
-    event { type note }
-  }
-}`;
-
-interface Ev {
-  cursor: string;
-  kind: string;
-  conversationId: string;
-  conversation: { id: string; status: string; priority: string; controller: string; assignee: { id: string } | null; labels: { name: string }[] } | null;
-  message: { id: string; content: string | null; private: boolean; status: string; deletedAt: string | null } | null;
-  event: { type: string; note: string | null };
-}
-const ev = (d: { conversationEvents: Ev }) => d.conversationEvents;
+// The typed document of test/operations/conversation-events.graphql: the events' fields and
+// the filter's variables are checked against the schema when the tests typecheck.
+type Events = ConversationEventsSubscription;
+type Ev = NonNullable<Events['conversationEvents']>;
+const ev = (d: Events): Ev => d.conversationEvents!;
 
 /** Subscribes and waits until the server has the subscription, so no event can slip past. */
-async function follow(c: ReturnType<typeof liveClient>, variables: Record<string, unknown> = {}, query = EVENTS) {
+async function follow(c: ReturnType<typeof liveClient>, variables?: ConversationEventsSubscriptionVariables): Promise<Feed<Events>>;
+async function follow(c: ReturnType<typeof liveClient>, variables: Record<string, unknown>, query: string): Promise<Feed<any>>;
+async function follow(c: ReturnType<typeof liveClient>, variables: Record<string, unknown> = {}, query: string | typeof ConversationEventsDocument = ConversationEventsDocument) {
   const before = server.parley.live.stats.joined;
-  const feed = c.subscribe<{ conversationEvents: Ev }>(query, variables);
+  const feed = c.subscribe<any>(query, variables);
   const deadline = Date.now() + 5000;
   while (server.parley.live.stats.joined <= before) {
     if (Date.now() > deadline) throw new Error('the subscription never reached the server');
@@ -199,7 +190,7 @@ describe('conversationEvents', () => {
 
   it('refuses assignee.me for a key that acts as no user', async () => {
     const k = await ws.makeKey({ userId: null });
-    const feed = connect(k.secret).subscribe(EVENTS, { filter: { assignee: { me: true } } });
+    const feed = connect(k.secret).subscribe(ConversationEventsDocument, { filter: { assignee: { me: true } } });
     expect((await feed.next()).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
@@ -274,13 +265,13 @@ describe('who sees what', () => {
     await send(id, 'public reply');
 
     const teamSaw = await team.take(3);
-    expect(teamSaw.map((d) => [ev(d).kind, ev(d).message?.private ?? null, ev(d).event.note])).toEqual([
+    expect(teamSaw.map((d) => [ev(d).kind, ev(d).message?.private ?? null, ev(d).event!.note])).toEqual([
       ['MESSAGE_ADDED', true, null],
       ['ASSIGNED', null, 'handle with care'],
       ['MESSAGE_ADDED', false, null],
     ]);
     const connectorSaw = await conn.take(2);
-    expect(connectorSaw.map((d) => [ev(d).kind, ev(d).message?.content ?? null, ev(d).event.note])).toEqual([
+    expect(connectorSaw.map((d) => [ev(d).kind, ev(d).message?.content ?? null, ev(d).event!.note])).toEqual([
       ['ASSIGNED', null, null],
       ['MESSAGE_ADDED', 'public reply', null],
     ]);
@@ -324,7 +315,7 @@ describe('resuming with after', () => {
     await send(id, 'three');
     await mutate('resolveConversation', { conversationId: id, reason: 'ISSUE_RESOLVED' });
 
-    const resumed = connect().subscribe<{ conversationEvents: Ev }>(EVENTS, { filter: { conversation: id }, after: seen.cursor });
+    const resumed = connect().subscribe(ConversationEventsDocument, { filter: { conversation: id }, after: seen.cursor });
     const replayed = (await resumed.take(3)).map(ev);
     expect(replayed.map((e) => e.message?.content ?? e.kind)).toEqual(['two', 'three', 'RESOLVED']);
     await send(id, 'four');
@@ -340,7 +331,7 @@ describe('resuming with after', () => {
     await send(id, 'm0');
     const from = ev(await base.nextData()).cursor;
     for (let i = 1; i <= 30; i++) await send(id, `m${i}`);
-    const resumed = connect().subscribe<{ conversationEvents: Ev }>(EVENTS, { filter: { conversation: id }, after: from });
+    const resumed = connect().subscribe(ConversationEventsDocument, { filter: { conversation: id }, after: from });
     const writes = (async () => {
       for (let i = 31; i <= 50; i++) await send(id, `m${i}`);
     })();
@@ -357,7 +348,7 @@ describe('resuming with after', () => {
     await send(id, 'x');
     const cursor = ev(await a.nextData()).cursor;
     const groupsBefore = server.parley.live.stats.groups;
-    const b = c.subscribe<{ conversationEvents: Ev }>(EVENTS, { filter: { conversation: id }, after: cursor });
+    const b = c.subscribe(ConversationEventsDocument, { filter: { conversation: id }, after: cursor });
     await sleep(200);
     expect(server.parley.live.stats.groups).toBe(groupsBefore);
     await send(id, 'y');
@@ -401,7 +392,7 @@ describe('erased events', () => {
     await send(id, 'and the next');
     expect(ev(await a.nextData()).message?.content).toBe('and the next');
     // A subscriber resuming from before the hole gets both, from the process's recent events.
-    const b = c.subscribe<{ conversationEvents: Ev }>(EVENTS, { filter: { conversation: id }, after: before });
+    const b = c.subscribe(ConversationEventsDocument, { filter: { conversation: id }, after: before });
     expect(ev(await b.nextData()).message?.content).toBe('after the hole');
     expect(ev(await b.nextData()).message?.content).toBe('and the next');
   });
@@ -466,7 +457,7 @@ describe('GraphQL over SSE', () => {
     const res = await fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': ws.key },
-      body: JSON.stringify({ query: EVENTS, variables: { filter: { conversation: id }, after: String(BigInt(first!.seq) - 1n) } }),
+      body: JSON.stringify({ query: print(ConversationEventsDocument), variables: { filter: { conversation: id }, after: String(BigInt(first!.seq) - 1n) } }),
       signal: controller.signal,
     });
     expect(res.status).toBe(200);

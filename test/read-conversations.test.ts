@@ -3,6 +3,7 @@
 // totalCount only when asked for, and search over each searchable place.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationSelection } from '../src/services/conversation-query.js';
+import { ConversationPageDocument, type ConversationFilter, type ConversationOrder, type ConversationPageQuery, type ConversationPageQueryVariables } from './generated/graphql.js';
 import { client, globalId, localId } from './support/graphql.js';
 import { buildReadWorld, T, type Name, type ReadWorld } from './support/read-world.js';
 import { createConversationRow, seedWorkspace, type SeededWorkspace } from './support/seed.js';
@@ -29,25 +30,20 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-const LIST = `query($filter: ConversationFilter, $orderBy: ConversationOrder, $first: Int, $after: String, $last: Int, $before: String, $offset: Int) {
-  conversations(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before, offset: $offset) {
-    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { id } }
-  }
-}`;
-
 interface Page {
   names: string[];
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  pageInfo: NonNullable<ConversationPageQuery['conversations']>['pageInfo'];
   cursors: string[];
 }
 
-async function list(vars: Record<string, unknown> = {}, key = ws.key): Promise<Page> {
-  const data = await client(server.url, key).ok(LIST, { first: 100, ...vars });
-  const edges = data.conversations.edges as { cursor: string; node: { id: string } }[];
-  return { names: world.names(edges.map((e) => localId(e.node.id))), pageInfo: data.conversations.pageInfo, cursors: edges.map((e) => e.cursor) };
+// The typed document of test/operations/conversation-page.graphql: its variables and result
+// are checked against the schema when the tests typecheck.
+async function list(vars: ConversationPageQueryVariables = {}, key = ws.key): Promise<Page> {
+  const data = await client(server.url, key).ok(ConversationPageDocument, { first: 100, ...vars });
+  const page = data.conversations!;
+  return { names: world.names(page.edges.map((e) => localId(e.node.id))), pageInfo: page.pageInfo, cursors: page.edges.map((e) => e.cursor) };
 }
-const names = async (filter: Record<string, unknown>, extra: Record<string, unknown> = {}) => (await list({ filter, ...extra })).names;
+const names = async (filter: ConversationFilter, extra: ConversationPageQueryVariables = {}) => (await list({ filter, ...extra })).names;
 
 // Every status but ARCHIVED, latest message first; c8 has none and takes its place by its
 // creation time (T(8), between c6's last message and c5's).
@@ -209,7 +205,7 @@ describe('conversations: ordering', () => {
 });
 
 describe('conversations: pages', () => {
-  const orders = [
+  const orders: ConversationOrder[] = [
     { field: 'LAST_MESSAGE_AT', direction: 'DESC' },
     { field: 'LAST_MESSAGE_AT', direction: 'ASC' },
     { field: 'CREATED_AT', direction: 'DESC' },

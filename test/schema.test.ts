@@ -1,6 +1,7 @@
 // The printed schema is the documentation: it must be current, and describe everything.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
+  buildSchema,
   isEnumType,
   isInputObjectType,
   isInterfaceType,
@@ -13,6 +14,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { schema } from '../src/schema/index.js';
 import { printedSchema } from '../src/schema/print.js';
+import { SCHEMA_VERSION } from '../src/version.js';
+import { breakingChanges } from './support/schema-compat.js';
 
 describe('schema/schema.graphql', () => {
   it('is the schema the code builds (run `npm run schema:print` after changing the schema)', () => {
@@ -40,5 +43,19 @@ describe('schema/schema.graphql', () => {
       if (isUnionType(type)) check(type.name, type.description);
     }
     expect(missing).toEqual([]);
+  });
+});
+
+describe(`compatibility with the last release (schema/baseline/v${SCHEMA_VERSION}.graphql)`, () => {
+  const baselineFile = new URL(`../schema/baseline/v${SCHEMA_VERSION}.graphql`, import.meta.url);
+
+  it('has a baseline for the current major version', () => {
+    expect(existsSync(baselineFile), `run \`npm run schema:baseline\` when starting schema version ${SCHEMA_VERSION}`).toBe(true);
+  });
+
+  it('breaks no client of the baseline: only additions, deprecations, and removals of what the baseline deprecated', async () => {
+    const baseline = buildSchema(readFileSync(baselineFile, 'utf8'));
+    const breaking = (await breakingChanges(baseline, schema)).map((c) => `${c.path ?? ''}: ${c.message}`);
+    expect(breaking, 'deprecate first (deprecationReason), release, then remove; see the README, "Versioning and breaking changes"').toEqual([]);
   });
 });

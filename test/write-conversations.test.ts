@@ -3,6 +3,7 @@
 // assignConversation, markConversationRead, recordSatisfaction, deleteConversation; the
 // write scope; ids from another workspace or of another type; and a createConversation
 // that fails after its first writes leaving nothing behind.
+import type { CreateConversationInput } from './generated/graphql.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
@@ -151,13 +152,13 @@ describe('createConversation', () => {
       inboxId: inbox('whatsapp'),
       contact: { phone: randomPhone() },
       message: { senderType: 'CONTACT', content: 'Retry me', providerMessageId: `wamid.${Date.now()}` },
-    };
+    } satisfies CreateConversationInput;
     const first = await a.createConversation(input);
     await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
       const again = await a.createConversation(input);
       expect(again).toMatchObject({ duplicate: true, conversation: { id: first.conversation.id }, firstMessage: { id: first.firstMessage!.id } });
     });
-    const keyed = { inboxId: inbox('whatsapp'), contact: { phone: randomPhone() }, message: { senderType: 'AI_AGENT', content: 'Hello', idempotencyKey: `k-${Date.now()}` } };
+    const keyed = { inboxId: inbox('whatsapp'), contact: { phone: randomPhone() }, message: { senderType: 'AI_AGENT', content: 'Hello', idempotencyKey: `k-${Date.now()}` } } satisfies CreateConversationInput;
     const k1 = await a.createConversation(keyed);
     await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
       expect((await a.createConversation(keyed)).conversation.id).toBe(k1.conversation.id);
@@ -171,7 +172,7 @@ describe('createConversation', () => {
       inboxId: inbox('whatsapp'),
       contact: { phone: randomPhone() },
       message: { senderType: 'CONTACT', content: 'Delivered four times at once', providerMessageId: `wamid.race.${Date.now()}` },
-    };
+    } satisfies CreateConversationInput;
     const results = await Promise.all(Array.from({ length: 4 }, () => a.createConversation(input)));
     expect(new Set(results.map((r) => r.conversation.id)).size).toBe(1);
     expect(new Set(results.map((r) => r.contact.id)).size).toBe(1);

@@ -2,6 +2,7 @@
 // internal notes, provider id dedupe, idempotency keys, the AI muted while a human is in
 // control, a contact's message reopening or (on ARCHIVED) starting a conversation,
 // content rules, delivery receipts out of order, and soft deletion.
+import type { SendMessageInput } from './generated/graphql.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
@@ -148,7 +149,7 @@ describe('sendMessage: internal notes and CONNECTOR keys', () => {
 describe('sendMessage: duplicates and retries', () => {
   it('stores an inbound message repeated with the same provider id once, per inbox', async () => {
     const { conversation } = await newConversation(a, ws);
-    const input = { senderType: 'CONTACT', content: 'Only once', providerMessageId: 'wamid.dup.1' };
+    const input = { senderType: 'CONTACT', content: 'Only once', providerMessageId: 'wamid.dup.1' } satisfies Omit<SendMessageInput, 'conversationId'>;
     const first = await a.send(conversation.id, input);
     await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
       const again = await a.send(conversation.id, input);
@@ -162,7 +163,7 @@ describe('sendMessage: duplicates and retries', () => {
 
   it('returns the first result for a retried idempotency key and refuses the key with other content', async () => {
     const { conversation } = await newConversation(a, ws);
-    const input = { senderType: 'AI_AGENT', content: 'Your order shipped', idempotencyKey: 'ship-42' };
+    const input = { senderType: 'AI_AGENT', content: 'Your order shipped', idempotencyKey: 'ship-42' } satisfies Omit<SendMessageInput, 'conversationId'>;
     const first = await a.send(conversation.id, input);
     const stored = await server.db.prisma.message.findUniqueOrThrow({ where: { id: localId(first.sentMessage!.id) } });
     expect(stored.idempotencyHash).toMatch(/^[0-9a-f]{64}$/);
@@ -176,7 +177,7 @@ describe('sendMessage: duplicates and retries', () => {
 
   it('settles concurrent retries of one inbound message on a single stored message', async () => {
     const { conversation } = await newConversation(a, ws);
-    const input = { senderType: 'CONTACT', content: 'Sent five times', providerMessageId: 'wamid.race.1' };
+    const input = { senderType: 'CONTACT', content: 'Sent five times', providerMessageId: 'wamid.race.1' } satisfies Omit<SendMessageInput, 'conversationId'>;
     const results = await Promise.all(Array.from({ length: 5 }, () => a.send(conversation.id, input)));
     expect(new Set(results.map((r) => r.sentMessage!.id)).size).toBe(1);
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);

@@ -1,6 +1,7 @@
 // The admin API: inboxes, team members and API keys. Every field needs the admin scope;
 // managing team members and keys also needs an ADMIN acting user (src/services/admin.ts).
 import { builder } from '../builder.js';
+import { MUTATION_NULL, READ_NULL } from './nullability.js';
 import { serviceContext } from '../context.js';
 import { DuplicateError, NotFoundError, ValidationError } from '../errors.js';
 import * as admin from '../services/admin.js';
@@ -10,7 +11,8 @@ import { decodeId, decodeOptionalId, mutationErrors } from './mutations.js';
 builder.queryField('apiKeys', (t) =>
   t.prismaField({
     type: ['ApiKey'],
-    description: "The workspace's API keys, newest first, revoked ones included. Secrets are never shown again.",
+    description: "The workspace's API keys, newest first, revoked ones included. Secrets are never shown again." + READ_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: { includeRevoked: t.arg.boolean({ defaultValue: true, description: 'Include revoked keys.' }) },
     resolve: (query, _root, args, ctx) =>
@@ -32,7 +34,8 @@ const InboxPayload = builder.objectRef<{ inboxId: string }>('InboxPayload').impl
 builder.mutationField('createInbox', (t) =>
   t.field({
     type: InboxPayload,
-    description: 'Creates an inbox on one channel.',
+    description: 'Creates an inbox on one channel.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: {
       input: t.arg({
@@ -55,7 +58,8 @@ builder.mutationField('createInbox', (t) =>
 builder.mutationField('updateInbox', (t) =>
   t.field({
     type: InboxPayload,
-    description: 'Renames an inbox.',
+    description: 'Renames an inbox.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: {
       input: t.arg({
@@ -91,7 +95,8 @@ const UserPayload = builder.objectRef<{ userId: string }>('UserPayload').impleme
 builder.mutationField('inviteUser', (t) =>
   t.field({
     type: UserPayload,
-    description: 'Adds a team member (an ADMIN acting user is required).',
+    description: 'Adds a team member (an ADMIN acting user is required).' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: {
       input: t.arg({
@@ -115,7 +120,8 @@ builder.mutationField('inviteUser', (t) =>
 builder.mutationField('updateUser', (t) =>
   t.field({
     type: UserPayload,
-    description: "Changes a team member's name, role (ADMIN acting user only) or availability.",
+    description: "Changes a team member's name, role (ADMIN acting user only) or availability." + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: {
       input: t.arg({
@@ -165,7 +171,8 @@ const ApiKeySecretPayload = builder.objectRef<{ apiKeyId: string; secret: string
 builder.mutationField('createApiKey', (t) =>
   t.field({
     type: ApiKeySecretPayload,
-    description: 'Creates an API key with scopes, a kind and an optional expiry (an ADMIN acting user is required).',
+    description: 'Creates an API key with scopes, a kind and an optional expiry (an ADMIN acting user is required).' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: {
       input: t.arg({
@@ -199,7 +206,8 @@ const ApiKeyRef = builder.inputType('ApiKeyRefInput', {
 builder.mutationField('rotateApiKey', (t) =>
   t.field({
     type: ApiKeySecretPayload,
-    description: 'Gives a key a new secret; the old one stops working at once. Scopes, kind and user stay.',
+    description: 'Gives a key a new secret; the old one stops working at once. Scopes, kind and user stay.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: { input: t.arg({ type: ApiKeyRef, required: true, description: 'The key to rotate.' }) },
     errors: mutationErrors('rotateApiKey', [NotFoundError]),
@@ -213,7 +221,8 @@ builder.mutationField('rotateApiKey', (t) =>
 builder.mutationField('revokeApiKey', (t) =>
   t.field({
     type: ApiKeyPayload,
-    description: 'Revokes a key: it stops working at once, over HTTP and WebSocket. Revoking twice is harmless.',
+    description: 'Revokes a key: it stops working at once, over HTTP and WebSocket. Revoking twice is harmless.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: { input: t.arg({ type: ApiKeyRef, required: true, description: 'The key to revoke.' }) },
     errors: mutationErrors('revokeApiKey', [NotFoundError]),

@@ -2,6 +2,7 @@
 // deleteContact (erasure).
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
+import { MUTATION_NULL } from './nullability.js';
 import { serviceContext } from '../context.js';
 import { DuplicateError, NotFoundError, ValidationError } from '../errors.js';
 import { createContact, deleteContact, mergeContacts, updateContact } from '../services/contacts.js';
@@ -12,9 +13,11 @@ const ContactPayload = (name: string, description: string) =>
   builder.objectRef<{ contactId: string }>(name).implement({
     description,
     fields: (t) => ({
+      // Nullable: reading it needs read:contacts, which a key that may write need not have.
       contact: t.prismaField({
         type: 'Contact',
-        description: 'The contact, as it is now.',
+        nullable: true,
+        description: 'The contact, as it is now. Null, with a FORBIDDEN error, for a key without read:contacts.',
         resolve: (query, r, _args, ctx) => ctx.db.contact.findUniqueOrThrow({ ...query, where: { id: r.contactId } }),
       }),
     }),
@@ -42,7 +45,8 @@ const CreateContactInput = builder.inputType('CreateContactInput', {
 builder.mutationField('createContact', (t) =>
   t.field({
     type: ContactPayload('CreateContactPayload', 'The new contact.'),
-    description: 'Creates a contact.',
+    description: 'Creates a contact.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONTACTS' },
     args: { input: t.arg({ type: CreateContactInput, required: true, description: 'The contact.' }) },
     errors: mutationErrors('createContact', [ValidationError, DuplicateError]),
@@ -64,7 +68,8 @@ const UpdateContactInput = builder.inputType('UpdateContactInput', {
 builder.mutationField('updateContact', (t) =>
   t.field({
     type: ContactPayload('UpdateContactPayload', 'The updated contact.'),
-    description: "Changes a contact's name, email, phone or custom attributes.",
+    description: "Changes a contact's name, email, phone or custom attributes." + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONTACTS' },
     args: { input: t.arg({ type: UpdateContactInput, required: true, description: 'The changes.' }) },
     errors: mutationErrors('updateContact', [NotFoundError, ValidationError, DuplicateError]),
@@ -86,7 +91,8 @@ builder.mutationField('mergeContacts', (t) =>
   t.field({
     type: ContactPayload('MergeContactsPayload', 'The surviving contact, with what it took over.'),
     description:
-      "Merges a duplicate contact into a survivor: the duplicate's conversations and identities move to the survivor, the survivor's missing name, email and phone are taken from the duplicate, and the duplicate disappears.",
+      "Merges a duplicate contact into a survivor: the duplicate's conversations and identities move to the survivor, the survivor's missing name, email and phone are taken from the duplicate, and the duplicate disappears." + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONTACTS' },
     args: { input: t.arg({ type: MergeContactsInput, required: true, description: 'The contacts.' }) },
     errors: mutationErrors('mergeContacts', [NotFoundError, ValidationError]),
@@ -117,7 +123,8 @@ builder.mutationField('deleteContact', (t) =>
   t.field({
     type: DeleteContactPayload,
     description:
-      'Erases a contact: the contact, its identities, conversations and messages, and the timeline events about them are deleted. What remains has no content: a CONVERSATION_DELETED event per conversation (live lists drop them) and one CONTACT_DELETED event.',
+      'Erases a contact: the contact, its identities, conversations and messages, and the timeline events about them are deleted. What remains has no content: a CONVERSATION_DELETED event per conversation (live lists drop them) and one CONTACT_DELETED event.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONTACTS' },
     args: { input: t.arg({ type: DeleteContactInput, required: true, description: 'The contact.' }) },
     errors: mutationErrors('deleteContact', [NotFoundError]),

@@ -1,5 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../builder.js';
+import { READ_NULL } from './nullability.js';
 import { contactCursor, contactPageQuery, contactPageRequest, contactWhere } from '../services/contact-query.js';
 import {
   contactConversationCursor,
@@ -18,9 +19,9 @@ export const ContactNode = builder.prismaNode('Contact', {
   nullable: true,
   id: { field: 'id', description: 'Global id of the contact.' },
   fields: (t) => ({
-    name: t.exposeString('name', { nullable: true, description: 'Name, if known.' }),
-    email: t.exposeString('email', { nullable: true, description: 'Email address, unique in the workspace.' }),
-    phone: t.exposeString('phone', { nullable: true, description: 'Phone number in E.164 form (+14155550123), unique in the workspace.' }),
+    name: t.exposeString('name', { nullable: true, description: 'Name; null when unknown.' }),
+    email: t.exposeString('email', { nullable: true, description: 'Email address, unique in the workspace; null when unknown.' }),
+    phone: t.exposeString('phone', { nullable: true, description: 'Phone number in E.164 form (+14155550123), unique in the workspace; null when unknown.' }),
     customAttributes: t.expose('customAttributes', { type: 'JSONObject', description: 'Free-form attributes set by integrations.' }),
     identities: t.relation('identities', {
       description: 'How the contact is known on each channel.',
@@ -62,7 +63,8 @@ builder.queryField('contacts', (t) =>
   t.connection(
     {
       type: ContactNode,
-      description: 'Contacts of the workspace, newest first. At most 100 per page; page with first/after or last/before.',
+      description: 'Contacts of the workspace, newest first. At most 100 per page; page with first/after or last/before.' + READ_NULL,
+      nullable: true,
       authScopes: { scope: 'READ_CONTACTS' },
       args: { filter: t.arg({ type: ContactFilterInput, required: false, description: 'What to list; see ContactFilter.' }) },
       resolve: async (_root, args, ctx, info) => {
@@ -99,7 +101,8 @@ builder.prismaObjectField('Contact', 'conversations', (t) =>
     {
       type: ConversationNode,
       description:
-        "The contact's conversations, every status included, newest first. At most 100 per page. Needs the read:conversations scope.",
+        "The contact's conversations, every status included, newest first. At most 100 per page. Needs the read:conversations scope: null, with a FORBIDDEN error, for a key without it (or with BAD_USER_INPUT for a page size over 100 or a bad cursor).",
+      nullable: true,
       authScopes: { scope: 'READ_CONVERSATIONS' },
       resolve: async (contact, args, ctx, info) => {
         const viewer = viewerOf(ctx);

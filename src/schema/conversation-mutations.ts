@@ -3,6 +3,7 @@
 import { wrapErrorIfMatches } from '@pothos/plugin-errors';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
+import { MUTATION_NULL } from './nullability.js';
 import { serviceContext, type Context, seesInternalNotes } from '../context.js';
 import {
   badInput,
@@ -38,10 +39,13 @@ interface ConversationResult {
   conversationId: string;
 }
 
+// A payload's objects are nullable where reading them needs a scope the mutation does not:
+// a key with write:conversations alone gets its typed result, and a FORBIDDEN on the object.
 const conversationOf = (t: PothosSchemaTypes.ObjectFieldBuilder<Types, ConversationResult>, description: string) =>
   t.prismaField({
     type: 'Conversation',
-    description,
+    nullable: true,
+    description: `${description} Null, with a FORBIDDEN error, for a key without read:conversations.`,
     resolve: (query, r, _args, ctx) => ctx.db.conversation.findUniqueOrThrow({ ...query, where: { id: r.conversationId } }),
   });
 
@@ -97,18 +101,20 @@ const CreateConversationPayload = builder.objectRef<CreatedResult>('CreateConver
   fields: (t) => ({
     conversation: t.prismaField({
       type: 'Conversation',
-      description: 'The conversation (the existing one, for a retry).',
+      nullable: true,
+      description: 'The conversation (the existing one, for a retry). Null, with a FORBIDDEN error, for a key without read:conversations.',
       resolve: (query, r, _args, ctx) => ctx.db.conversation.findUniqueOrThrow({ ...query, where: { id: r.conversationId } }),
     }),
     contact: t.prismaField({
       type: 'Contact',
-      description: 'The contact: reused when already known, created otherwise.',
+      nullable: true,
+      description: 'The contact: reused when already known, created otherwise. Null, with a FORBIDDEN error, for a key without read:contacts.',
       resolve: (query, r, _args, ctx) => ctx.db.contact.findUniqueOrThrow({ ...query, where: { id: r.contactId } }),
     }),
     firstMessage: t.prismaField({
       type: 'Message',
       nullable: true,
-      description: 'The first message, if one was given (null for CONNECTOR keys when it is an internal note).',
+      description: 'The first message, if one was given; null when none was, for CONNECTOR keys when it is an internal note, and (with a FORBIDDEN error) for a key without read:conversations.',
       resolve: (query, r, _args, ctx) =>
         r.messageId ? ctx.db.message.findFirst({ ...query, where: { id: r.messageId, ...(seesInternalNotes(ctx) ? {} : { private: false }) } }) : noRow(query),
     }),
@@ -119,7 +125,8 @@ const CreateConversationPayload = builder.objectRef<CreatedResult>('CreateConver
 builder.mutationField('createConversation', (t) =>
   t.field({
     type: CreateConversationPayload,
-    description: 'Starts a conversation in an inbox, with an existing contact or one found (or created) by identity, and an optional first message.',
+    description: 'Starts a conversation in an inbox, with an existing contact or one found (or created) by identity, and an optional first message.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: CreateConversationInput, required: true, description: 'The conversation.' }) },
     errors: mutationErrors('createConversation', [NotFoundError, ValidationError, IdempotencyConflictError]),
@@ -152,7 +159,8 @@ const UpdateConversationInput = builder.inputType('UpdateConversationInput', {
 builder.mutationField('updateConversation', (t) =>
   t.field({
     type: conversationPayload('UpdateConversationPayload', 'The updated conversation.'),
-    description: 'Changes the subject, priority or custom attributes of a conversation, optionally only if it is still at expectedVersion.',
+    description: 'Changes the subject, priority or custom attributes of a conversation, optionally only if it is still at expectedVersion.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: UpdateConversationInput, required: true, description: 'The changes.' }) },
     errors: mutationErrors('updateConversation', [NotFoundError, ValidationError, VersionConflictError, ConversationArchivedError]),
@@ -175,7 +183,8 @@ const AssignConversationInput = builder.inputType('AssignConversationInput', {
 builder.mutationField('assignConversation', (t) =>
   t.field({
     type: conversationPayload('AssignConversationPayload', 'The conversation with its new assignee.'),
-    description: 'Assigns a conversation to a team member, or unassigns it.',
+    description: 'Assigns a conversation to a team member, or unassigns it.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: AssignConversationInput, required: true, description: 'The assignment.' }) },
     errors: mutationErrors('assignConversation', [NotFoundError, ValidationError, ConversationArchivedError]),
@@ -200,7 +209,8 @@ const MarkConversationReadInput = builder.inputType('MarkConversationReadInput',
 builder.mutationField('markConversationRead', (t) =>
   t.field({
     type: conversationPayload('MarkConversationReadPayload', 'The conversation, its unread count at zero.'),
-    description: "Resets the conversation's unread count for the workspace's team.",
+    description: "Resets the conversation's unread count for the workspace's team." + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: MarkConversationReadInput, required: true, description: 'The conversation.' }) },
     errors: mutationErrors('markConversationRead', [NotFoundError]),
@@ -226,7 +236,8 @@ const ResolveConversationInput = builder.inputType('ResolveConversationInput', {
 builder.mutationField('resolveConversation', (t) =>
   t.field({
     type: conversationPayload('ResolveConversationPayload', 'The resolved conversation.'),
-    description: "Marks a conversation RESOLVED: the contact's issue was addressed. It reopens if the contact writes again.",
+    description: "Marks a conversation RESOLVED: the contact's issue was addressed. It reopens if the contact writes again." + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: ResolveConversationInput, required: true, description: 'The resolution.' }) },
     errors: lifecycleErrors('resolveConversation'),
@@ -255,7 +266,8 @@ function simpleLifecycleMutation(mutation: string, to: 'OPEN' | 'PENDING' | 'CLO
   builder.mutationField(mutation, (t) =>
     t.field({
       type: conversationPayload(`${name}Payload`, `The conversation, now ${to}.`),
-      description,
+      description: description + MUTATION_NULL,
+      nullable: true,
       authScopes: { scope: 'WRITE_CONVERSATIONS' },
       args: { input: t.arg({ type: Input, required: true, description: 'The conversation.' }) },
       errors: lifecycleErrors(mutation),
@@ -284,7 +296,8 @@ const SnoozeConversationInput = builder.inputType('SnoozeConversationInput', {
 builder.mutationField('snoozeConversation', (t) =>
   t.field({
     type: conversationPayload('SnoozeConversationPayload', 'The snoozed conversation.'),
-    description: 'Sets a conversation aside until a time in the future, when it reopens by itself (a timeline event by the SYSTEM actor). A message from the contact reopens it sooner.',
+    description: 'Sets a conversation aside until a time in the future, when it reopens by itself (a timeline event by the SYSTEM actor). A message from the contact reopens it sooner.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: SnoozeConversationInput, required: true, description: 'The snooze.' }) },
     errors: lifecycleErrors('snoozeConversation'),
@@ -313,7 +326,8 @@ const RecordSatisfactionInput = builder.inputType('RecordSatisfactionInput', {
 builder.mutationField('recordSatisfaction', (t) =>
   t.field({
     type: conversationPayload('RecordSatisfactionPayload', 'The conversation with the rating.'),
-    description: "Stores the contact's satisfaction rating (1-5) and comment on a conversation; a later answer replaces it.",
+    description: "Stores the contact's satisfaction rating (1-5) and comment on a conversation; a later answer replaces it." + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: RecordSatisfactionInput, required: true, description: 'The rating.' }) },
     errors: mutationErrors('recordSatisfaction', [NotFoundError, ValidationError]),
@@ -336,7 +350,8 @@ function labelsMutation(mutation: 'addLabels' | 'removeLabels' | 'setLabels', de
   builder.mutationField(mutation, (t) =>
     t.field({
       type: conversationPayload(`${name}Payload`, 'The conversation with its labels.'),
-      description,
+      description: description + MUTATION_NULL,
+      nullable: true,
       authScopes: { scope: 'WRITE_CONVERSATIONS' },
       args: { input: t.arg({ type: Input, required: true, description: 'The labels.' }) },
       errors: mutationErrors(mutation, [NotFoundError, ValidationError, ConversationArchivedError]),
@@ -373,7 +388,8 @@ const DeleteConversationPayload = builder.objectRef<ConversationResult>('DeleteC
 builder.mutationField('deleteConversation', (t) =>
   t.field({
     type: DeleteConversationPayload,
-    description: 'Deletes a conversation and its messages. A CONVERSATION_DELETED event with the reason stays in the timeline.',
+    description: 'Deletes a conversation and its messages. A CONVERSATION_DELETED event with the reason stays in the timeline.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: DeleteConversationInput, required: true, description: 'The conversation.' }) },
     errors: mutationErrors('deleteConversation', [NotFoundError, ValidationError]),
@@ -468,7 +484,8 @@ builder.mutationField('bulkUpdateConversations', (t) =>
   t.field({
     type: BulkUpdateConversationsPayload,
     description:
-      'Applies an assignment, label changes and/or a status change (resolve, close, snooze) to up to 100 conversations. Each conversation is changed in its own transaction: one that fails (e.g. an illegal transition) keeps none of the change, and the others are unaffected.',
+      'Applies an assignment, label changes and/or a status change (resolve, close, snooze) to up to 100 conversations. Each conversation is changed in its own transaction: one that fails (e.g. an illegal transition) keeps none of the change, and the others are unaffected.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: BulkUpdateConversationsInput, required: true, description: 'The change and the conversations.' }) },
     errors: mutationErrors('bulkUpdateConversations', [NotFoundError, ValidationError]),

@@ -1,5 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../builder.js';
+import { READ_NULL } from './nullability.js';
 import { seesInternalNotes, type Context } from '../context.js';
 import { badInput } from '../errors.js';
 import type { Event, Message } from '../generated/prisma/client.js';
@@ -65,6 +66,12 @@ function loaded<K extends ConversationRelation, T>(row: object, relation: K, loa
   return relation in row ? ((row as ConversationRow)[relation] ?? null) : load();
 }
 
+/** A relation that always exists: its absence is a broken invariant (a masked INTERNAL error), not a null. */
+function present<T>(value: T | null | undefined, relation: string, conversationId: string): T {
+  if (value == null) throw new Error(`Conversation ${conversationId} has no ${relation}.`);
+  return value;
+}
+
 export const ConversationNode = builder.prismaNode('Conversation', {
   description: 'A thread between a contact and the workspace, in one inbox.',
   authScopes: { scope: 'READ_CONVERSATIONS' },
@@ -74,33 +81,32 @@ export const ConversationNode = builder.prismaNode('Conversation', {
     number: t.exposeInt('number', { description: 'Display number in the workspace (#42).' }),
     inbox: t.field({
       type: InboxNode,
-      nullable: true,
       description: 'The inbox (and so the channel) it arrived in.',
-      resolve: (c, _a, ctx) => loaded(c, 'inbox', () => rowById(ctx, 'inbox').load(c.inboxId)),
+      // Every conversation has an inbox in its workspace, and inboxes are never deleted.
+      resolve: async (c, _a, ctx) => present(await loaded(c, 'inbox', () => rowById(ctx, 'inbox').load(c.inboxId)), 'inbox', c.id),
     }),
     contact: t.field({
       type: ContactNode,
       nullable: true,
-      description: 'The customer.',
+      description: 'The customer. Null, with a FORBIDDEN error, for a key without read:contacts.',
       resolve: (c, _a, ctx) => loaded(c, 'contact', () => rowById(ctx, 'contact').load(c.contactId)),
     }),
-    subject: t.exposeString('subject', { nullable: true, description: 'Subject line, e.g. for email.' }),
+    subject: t.exposeString('subject', { nullable: true, description: 'Subject line, e.g. for email; null when it has none.' }),
     status: t.expose('status', { type: ConversationStatusEnum, description: 'Lifecycle status.' }),
     controller: t.expose('controller', { type: ControllerEnum, description: 'Who answers the contact: the AI or a human.' }),
     priority: t.expose('priority', { type: PriorityEnum, description: 'How urgent it is.' }),
     assignee: t.field({
       type: UserNode,
       nullable: true,
-      description: 'The team member responsible, if any.',
+      description: 'The team member responsible; null while unassigned.',
       resolve: (c, _a, ctx) => loaded(c, 'assignee', () => (c.assigneeId ? rowById(ctx, 'user').load(c.assigneeId) : null)),
     }),
     labels: t.field({
       type: [LabelNode],
-      nullable: true,
-      description: 'Labels, by name.',
-      resolve: (c, _a, ctx) => loaded(c, 'labels', () => labelsOfConversation(ctx).load(c.id)),
+      description: 'Labels, by name; empty when it has none.',
+      resolve: async (c, _a, ctx) => (await loaded(c, 'labels', () => labelsOfConversation(ctx).load(c.id))) ?? [],
     }),
-    snoozedUntil: t.expose('snoozedUntil', { type: 'DateTime', nullable: true, description: 'When a SNOOZED conversation reopens by itself.' }),
+    snoozedUntil: t.expose('snoozedUntil', { type: 'DateTime', nullable: true, description: 'When a SNOOZED conversation reopens by itself; null when it is not snoozed.' }),
     resolutionReason: t.expose('resolutionReason', { type: ResolutionReasonEnum, nullable: true, description: 'Why it was resolved; null while it is not (reopening clears the resolution; the timeline keeps it).' }),
     resolutionNote: t.string({
       nullable: true,
@@ -111,38 +117,37 @@ export const ConversationNode = builder.prismaNode('Conversation', {
     resolvedBy: t.field({
       type: UserNode,
       nullable: true,
-      description: 'Who resolved it, if a team member did.',
+      description: 'Who resolved it; null while it is not resolved, or when no team member did (the AI, an integration, Parley).',
       resolve: (c, _a, ctx) => loaded(c, 'resolvedBy', () => (c.resolvedById ? rowById(ctx, 'user').load(c.resolvedById) : null)),
     }),
     satisfactionRequested: t.exposeBoolean('satisfactionRequested', { description: 'Whether a satisfaction survey was requested on resolving.' }),
-    satisfactionRating: t.exposeInt('satisfactionRating', { nullable: true, description: "The contact's rating, 1 to 5." }),
-    satisfactionComment: t.exposeString('satisfactionComment', { nullable: true, description: "The contact's comment with the rating." }),
-    providerThreadId: t.exposeString('providerThreadId', { nullable: true, description: "The channel provider's thread id, where the channel has one." }),
+    satisfactionRating: t.exposeInt('satisfactionRating', { nullable: true, description: "The contact's rating, 1 to 5; null until one is recorded." }),
+    satisfactionComment: t.exposeString('satisfactionComment', { nullable: true, description: "The contact's comment with the rating; null when none was given." }),
+    providerThreadId: t.exposeString('providerThreadId', { nullable: true, description: "The channel provider's thread id; null where the channel has none." }),
     customAttributes: t.expose('customAttributes', { type: 'JSONObject', description: 'Free-form attributes set by integrations.' }),
     messageCount: t.int({
       description: 'Messages in the thread, deleted ones not: internal notes included for TEAM keys, left out for CONNECTOR keys.',
       resolve: (c, _a, ctx) => (seesInternalNotes(ctx) ? c.messageCount : c.publicMessageCount),
     }),
     unreadCount: t.exposeInt('unreadCount', { description: 'Contact messages the team has not read.' }),
-    lastMessageAt: t.expose('lastMessageAt', { type: 'DateTime', nullable: true, description: 'When the last public message was written.' }),
-    lastMessagePreview: t.exposeString('lastMessagePreview', { nullable: true, description: 'The start of the last public message.' }),
+    lastMessageAt: t.expose('lastMessageAt', { type: 'DateTime', nullable: true, description: 'When the last public message was written; null while there is none.' }),
+    lastMessagePreview: t.exposeString('lastMessagePreview', { nullable: true, description: 'The start of the last public message; null while there is none.' }),
     lastMessage: t.field({
       type: MessageNode,
       nullable: true,
-      description: 'The last public (non-private) message.',
+      description: 'The last public (non-private) message; null while there is none.',
       resolve: (c, _a, ctx) => loaded(c, 'lastMessage', () => (c.lastMessageId ? rowById(ctx, 'message').load(c.lastMessageId) : null)),
     }),
-    firstResponseAt: t.expose('firstResponseAt', { type: 'DateTime', nullable: true, description: 'When the AI or a human first answered.' }),
-    firstHumanResponseAt: t.expose('firstHumanResponseAt', { type: 'DateTime', nullable: true, description: 'When a human first answered.' }),
+    firstResponseAt: t.expose('firstResponseAt', { type: 'DateTime', nullable: true, description: 'When the AI or a human first answered; null until then.' }),
+    firstHumanResponseAt: t.expose('firstHumanResponseAt', { type: 'DateTime', nullable: true, description: 'When a human first answered; null until one does.' }),
     waitingSince: t.expose('waitingSince', { type: 'DateTime', nullable: true, description: 'The oldest contact message not yet answered; null when nobody is waiting.' }),
     version: t.exposeInt('version', { description: 'Increases with every change to the conversation (not its messages); pass it as expectedVersion to update safely.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the conversation started.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the conversation last changed. Writing or deleting an internal note does not change it.' }),
     handoffs: t.field({
       type: [HandoffNode],
-      nullable: true,
-      description: 'Every handoff to a human, oldest first.',
-      resolve: (c, _a, ctx) => loaded(c, 'handoffs', () => handoffsOfConversation(ctx).load(c.id)),
+      description: 'Every handoff to a human, oldest first; empty when there was none.',
+      resolve: async (c, _a, ctx) => (await loaded(c, 'handoffs', () => handoffsOfConversation(ctx).load(c.id))) ?? [],
     }),
   }),
 });
@@ -327,7 +332,8 @@ builder.queryField('conversations', (t) =>
     {
       type: ConversationNode,
       description:
-        'Conversations of the workspace, filtered and ordered; by default every status but ARCHIVED, the latest message first. Page forward with first/after (or first/offset for page-number screens: slower on deep pages) and backward with last/before; at most 100 per page.',
+        'Conversations of the workspace, filtered and ordered; by default every status but ARCHIVED, the latest message first. Page forward with first/after (or first/offset for page-number screens: slower on deep pages) and backward with last/before; at most 100 per page.' + READ_NULL,
+      nullable: true,
       authScopes: { scope: 'READ_CONVERSATIONS' },
       args: {
         filter: t.arg({ type: ConversationFilterInput, required: false, description: 'What to list; see ConversationFilter.' }),
@@ -376,7 +382,8 @@ builder.queryField('conversation', (t) =>
   t.prismaField({
     type: 'Conversation',
     nullable: true,
-    description: 'A conversation by its global id; null when there is none in your workspace.',
+    description:
+      'A conversation by its global id; null when there is none in your workspace, and (with an error) without read:conversations or for a malformed id.',
     authScopes: { scope: 'READ_CONVERSATIONS' },
     args: { id: t.arg.id({ required: true, description: 'Global id of the conversation.' }) },
     resolve: (query, _root, args, ctx) =>
@@ -388,7 +395,8 @@ builder.queryField('conversationByNumber', (t) =>
   t.prismaField({
     type: 'Conversation',
     nullable: true,
-    description: 'A conversation by its display number (#42); null when the workspace has no such number.',
+    description:
+      'A conversation by its display number (#42); null when the workspace has no such number, and (with an error) without read:conversations or for a number below 1.',
     authScopes: { scope: 'READ_CONVERSATIONS' },
     args: { number: t.arg.int({ required: true, description: 'The display number.' }) },
     resolve: (query, _root, args, ctx) => {
@@ -407,7 +415,9 @@ builder.prismaObjectField('Conversation', 'messages', (t) =>
     {
       type: MessageNode,
       description:
-        'The thread, oldest first by default. Internal notes are included for TEAM keys unless includePrivate is false; CONNECTOR keys never see them. Deleted messages stay as tombstones. At most 100 per page.',
+        'The thread, oldest first by default. Internal notes are included for TEAM keys unless includePrivate is false; CONNECTOR keys never see them. Deleted messages stay as tombstones. At most 100 per page.'
+        + ' Null only with an error on this field, e.g. BAD_USER_INPUT for a page size over 100 or a bad cursor.',
+      nullable: true,
       args: {
         order: t.arg({ type: MessageOrderEnum, defaultValue: 'asc', description: 'Oldest or newest first.' }),
         includePrivate: t.arg.boolean({ defaultValue: true, description: 'Include internal notes (TEAM keys only).' }),
@@ -443,7 +453,9 @@ builder.prismaObjectField('Conversation', 'timeline', (t) =>
     {
       type: TimelineEventNode,
       description:
-        "What happened to the conversation, in commit order (oldest first): a connection over its timeline events. Events about internal notes are left out for CONNECTOR keys. Cursors are the workspace timeline's, so they work on any conversation.",
+        "What happened to the conversation, in commit order (oldest first): a connection over its timeline events. Events about internal notes are left out for CONNECTOR keys. Cursors are the workspace timeline's, so they work on any conversation."
+        + ' Null only with an error on this field, e.g. BAD_USER_INPUT for a page size over 100 or a bad cursor.',
+      nullable: true,
       resolve: async (conversation, args, ctx) => {
         const viewer = viewerOf(ctx);
         const request = timelinePageRequest(viewer, args);

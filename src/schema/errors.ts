@@ -90,7 +90,7 @@ builder.objectType(DuplicateError, {
     field: t.exposeString('field', { description: 'The input field whose value is taken, as a dotted path (e.g. input.name).' }),
     existingId: t.id({
       nullable: true,
-      description: 'Global id of the object that already holds the value, when known.',
+      description: 'Global id of the object that already holds the value; null when it is not known.',
       resolve: (e) => (e.existingId ? encodeGlobalID(e.entity, e.existingId) : null),
     }),
   }),
@@ -116,7 +116,7 @@ builder.objectType(HumanInControlError, {
     conversationId: t.id({ description: 'Global id of the conversation.', resolve: (e) => encodeGlobalID('Conversation', e.conversationId) }),
     handoffId: t.id({
       nullable: true,
-      description: 'Global id of the open handoff, if one is recorded.',
+      description: 'Global id of the open handoff; null when none is recorded.',
       resolve: (e) => (e.handoffId ? encodeGlobalID('Handoff', e.handoffId) : null),
     }),
   }),

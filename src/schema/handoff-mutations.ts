@@ -1,5 +1,6 @@
 // The AI-to-human handoff: startHumanHandoff, stopHumanHandoff.
 import { builder } from '../builder.js';
+import { MUTATION_NULL } from './nullability.js';
 import { serviceContext } from '../context.js';
 import { ConversationArchivedError, HumanInControlError, NoActiveHandoffError, NotFoundError, ValidationError } from '../errors.js';
 import { startHumanHandoff, stopHumanHandoff } from '../services/handoffs.js';
@@ -14,15 +15,17 @@ const handoffPayload = (name: string, description: string, handoffDescription: s
   builder.objectRef<HandoffResult>(name).implement({
     description,
     fields: (t) => ({
+      // Nullable: reading it needs read:conversations, which a key that may write need not have.
       conversation: t.prismaField({
         type: 'Conversation',
-        description: 'The conversation, with its controller.',
+        nullable: true,
+        description: 'The conversation, with its controller. Null, with a FORBIDDEN error, for a key without read:conversations.',
         resolve: (query, r, _args, ctx) => ctx.db.conversation.findUniqueOrThrow({ ...query, where: { id: r.conversationId } }),
       }),
       handoff: t.prismaField({
         type: 'Handoff',
         nullable: true,
-        description: handoffDescription,
+        description: `${handoffDescription} Null, with a FORBIDDEN error, for a key without read:conversations.`,
         resolve: (query, r, _args, ctx) => (r.handoffId ? ctx.db.handoff.findUnique({ ...query, where: { id: r.handoffId } }) : noRow(query)),
       }),
     }),
@@ -42,7 +45,8 @@ builder.mutationField('startHumanHandoff', (t) =>
   t.field({
     type: handoffPayload('StartHumanHandoffPayload', 'The conversation, now under human control, and the handoff.', 'The handoff just opened.'),
     description:
-      'Gives control of a conversation to a human: the controller becomes HUMAN and a handoff opens. Until stopHumanHandoff, AI_AGENT messages are refused.',
+      'Gives control of a conversation to a human: the controller becomes HUMAN and a handoff opens. Until stopHumanHandoff, AI_AGENT messages are refused.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: StartHumanHandoffInput, required: true, description: 'The handoff.' }) },
     errors: mutationErrors('startHumanHandoff', [NotFoundError, ValidationError, HumanInControlError, ConversationArchivedError]),
@@ -67,8 +71,9 @@ const StopHumanHandoffInput = builder.inputType('StopHumanHandoffInput', {
 
 builder.mutationField('stopHumanHandoff', (t) =>
   t.field({
-    type: handoffPayload('StopHumanHandoffPayload', 'The conversation, back under AI control, and the handoff that ended.', 'The handoff that ended.'),
-    description: 'Gives control of a conversation back to the AI: the open handoff ends and the controller becomes AI_AGENT.',
+    type: handoffPayload('StopHumanHandoffPayload', 'The conversation, back under AI control, and the handoff that ended.', 'The handoff that ended; null if none was recorded.'),
+    description: 'Gives control of a conversation back to the AI: the open handoff ends and the controller becomes AI_AGENT.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: StopHumanHandoffInput, required: true, description: 'The conversation.' }) },
     errors: mutationErrors('stopHumanHandoff', [NotFoundError, ValidationError, NoActiveHandoffError, ConversationArchivedError]),

@@ -13,11 +13,11 @@ export const HandoffNode = builder.prismaNode('Handoff', {
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true, description: 'When control went back to the AI; null while the handoff is live.' }),
     active: t.boolean({ description: 'True while the human is in control.', resolve: (h) => h.endedAt === null }),
     startedByType: t.expose('startedByType', { type: ActorTypeEnum, description: 'Who started the handoff.' }),
-    startedBy: t.relation('startedBy', { nullable: true, description: 'The team member who started it, if a person did.' }),
-    endedByType: t.expose('endedByType', { type: ActorTypeEnum, nullable: true, description: 'Who ended the handoff.' }),
-    endedBy: t.relation('endedBy', { nullable: true, description: 'The team member who ended it, if a person did.' }),
-    assignee: t.relation('assignee', { nullable: true, description: 'The human the conversation went to, if one was named.' }),
-    reason: t.exposeString('reason', { nullable: true, description: 'Why the AI handed over.' }),
+    startedBy: t.relation('startedBy', { nullable: true, description: 'The team member who started it; null when no person did.' }),
+    endedByType: t.expose('endedByType', { type: ActorTypeEnum, nullable: true, description: 'Who ended the handoff; null while it is live.' }),
+    endedBy: t.relation('endedBy', { nullable: true, description: 'The team member who ended it; null while it is live, or when no person did.' }),
+    assignee: t.relation('assignee', { nullable: true, description: 'The human the conversation went to; null when none was named.' }),
+    reason: t.exposeString('reason', { nullable: true, description: 'Why the AI handed over; null when no reason was given.' }),
     // The summary and the end note are the notes of the handoff's timeline events: internal.
     summary: t.string({
       nullable: true,

@@ -1,4 +1,5 @@
 import { builder } from '../builder.js';
+import { READ_NULL } from './nullability.js';
 import { ChannelEnum } from './enums.js';
 
 export const InboxNode = builder.prismaNode('Inbox', {
@@ -16,7 +17,8 @@ export const InboxNode = builder.prismaNode('Inbox', {
 builder.queryField('inboxes', (t) =>
   t.prismaField({
     type: ['Inbox'],
-    description: "The workspace's inboxes, by name.",
+    description: "The workspace's inboxes, by name." + READ_NULL,
+    nullable: true,
     authScopes: { authenticated: true },
     resolve: (query, _root, _args, ctx) => ctx.db.inbox.findMany({ ...query, orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
   }),

@@ -24,6 +24,7 @@ import './stats.js';
 import './admin.js';
 import './webhook.js';
 import './platform.js';
+import './version.js';
 
 builder.queryType({ description: 'Read the workspace: every field needs an API key.' });
 builder.mutationType({ description: 'Change the workspace: every mutation needs a write scope, runs in one transaction and records its timeline events.' });

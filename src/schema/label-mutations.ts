@@ -2,6 +2,7 @@
 // (Labels on a conversation: addLabels, removeLabels, setLabels in conversation-mutations.ts.)
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
+import { MUTATION_NULL } from './nullability.js';
 import { serviceContext } from '../context.js';
 import { DuplicateError, NotFoundError, ValidationError } from '../errors.js';
 import { createLabel, deleteLabel, updateLabel } from '../services/labels.js';
@@ -11,9 +12,11 @@ const LabelPayload = (name: string, description: string) =>
   builder.objectRef<{ labelId: string }>(name).implement({
     description,
     fields: (t) => ({
+      // Nullable: reading it needs read:conversations, which a key that may write need not have.
       label: t.prismaField({
         type: 'Label',
-        description: 'The label, as it is now.',
+        nullable: true,
+        description: 'The label, as it is now. Null, with a FORBIDDEN error, for a key without read:conversations.',
         resolve: (query, r, _args, ctx) => ctx.db.label.findUniqueOrThrow({ ...query, where: { id: r.labelId } }),
       }),
     }),
@@ -31,7 +34,8 @@ const CreateLabelInput = builder.inputType('CreateLabelInput', {
 builder.mutationField('createLabel', (t) =>
   t.field({
     type: LabelPayload('CreateLabelPayload', 'The new label.'),
-    description: 'Creates a label.',
+    description: 'Creates a label.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: CreateLabelInput, required: true, description: 'The label.' }) },
     errors: mutationErrors('createLabel', [ValidationError, DuplicateError]),
@@ -52,7 +56,8 @@ const UpdateLabelInput = builder.inputType('UpdateLabelInput', {
 builder.mutationField('updateLabel', (t) =>
   t.field({
     type: LabelPayload('UpdateLabelPayload', 'The updated label.'),
-    description: 'Renames, recolours or redescribes a label; conversations keep it.',
+    description: 'Renames, recolours or redescribes a label; conversations keep it.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: UpdateLabelInput, required: true, description: 'The changes.' }) },
     errors: mutationErrors('updateLabel', [NotFoundError, ValidationError, DuplicateError]),
@@ -77,7 +82,8 @@ const DeleteLabelPayload = builder.objectRef<{ labelId: string }>('DeleteLabelPa
 builder.mutationField('deleteLabel', (t) =>
   t.field({
     type: DeleteLabelPayload,
-    description: 'Deletes a label and takes it off every conversation.',
+    description: 'Deletes a label and takes it off every conversation.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: DeleteLabelInput, required: true, description: 'The label.' }) },
     errors: mutationErrors('deleteLabel', [NotFoundError]),

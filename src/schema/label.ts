@@ -1,4 +1,5 @@
 import { builder } from '../builder.js';
+import { READ_NULL } from './nullability.js';
 import { escapeLike, searchText } from '../services/conversation-query.js';
 
 export const LabelNode = builder.prismaNode('Label', {
@@ -9,7 +10,7 @@ export const LabelNode = builder.prismaNode('Label', {
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Name, unique in the workspace.' }),
     color: t.exposeString('color', { description: 'Hex colour, e.g. #1f6feb.' }),
-    description: t.exposeString('description', { nullable: true, description: 'What the label is for.' }),
+    description: t.exposeString('description', { nullable: true, description: 'What the label is for; null when it has no description.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the label was created.' }),
   }),
 });
@@ -19,7 +20,8 @@ const byName = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
 builder.queryField('labels', (t) =>
   t.prismaField({
     type: ['Label'],
-    description: "The workspace's labels, by name (case-insensitive). Optionally only those whose name contains `search`.",
+    description: "The workspace's labels, by name (case-insensitive). Optionally only those whose name contains `search`." + READ_NULL,
+    nullable: true,
     authScopes: { scope: 'READ_CONVERSATIONS' },
     args: {
       search: t.arg.string({ required: false, description: 'Only labels whose name contains this text (case-insensitive), at most 200 characters.' }),

@@ -1,5 +1,6 @@
 // Mutations on messages: sendMessage, updateMessageStatus (delivery receipts), deleteMessage.
 import { builder } from '../builder.js';
+import { MUTATION_NULL } from './nullability.js';
 import { serviceContext, type Context, seesInternalNotes } from '../context.js';
 import {
   ConversationArchivedError,
@@ -113,7 +114,7 @@ const messageOf = (t: PothosSchemaTypes.ObjectFieldBuilder<Types, MessageResult>
   t.prismaField({
     type: 'Message',
     nullable: true,
-    description,
+    description: `${description} Null for a CONNECTOR key when it is an internal note, and (with a FORBIDDEN error) for a key without read:conversations.`,
     resolve: (query, r, _args, ctx) => {
       const row = r.rows?.message;
       if (row && needsNothingMore(query)) return row.private && !seesInternalNotes(ctx) ? null : row;
@@ -121,10 +122,12 @@ const messageOf = (t: PothosSchemaTypes.ObjectFieldBuilder<Types, MessageResult>
     },
   });
 
+// Nullable: reading it needs read:conversations, which a key that may write need not have.
 const conversationOf = (t: PothosSchemaTypes.ObjectFieldBuilder<Types, MessageResult>, description: string) =>
   t.prismaField({
     type: 'Conversation',
-    description,
+    nullable: true,
+    description: `${description} Null, with a FORBIDDEN error, for a key without read:conversations.`,
     resolve: (query, r, _args, ctx) => {
       const row = r.rows?.conversation;
       if (row && needsNothingMore(query)) return row;
@@ -157,7 +160,8 @@ builder.mutationField('sendMessage', (t) =>
   t.field({
     type: SendMessagePayload,
     description:
-      "Adds a message to a conversation and updates its counters in the same transaction. A contact's message reopens a PENDING, SNOOZED, RESOLVED or CLOSED conversation. While a human is in control, AI_AGENT messages are refused (HumanInControlError); AI internal notes are allowed.",
+      "Adds a message to a conversation and updates its counters in the same transaction. A contact's message reopens a PENDING, SNOOZED, RESOLVED or CLOSED conversation. While a human is in control, AI_AGENT messages are refused (HumanInControlError); AI internal notes are allowed." + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: SendMessageInput, required: true, description: 'The message.' }) },
     errors: mutationErrors('sendMessage', [NotFoundError, ValidationError, IdempotencyConflictError, HumanInControlError, ConversationArchivedError]),
@@ -194,7 +198,8 @@ builder.mutationField('updateMessageStatus', (t) =>
   t.field({
     type: UpdateMessageStatusPayload,
     description:
-      'Records a delivery receipt: PENDING -> SENT -> DELIVERED -> READ, or FAILED (from PENDING or SENT) with a reason. A receipt that would move the status backwards is accepted and ignored.',
+      'Records a delivery receipt: PENDING -> SENT -> DELIVERED -> READ, or FAILED (from PENDING or SENT) with a reason. A receipt that would move the status backwards is accepted and ignored.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: UpdateMessageStatusInput, required: true, description: 'The receipt.' }) },
     errors: mutationErrors('updateMessageStatus', [NotFoundError, ValidationError]),
@@ -229,7 +234,8 @@ builder.mutationField('deleteMessage', (t) =>
   t.field({
     type: DeleteMessagePayload,
     description:
-      "Deletes a message softly: its content, attachments and card are removed, a tombstone stays in the thread, and the conversation's counters are corrected. Deleting a deleted message changes nothing. An ARCHIVED conversation is read-only: its messages cannot be deleted (deleting the contact erases them).",
+      "Deletes a message softly: its content, attachments and card are removed, a tombstone stays in the thread, and the conversation's counters are corrected. Deleting a deleted message changes nothing. An ARCHIVED conversation is read-only: its messages cannot be deleted (deleting the contact erases them)." + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: DeleteMessageInput, required: true, description: 'The message.' }) },
     errors: mutationErrors('deleteMessage', [NotFoundError, ConversationArchivedError]),

@@ -33,8 +33,8 @@ export const CardAction = builder.objectRef<CardActionShape>('CardAction').imple
   description: 'A button on a card: it opens a URL or triggers a named action.',
   fields: (t) => ({
     label: t.exposeString('label', { description: 'Text on the button.' }),
-    url: t.exposeString('url', { nullable: true, description: 'The URL it opens, if it is a link.' }),
-    action: t.exposeString('action', { nullable: true, description: 'The action name it triggers, if it is not a link.' }),
+    url: t.exposeString('url', { nullable: true, description: 'The URL it opens; null for a button that only triggers an action.' }),
+    action: t.exposeString('action', { nullable: true, description: 'The action name it triggers; null for a plain link.' }),
   }),
 });
 
@@ -42,7 +42,7 @@ export const Card = builder.objectRef<CardShape>('Card').implement({
   description: 'A rich message: a title, a description and actions.',
   fields: (t) => ({
     title: t.exposeString('title', { description: 'Title.' }),
-    description: t.exposeString('description', { nullable: true, description: 'Body text.' }),
+    description: t.exposeString('description', { nullable: true, description: 'Body text; null when the card has none.' }),
     actions: t.field({ type: [CardAction], description: 'Buttons, in order.', resolve: (c) => c.actions ?? [] }),
   }),
 });
@@ -66,18 +66,18 @@ export const MessageNode = builder.prismaNode('Message', {
     card: t.field({
       type: Card,
       nullable: true,
-      description: 'The card, for CARD messages.',
+      description: 'The card, for CARD messages; null for other messages and once deleted.',
       resolve: (m) => (m.deletedAt ? null : ((m.card as unknown as CardShape | null) ?? null)),
     }),
     senderType: t.expose('senderType', { type: SenderTypeEnum, description: 'Who wrote it.' }),
-    senderUser: t.relation('senderUser', { nullable: true, description: 'The team member who wrote it, for HUMAN messages.' }),
-    senderContact: t.relation('senderContact', { nullable: true, description: 'The contact who wrote it, for CONTACT messages.' }),
+    senderUser: t.relation('senderUser', { nullable: true, description: 'The team member who wrote it, for HUMAN messages; null otherwise.' }),
+    senderContact: t.relation('senderContact', { nullable: true, description: 'The contact who wrote it, for CONTACT messages; null otherwise, and (with a FORBIDDEN error) for a key without read:contacts.' }),
     private: t.exposeBoolean('private', { description: 'An internal note: visible to TEAM keys only, never to the contact.' }),
     status: t.expose('status', { type: MessageStatusEnum, description: 'Delivery status.' }),
-    errorReason: t.exposeString('errorReason', { nullable: true, description: 'Why delivery failed, for FAILED messages.' }),
-    providerMessageId: t.exposeString('providerMessageId', { nullable: true, description: "The channel provider's id for the message (a WhatsApp message id, an email Message-ID)." }),
+    errorReason: t.exposeString('errorReason', { nullable: true, description: 'Why delivery failed, for FAILED messages; null otherwise.' }),
+    providerMessageId: t.exposeString('providerMessageId', { nullable: true, description: "The channel provider's id for the message (a WhatsApp message id, an email Message-ID); null when there is none." }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the message was written.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the message last changed (e.g. a delivery receipt).' }),
-    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When the message was deleted; its tombstone stays in the thread.' }),
+    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When the message was deleted (its tombstone stays in the thread); null while it is not.' }),
   }),
 });

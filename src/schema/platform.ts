@@ -7,6 +7,7 @@ import { badInput, ValidationError } from '../errors.js';
 import * as platform from '../services/platform.js';
 import { isUuid } from '../uuid.js';
 import { mutationErrors } from './mutations.js';
+import { MUTATION_NULL, READ_NULL } from './nullability.js';
 
 interface WorkspaceRow {
   id: string;
@@ -28,7 +29,8 @@ const MAX_PAGE = 500;
 builder.queryField('workspaces', (t) =>
   t.field({
     type: [PlatformWorkspace],
-    description: 'The workspaces, oldest first (platform keys only). Page with `after`: the id of the last workspace of the previous page.',
+    description: 'The workspaces, oldest first (platform keys only). Page with `after`: the id of the last workspace of the previous page.' + READ_NULL,
+    nullable: true,
     authScopes: { platformKey: true },
     args: {
       first: t.arg.int({ description: `How many workspaces, 1 to ${MAX_PAGE} (default 100).` }),
@@ -77,7 +79,8 @@ const CreateWorkspacePayload = builder
 builder.mutationField('createWorkspace', (t) =>
   t.field({
     type: CreateWorkspacePayload,
-    description: 'Creates a workspace with its first ADMIN and a key for that admin, in one transaction (platform keys only).',
+    description: 'Creates a workspace with its first ADMIN and a key for that admin, in one transaction (platform keys only).' + MUTATION_NULL,
+    nullable: true,
     authScopes: { platformKey: true },
     args: {
       input: t.arg({

@@ -1,5 +1,6 @@
 // conversationStats: the figures of a dashboard's header, computed in the database.
 import { builder } from '../builder.js';
+import { READ_NULL } from './nullability.js';
 import { conversationSelection } from '../services/conversation-query.js';
 import { conversationStats, type ConversationStats, type DurationFigures } from '../services/stats.js';
 import { ConversationFilterInput, parseConversationFilter, TimeRangeInput, viewerOf } from './conversation.js';
@@ -59,8 +60,8 @@ const Satisfaction = builder.objectRef<ConversationStats['satisfaction']>('Satis
 const StatsRange = builder.objectRef<ConversationStats['range']>('StatsRange').implement({
   description: 'The span the time-based figures cover; an open end is null.',
   fields: (t) => ({
-    from: t.expose('from', { type: 'DateTime', nullable: true, description: 'Start, inclusive.' }),
-    to: t.expose('to', { type: 'DateTime', nullable: true, description: 'End, exclusive.' }),
+    from: t.expose('from', { type: 'DateTime', nullable: true, description: 'Start, inclusive; null when the range has no start.' }),
+    to: t.expose('to', { type: 'DateTime', nullable: true, description: 'End, exclusive; null when the range has no end.' }),
   }),
 });
 
@@ -121,7 +122,8 @@ builder.queryField('conversationStats', (t) =>
   t.field({
     type: ConversationStatsRef,
     description:
-      'Dashboard figures over the conversations the filter matches (same filter and defaults as `conversations`: every status but ARCHIVED unless asked), computed in the database in one statement.',
+      'Dashboard figures over the conversations the filter matches (same filter and defaults as `conversations`: every status but ARCHIVED unless asked), computed in the database in one statement.' + READ_NULL,
+    nullable: true,
     authScopes: { scope: 'READ_CONVERSATIONS' },
     args: {
       filter: t.arg({ type: ConversationFilterInput, required: false, description: 'Which conversations; see ConversationFilter.' }),

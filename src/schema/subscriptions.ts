@@ -4,6 +4,7 @@
 // message and timeline entry are loaded through the workspace-scoped client, as queries do.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
+import { READ_NULL } from './nullability.js';
 import { seesInternalNotes, type Context } from '../context.js';
 import { noRow } from './mutations.js';
 import { badInput, requestError } from '../errors.js';
@@ -185,7 +186,8 @@ builder.subscriptionField('conversationEvents', (t) =>
   t.field({
     type: ConversationEventRef,
     description:
-      "Every change to the workspace's conversations that matches the filter, in timeline order: created, messages added, assigned, status changes (snoozed and resolved told apart), labels, priority, handoffs, message delivery and deletion, conversation deleted. Internal notes reach TEAM keys only.",
+      "Every change to the workspace's conversations that matches the filter, in timeline order: created, messages added, assigned, status changes (snoozed and resolved told apart), labels, priority, handoffs, message delivery and deletion, conversation deleted. Internal notes reach TEAM keys only." + READ_NULL,
+    nullable: true,
     authScopes: { scope: 'READ_CONVERSATIONS' },
     args: {
       filter: t.arg({ type: ConversationEventFilterInput, required: false, description: 'Which conversations to follow; all of them without it.' }),
@@ -208,7 +210,8 @@ builder.subscriptionField('conversationEvents', (t) =>
 builder.subscriptionField('messageAdded', (t) =>
   t.field({
     type: MessageAddedEventRef,
-    description: "A conversation's new messages, in order: the thread view's feed. Internal notes reach TEAM keys only.",
+    description: "A conversation's new messages, in order: the thread view's feed. Internal notes reach TEAM keys only." + READ_NULL,
+    nullable: true,
     authScopes: { scope: 'READ_CONVERSATIONS' },
     args: {
       conversationId: t.arg.id({ required: true, description: 'Global id of the conversation.' }),
@@ -262,7 +265,7 @@ export const ContactEventRef = builder.objectRef<LiveEvent>('ContactEvent').impl
     kind: t.field({ type: ContactEventKindEnum, description: 'What happened.', resolve: (e) => contactKindOf(e.type)! }),
     contactId: t.id({
       nullable: true,
-      description: 'Global id of the contact, also once it has been erased.',
+      description: 'Global id of the contact, also once it has been erased; null only if the timeline entry was erased before the event was read.',
       resolve: async (e) => {
         const id = await contactIdOf(e);
         return id ? encodeGlobalID('Contact', id) : null;
@@ -289,7 +292,8 @@ export const ContactEventRef = builder.objectRef<LiveEvent>('ContactEvent').impl
 builder.subscriptionField('contactEvents', (t) =>
   t.field({
     type: ContactEventRef,
-    description: "Every change to the workspace's contacts, in timeline order: created, updated, merged, erased. What a CRM sync follows.",
+    description: "Every change to the workspace's contacts, in timeline order: created, updated, merged, erased. What a CRM sync follows." + READ_NULL,
+    nullable: true,
     authScopes: { scope: 'READ_CONTACTS' },
     args: {
       kinds: t.arg({ type: [ContactEventKindEnum], required: false, description: 'Only events of these kinds; every kind without it.' }),

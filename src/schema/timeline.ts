@@ -34,12 +34,12 @@ export const TimelineEventNode = builder.prismaNode('Event', {
     }),
     conversationId: t.id({
       nullable: true,
-      description: 'Global id of the conversation concerned; it may since have been deleted.',
+      description: 'Global id of the conversation concerned (it may since have been deleted); null for events about no conversation (labels, contacts).',
       resolve: (e) => (e.conversationId ? Buffer.from(`Conversation:${e.conversationId}`).toString('base64') : null),
     }),
     messageId: t.id({
       nullable: true,
-      description: 'Global id of the message concerned, for message events.',
+      description: 'Global id of the message concerned, for message events; null for other events.',
       resolve: (e) => (e.messageId ? Buffer.from(`Message:${e.messageId}`).toString('base64') : null),
     }),
     actorType: t.expose('actorType', { type: ActorTypeEnum, description: 'Who did it.' }),
@@ -57,19 +57,19 @@ export const TimelineEventNode = builder.prismaNode('Event', {
     }),
     actorApiKeyId: t.id({
       nullable: true,
-      description: 'Global id of the API key it was done with, whoever it acted as (read the key itself with the admin scope).',
+      description: 'Global id of the API key it was done with, whoever it acted as (read the key itself with the admin scope); null when no key did it (Parley itself, e.g. waking a snoozed conversation).',
       resolve: (e) => (e.actorApiKeyId ? Buffer.from(`ApiKey:${e.actorApiKeyId}`).toString('base64') : null),
     }),
     before: t.field({
       type: 'JSONObject',
       nullable: true,
-      description: `The values before the change. ${COUNTS}`,
+      description: `The values before the change; null when the event records none. ${COUNTS}`,
       resolve: (e, _a, ctx) => eventValuesFor(ctx.auth?.kind, e.before) as object | null,
     }),
     after: t.field({
       type: 'JSONObject',
       nullable: true,
-      description: `The values after the change. ${COUNTS}`,
+      description: `The values after the change; null when the event records none. ${COUNTS}`,
       resolve: (e, _a, ctx) => eventValuesFor(ctx.auth?.kind, e.after) as object | null,
     }),
     note: t.string({

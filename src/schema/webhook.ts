@@ -3,6 +3,7 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../builder.js';
+import { MUTATION_NULL, READ_NULL } from './nullability.js';
 import { seesInternalNotes, serviceContext, type Context } from '../context.js';
 import { NotFoundError, ValidationError, requestError } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
@@ -32,14 +33,14 @@ builder.prismaNode('WebhookEndpoint', {
   id: { field: 'id', description: 'Global id of the endpoint.' },
   fields: (t) => ({
     url: t.exposeString('url', { description: 'Where deliveries are POSTed.' }),
-    description: t.exposeString('description', { nullable: true, description: 'What the endpoint is for.' }),
+    description: t.exposeString('description', { nullable: true, description: 'What the endpoint is for; null when no description was given.' }),
     kind: t.expose('kind', {
       type: ApiKeyKindEnum,
       description: 'What the endpoint sees, as a key of this kind would: TEAM endpoints receive internal notes, CONNECTOR endpoints never do.',
     }),
     enabled: t.exposeBoolean('enabled', { description: 'Whether deliveries are made. A disabled endpoint gets nothing until enabled again; replay what it missed.' }),
-    disabledReason: t.exposeString('disabledReason', { nullable: true, description: 'Why it was disabled (by a person, by a 410 Gone answer, by days of failures).' }),
-    disabledAt: t.expose('disabledAt', { type: 'DateTime', nullable: true, description: 'When it was disabled.' }),
+    disabledReason: t.exposeString('disabledReason', { nullable: true, description: 'Why it was disabled (by a person, by a 410 Gone answer, by days of failures); null while it is enabled.' }),
+    disabledAt: t.expose('disabledAt', { type: 'DateTime', nullable: true, description: 'When it was disabled; null while it is enabled.' }),
     eventKinds: t.field({
       type: [ConversationEventKindEnum],
       description: 'The event kinds delivered; empty means every kind.',
@@ -61,11 +62,11 @@ builder.prismaNode('WebhookEndpoint', {
       nullable: true,
       description: 'The GraphQL subscription document on conversationEvents whose result is the payload\'s `data`; null for the default payload.',
     }),
-    secretRotatedAt: t.expose('secretRotatedAt', { type: 'DateTime', nullable: true, description: 'When the signing secret was last rotated.' }),
+    secretRotatedAt: t.expose('secretRotatedAt', { type: 'DateTime', nullable: true, description: 'When the signing secret was last rotated; null when it never was.' }),
     previousSecretExpiresAt: t.expose('previousSecretExpiresAt', {
       type: 'DateTime',
       nullable: true,
-      description: 'Until when the secret before the last rotation still signs beside the new one.',
+      description: 'Until when the secret before the last rotation still signs beside the new one; null when the secret was never rotated.',
     }),
     failingSince: t.expose('failingSince', {
       type: 'DateTime',
@@ -92,7 +93,8 @@ builder.prismaNode('WebhookEndpoint', {
       resolve: (e, _a, ctx) => ctx.db.webhookAttempt.count({ where: { delivery: { endpointId: e.id }, startedAt: { gte: new Date(Date.now() - DAY_MS) } } }),
     }),
     deliveries: t.relatedConnection('deliveries', {
-      description: "The endpoint's deliveries, newest first.",
+      description: "The endpoint's deliveries, newest first. Null only with an error on this field, e.g. BAD_USER_INPUT for a page size over 100 or a bad cursor.",
+      nullable: true,
       args: {
         states: t.arg({ type: [WebhookDeliveryStateEnum], required: false, description: 'Only deliveries in these states.' }),
         kinds: t.arg.stringList({ required: false, description: 'Only deliveries of these event kinds (ConversationEventKind names, or WEBHOOK_TEST).' }),
@@ -119,8 +121,8 @@ builder.prismaObject('WebhookAttempt', {
     durationMs: t.exposeInt('durationMs', { description: 'How long it took, in milliseconds.' }),
     httpStatus: t.exposeInt('httpStatus', { nullable: true, description: 'The status the endpoint answered; null when it did not answer.' }),
     success: t.exposeBoolean('success', { description: 'Whether it answered 2xx.' }),
-    error: t.exposeString('error', { nullable: true, description: 'What went wrong: the status, a timeout, a refused address, a network error.' }),
-    responseBody: t.exposeString('responseBody', { nullable: true, description: 'The first KB of what the endpoint answered.' }),
+    error: t.exposeString('error', { nullable: true, description: 'What went wrong: the status, a timeout, a refused address, a network error; null when it succeeded.' }),
+    responseBody: t.exposeString('responseBody', { nullable: true, description: 'The first KB of what the endpoint answered; null when it did not answer.' }),
   }),
 });
 
@@ -152,10 +154,10 @@ builder.prismaNode('WebhookDelivery', {
       resolve: (d, _a, ctx) => (d.endpoint.kind === 'TEAM' && !seesInternalNotes(ctx) ? null : d.body),
     }),
     payloadBytes: t.exposeInt('bodyBytes', { description: 'The size of the body in bytes.' }),
-    lastStatus: t.exposeInt('lastStatus', { nullable: true, description: 'The HTTP status of the last attempt.' }),
-    lastError: t.exposeString('lastError', { nullable: true, description: 'What went wrong in the last attempt.' }),
+    lastStatus: t.exposeInt('lastStatus', { nullable: true, description: 'The HTTP status of the last attempt; null before the first attempt, or when the endpoint did not answer.' }),
+    lastError: t.exposeString('lastError', { nullable: true, description: 'What went wrong in the last attempt; null before the first attempt and after a success.' }),
     nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true, description: 'When the next attempt is due; null when none is.' }),
-    completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true, description: 'When it succeeded or finally failed.' }),
+    completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true, description: 'When it succeeded or finally failed; null while it is pending.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the dispatcher took the event for this endpoint.' }),
   }),
 });
@@ -166,7 +168,8 @@ const visibleEndpoints = (ctx: Context): Prisma.WebhookEndpointWhereInput => (se
 builder.queryField('webhookEndpoints', (t) =>
   t.prismaField({
     type: ['WebhookEndpoint'],
-    description: "The workspace's webhook endpoints, oldest first (CONNECTOR keys see CONNECTOR endpoints only).",
+    description: "The workspace's webhook endpoints, oldest first (CONNECTOR keys see CONNECTOR endpoints only)." + READ_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     resolve: (query, _r, _a, ctx) => ctx.db.webhookEndpoint.findMany({ ...query, where: visibleEndpoints(ctx), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
   }),
@@ -176,7 +179,8 @@ builder.queryField('webhookDeliveries', (t) =>
   t.prismaConnection({
     type: 'WebhookDelivery',
     cursor: 'id',
-    description: 'Deliveries across endpoints (or of one), newest first, filterable by state and event kind.',
+    description: 'Deliveries across endpoints (or of one), newest first, filterable by state and event kind.' + READ_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: {
       endpointId: t.arg.id({ required: false, description: 'Only this endpoint.' }),
@@ -277,7 +281,8 @@ const CreateWebhookEndpointInput = builder.inputType('CreateWebhookEndpointInput
 builder.mutationField('createWebhookEndpoint', (t) =>
   t.field({
     type: EndpointSecretPayload,
-    description: 'Registers a webhook endpoint. It receives events after the current cursor (replay earlier ones with replayWebhookEvents). Returns the signing secret once.',
+    description: 'Registers a webhook endpoint. It receives events after the current cursor (replay earlier ones with replayWebhookEvents). Returns the signing secret once.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: { input: t.arg({ type: CreateWebhookEndpointInput, required: true, description: 'The endpoint.' }) },
     errors: mutationErrors('createWebhookEndpoint', [ValidationError]),
@@ -311,7 +316,8 @@ const UpdateWebhookEndpointInput = builder.inputType('UpdateWebhookEndpointInput
 builder.mutationField('updateWebhookEndpoint', (t) =>
   t.field({
     type: EndpointPayload,
-    description: 'Changes an endpoint: URL, description, visibility, what it receives, its payload, enabled or disabled.',
+    description: 'Changes an endpoint: URL, description, visibility, what it receives, its payload, enabled or disabled.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: { input: t.arg({ type: UpdateWebhookEndpointInput, required: true, description: 'The changes.' }) },
     errors: mutationErrors('updateWebhookEndpoint', [NotFoundError, ValidationError]),
@@ -342,7 +348,8 @@ builder.mutationField('deleteWebhookEndpoint', (t) =>
         deletedEndpointId: f.id({ description: 'Global id of the deleted endpoint.', resolve: (r) => encodeGlobalID('WebhookEndpoint', r.endpointId) }),
       }),
     }),
-    description: 'Deletes an endpoint and its delivery log; nothing more is sent to it.',
+    description: 'Deletes an endpoint and its delivery log; nothing more is sent to it.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: { input: t.arg({ type: EndpointRef('DeleteWebhookEndpointInput'), required: true, description: 'The endpoint.' }) },
     errors: mutationErrors('deleteWebhookEndpoint', [NotFoundError]),
@@ -355,7 +362,8 @@ builder.mutationField('deleteWebhookEndpoint', (t) =>
 builder.mutationField('rotateWebhookSecret', (t) =>
   t.field({
     type: EndpointSecretPayload,
-    description: 'Gives an endpoint a new signing secret, shown once. For 24 hours deliveries carry a signature with each secret, so the receiver can switch without a gap.',
+    description: 'Gives an endpoint a new signing secret, shown once. For 24 hours deliveries carry a signature with each secret, so the receiver can switch without a gap.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: { input: t.arg({ type: EndpointRef('RotateWebhookSecretInput'), required: true, description: 'The endpoint.' }) },
     errors: mutationErrors('rotateWebhookSecret', [NotFoundError]),
@@ -380,7 +388,8 @@ const DeliveryPayload = builder.objectRef<{ deliveryId: string }>('WebhookDelive
 builder.mutationField('sendTestWebhook', (t) =>
   t.field({
     type: DeliveryPayload,
-    description: 'Sends a signed test delivery (type WEBHOOK_TEST) to the endpoint now and returns it with its one attempt. It is not retried.',
+    description: 'Sends a signed test delivery (type WEBHOOK_TEST) to the endpoint now and returns it with its one attempt. It is not retried.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: { input: t.arg({ type: EndpointRef('SendTestWebhookInput'), required: true, description: 'The endpoint.' }) },
     errors: mutationErrors('sendTestWebhook', [NotFoundError]),
@@ -397,7 +406,8 @@ builder.mutationField('sendTestWebhook', (t) =>
 builder.mutationField('redeliverWebhook', (t) =>
   t.field({
     type: DeliveryPayload,
-    description: 'Sends a delivery again, from its first attempt, with the payload and webhook-id it had. A delivery still pending is left as it is.',
+    description: 'Sends a delivery again, from its first attempt, with the payload and webhook-id it had. A delivery still pending is left as it is.' + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: {
       input: t.arg({
@@ -432,7 +442,8 @@ builder.mutationField('replayWebhookEvents', (t) =>
       }),
     }),
     description:
-      "Delivers an endpoint's events again from a cursor or a time up to now: for a receiver that was down or disabled. Each event is evaluated again (the conversation as it is now) and keeps its webhook-id.",
+      "Delivers an endpoint's events again from a cursor or a time up to now: for a receiver that was down or disabled. Each event is evaluated again (the conversation as it is now) and keeps its webhook-id." + MUTATION_NULL,
+    nullable: true,
     authScopes: { scope: 'ADMIN' },
     args: {
       input: t.arg({

@@ -1,4 +1,5 @@
 import { builder } from '../builder.js';
+import { READ_NULL } from './nullability.js';
 import { ApiKeyKindEnum, ScopeEnum } from './enums.js';
 import { noRow } from './mutations.js';
 
@@ -45,7 +46,8 @@ const Viewer = builder.objectRef<{ workspaceId: string }>('Viewer').implement({
 builder.queryField('viewer', (t) =>
   t.field({
     type: Viewer,
-    description: 'Who is asking: the API key, its workspace and the user it acts as.',
+    description: 'Who is asking: the API key, its workspace and the user it acts as.' + READ_NULL,
+    nullable: true,
     authScopes: { authenticated: true },
     resolve: (_root, _args, ctx) => ({ workspaceId: ctx.auth!.workspaceId }),
   }),

@@ -4,8 +4,10 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 
-type Operation<T> = string | TypedDocumentNode<T, any>;
-const source = (op: Operation<unknown>) => (typeof op === 'string' ? op : print(op));
+type Variables = Record<string, unknown>;
+/** A query as a string (untyped), or a typed document: its result and variables are then typed. */
+export type Operation<T, V = Variables> = string | TypedDocumentNode<T, V>;
+const source = (op: Operation<unknown, any>) => (typeof op === 'string' ? op : print(op));
 export interface GraphQLResponse<T = any> {
   status: number;
   data?: T;
@@ -18,10 +20,10 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-export async function gql<T = any>(
+export async function gql<T = any, V = Variables>(
   baseUrl: string,
-  query: Operation<T>,
-  variables: Record<string, unknown> = {},
+  query: Operation<T, V>,
+  variables: V = {} as V,
   opts: RequestOptions = {},
 ): Promise<GraphQLResponse<T>> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
@@ -39,12 +41,12 @@ export async function gql<T = any>(
 
 /** A client bound to one server and key. `ok` fails the test on any GraphQL error. */
 export function client(baseUrl: string, key: string | null) {
-  const request = <T = any>(query: Operation<T>, variables?: Record<string, unknown>, opts: RequestOptions = {}) =>
-    gql<T>(baseUrl, query, variables, { key, ...opts });
+  const request = <T = any, V = Variables>(query: Operation<T, V>, variables?: V, opts: RequestOptions = {}) =>
+    gql<T, V>(baseUrl, query, variables, { key, ...opts });
   return {
     request,
-    async ok<T = any>(query: Operation<T>, variables?: Record<string, unknown>): Promise<T> {
-      const res = await request<T>(query, variables);
+    async ok<T = any, V = Variables>(query: Operation<T, V>, variables?: V): Promise<T> {
+      const res = await request<T, V>(query, variables);
       if (res.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors, null, 2)}`);
       return res.data as T;
     },

@@ -2,6 +2,12 @@
 // tests look at, and calls that create the world through the API itself.
 import { expect } from 'vitest';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
+import {
+  CreateConversationDocument,
+  SendMessageDocument,
+  type CreateConversationInput,
+  type SendMessageInput,
+} from '../generated/graphql.js';
 import { client, globalId, localId } from './graphql.js';
 import { seedWorkspace, type SeededWorkspace } from './seed.js';
 import { startTestServer, type TestServer } from './server.js';
@@ -60,26 +66,29 @@ export function api(url: string, key: string) {
     ...c,
     mutate,
     must,
-    async createConversation(input: Record<string, unknown>) {
-      return (await must('createConversation', input, `... on CreateConversationPayload { conversation { ${CONVERSATION} } contact { id } firstMessage { id } duplicate }`)) as {
-        conversation: any;
-        contact: { id: string };
-        firstMessage: { id: string } | null;
-        duplicate: boolean;
-      };
+    // Typed documents (test/operations/*.graphql): a schema change that breaks these calls
+    // fails the typecheck, and the tests at run time.
+    async createConversation(input: CreateConversationInput) {
+      const result = (await c.ok(CreateConversationDocument, { input })).createConversation;
+      if (result?.__typename !== 'CreateConversationPayload') throw new Error(`createConversation failed: ${JSON.stringify(result)}`);
+      return { ...result, conversation: present(result.conversation, 'createConversation.conversation'), contact: present(result.contact, 'createConversation.contact') };
     },
-    async send(conversationId: string, input: Record<string, unknown>) {
-      return (await must('sendMessage', { conversationId, ...input }, `... on SendMessagePayload { sentMessage { id status private content } conversation { ${CONVERSATION} } duplicate }`)) as {
-        sentMessage: { id: string; status: string; private: boolean; content: string | null } | null;
-        conversation: any;
-        duplicate: boolean;
-      };
+    async send(conversationId: string, input: Omit<SendMessageInput, 'conversationId'>) {
+      const result = (await c.ok(SendMessageDocument, { input: { conversationId, ...input } })).sendMessage;
+      if (result?.__typename !== 'SendMessagePayload') throw new Error(`sendMessage failed: ${JSON.stringify(result)}`);
+      return { ...result, conversation: present(result.conversation, 'sendMessage.conversation') };
     },
     async conversation(id: string) {
       const data = await c.ok(`query($id: ID!) { node(id: $id) { ... on Conversation { ${CONVERSATION} } } }`, { id });
       return data.node;
     },
   };
+}
+
+/** A field the all-scopes key always reads (null would be a FORBIDDEN the test did not expect). */
+function present<T>(value: T | null | undefined, what: string): T {
+  if (value == null) throw new Error(`${what} is null`);
+  return value;
 }
 
 function inputTypeOf(mutation: string) {
@@ -89,7 +98,7 @@ function inputTypeOf(mutation: string) {
 /** A workspace and a conversation on WhatsApp with one contact message, made through the API. */
 export async function newConversation(a: Api, ws: SeededWorkspace, opts: { phone?: string; text?: string | null } = {}) {
   const phone = opts.phone ?? randomPhone();
-  const input: Record<string, unknown> = { inboxId: globalId('Inbox', ws.inboxes.whatsapp.id), contact: { phone, name: 'Test contact' } };
+  const input: CreateConversationInput = { inboxId: globalId('Inbox', ws.inboxes.whatsapp.id), contact: { phone, name: 'Test contact' } };
   if (opts.text !== null) input.message = { senderType: 'CONTACT', content: opts.text ?? 'Hello!' };
   return a.createConversation(input);
 }

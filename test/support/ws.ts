@@ -1,5 +1,7 @@
 // The live API from a client's side: real graphql-ws clients (and raw WebSockets, to see
 // what the protocol does on the wire) against a real server.
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { createClient, type Client, type FormattedExecutionResult as ExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { StartOptions } from '../../src/app.js';
@@ -66,8 +68,13 @@ export function liveClient(
     get connects() {
       return connects;
     },
-    subscribe<T = any>(query: string, variables: Record<string, unknown> = {}, opts2: { resume?: boolean } = {}) {
-      return new Feed<T>(client, query, variables, opts2.resume ?? false);
+    /** A subscription, as a string or a typed document (test/operations): then its results are typed. */
+    subscribe<T = any, V extends Record<string, unknown> = Record<string, unknown>>(
+      query: string | TypedDocumentNode<T, V>,
+      variables: V = {} as V,
+      opts2: { resume?: boolean } = {},
+    ) {
+      return new Feed<T>(client, typeof query === 'string' ? query : print(query), variables, opts2.resume ?? false);
     },
     /** A query or mutation over the socket: its one result. */
     async request<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<ExecutionResult<T>> {
