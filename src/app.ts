@@ -37,6 +37,8 @@ export interface RunningParley {
 
 export interface StartOptions {
   onQuery?: (sql: string) => void;
+  /** An in-memory PGlite starts from this data directory image (see DatabaseOptions). */
+  pgliteImage?: Blob;
   /**
    * Apply migrations and seed the demo first (the default). Cluster workers skip it: their
    * primary did it once before starting them.
@@ -121,18 +123,22 @@ export async function prepareDatabase(db: Database, config: Config, logger: Logg
  * Opens the database the configuration names. A process that prepares it says what it opens
  * first: on a first start, PGlite creating its data directory takes a while, before anything else.
  */
-export async function openConfiguredDatabase(config: Config, logger: Logger, opts: { announce: boolean; onQuery?: (sql: string) => void }): Promise<Database> {
+export async function openConfiguredDatabase(
+  config: Config,
+  logger: Logger,
+  opts: { announce: boolean; onQuery?: (sql: string) => void; pgliteImage?: Blob },
+): Promise<Database> {
   if (opts.announce && config.DATABASE_URL) logger.info({ database: 'PostgreSQL' }, 'opening the database');
   else if (opts.announce && !config.DATA_DIR.startsWith('memory://')) {
     const created = existsSync(join(config.DATA_DIR, 'PG_VERSION'));
     logger.info({ dataDir: config.DATA_DIR }, created ? 'opening the data directory' : 'creating the data directory');
   }
-  return openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, onQuery: opts.onQuery });
+  return openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, onQuery: opts.onQuery, pgliteImage: opts.pgliteImage });
 }
 
 export async function startParley(config: Config, options: StartOptions = {}): Promise<RunningParley> {
   const logger = createLogger(config.LOG_LEVEL, options.logDestination);
-  const db = await openConfiguredDatabase(config, logger, { announce: options.prepare !== false, onQuery: options.onQuery });
+  const db = await openConfiguredDatabase(config, logger, { announce: options.prepare !== false, onQuery: options.onQuery, pgliteImage: options.pgliteImage });
   let events: ReturnType<typeof createEvents> | undefined;
   let budgetRedis: Redis | undefined;
   let waker: SnoozeWaker | undefined;
@@ -226,7 +232,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     const webhookSender = sender;
     dispatcher = new WebhookDispatcher(
       db.prisma,
-      (auth, document, event) => parley.live.executeEvent(auth, document, undefined, {}, event),
+      (auth, document, event, share) => parley.live.executeEvent(auth, document, undefined, {}, event, share),
       { pollMs: config.WEBHOOK_POLL_MS, batchSize: 200, retentionMs: config.WEBHOOK_RETENTION_DAYS * 86_400_000 },
       logger.child({ worker: 'webhook-dispatcher' }),
       () => webhookSender.wake(),

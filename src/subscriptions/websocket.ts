@@ -540,11 +540,31 @@ export class LiveServer implements KeyWatch {
    * One execution of a subscription's operation for an event, shared by its whole group (and
    * by every webhook endpoint of one visibility and payload document).
    */
-  async executeEvent(auth: AuthInfo, document: DocumentNode, operationName: string | undefined, variableValues: Record<string, unknown>, event: LiveEvent) {
-    // A fresh context per event, as per request: per-request loaders must not serve stale rows.
-    const env = this.deps.yoga.getEnveloped({ live: { auth, requestId: `live:${event.eventId}` } } as never);
-    const contextValue = await env.contextFactory();
-    const result = await executeGraphQL({ schema: env.schema, document, operationName, variableValues, rootValue: event, contextValue });
+  async executeEvent(
+    auth: AuthInfo,
+    document: DocumentNode,
+    operationName: string | undefined,
+    variableValues: Record<string, unknown>,
+    event: LiveEvent,
+    /**
+     * Contexts to share between the events of one batch (the webhook dispatcher's): their loaders
+     * then read the rows of several events in one statement, and a row once per batch. Without
+     * it, a fresh context per event, as per request: per-request loaders must not serve stale rows.
+     */
+    share?: Map<string, Promise<unknown>>,
+  ) {
+    const contextOf = async () => {
+      const env = this.deps.yoga.getEnveloped({ live: { auth, requestId: `live:${event.eventId}` } } as never);
+      return { schema: env.schema, contextValue: await env.contextFactory() };
+    };
+    const key = `${auth.workspaceId}\n${auth.kind}\n${auth.userId ?? ''}\n${[...auth.scopes].sort().join(',')}`;
+    let made = share?.get(key) as ReturnType<typeof contextOf> | undefined;
+    if (!made) {
+      made = contextOf();
+      share?.set(key, made);
+    }
+    const { schema, contextValue } = await made;
+    const result = await executeGraphQL({ schema, document, operationName, variableValues, rootValue: event, contextValue });
     return this.masked(result);
   }
 

@@ -28,7 +28,7 @@ import { CONTACT_PAYLOAD_DOCUMENT, DEFAULT_PAYLOAD_DOCUMENT } from './webhook-pa
 import { uuidv7 } from '../uuid.js';
 
 /** Runs a subscription document for one event, as a key of the given visibility would see it. */
-export type EventExecutor = (auth: AuthInfo, document: DocumentNode, event: LiveEvent) => Promise<ExecutionResult>;
+export type EventExecutor = (auth: AuthInfo, document: DocumentNode, event: LiveEvent, share: Map<string, Promise<unknown>>) => Promise<ExecutionResult>;
 
 export interface DispatcherOptions {
   pollMs: number;
@@ -278,12 +278,15 @@ export class WebhookDispatcher {
     const db = scopeToWorkspace(this.prisma, workspaceId);
     // Each event costs a few reads (its facts, the payload's fields): several are evaluated at
     // once, and their deliveries kept in timeline order.
-    const perEvent = await mapInOrder(events, EVALUATE_AT_ONCE, (row) => this.evaluateOne(workspaceId, db, row, endpoints, replay));
+    // One execution context per visibility for the whole batch: its loaders read the rows of
+    // several events together, and each row once (the batch is evaluated at one moment).
+    const share = new Map<string, Promise<unknown>>();
+    const perEvent = await mapInOrder(events, EVALUATE_AT_ONCE, (row) => this.evaluateOne(workspaceId, db, row, endpoints, replay, share));
     return perEvent.flat();
   }
 
   /** One event's deliveries, one per endpoint that wants it. */
-  private async evaluateOne(workspaceId: string, db: ReturnType<typeof scopeToWorkspace>, row: EventRecord, endpoints: EndpointRow[], replay: boolean): Promise<NewDelivery[]> {
+  private async evaluateOne(workspaceId: string, db: ReturnType<typeof scopeToWorkspace>, row: EventRecord, endpoints: EndpointRow[], replay: boolean, share: Map<string, Promise<unknown>>): Promise<NewDelivery[]> {
     const out: NewDelivery[] = [];
     const event = new LiveEvent(workspaceId, row, db);
     const contactKind = contactKindOf(row.type);
@@ -308,7 +311,7 @@ export class WebhookDispatcher {
       let body = bodies.get(key);
       if (body === undefined) {
         const auth: AuthInfo = { workspaceId, apiKeyId: endpoint.id, keyPrefix: 'webhook', kind: endpoint.kind, scopes: READ_SCOPES, userId: null };
-        const result = await this.execute(auth, document, event);
+        const result = await this.execute(auth, document, event, share);
         const data = result.data ? Object.values(result.data)[0] ?? null : null;
         body = JSON.stringify({
           type: kind,

@@ -1,10 +1,19 @@
 // A real Parley server on a free port, on the test file's own database.
+import { readFileSync } from 'node:fs';
 import { startParley, type RunningParley, type StartOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createTestDatabase, REDIS_URL, usePostgres, type TestDatabase } from './databases.js';
 
 /** The SECRET_KEY test servers on PostgreSQL use (32 bytes, base64). */
 export const TEST_SECRET_KEY = 'q1gOqTjbH3oUcIv8Nf8mF8qg3E0o3hFXhD3Vt2yqJ0A=';
+
+let image: Blob | undefined;
+/** The migrated data directory image the global setup made (undefined when it made none). */
+function pgliteImage(): Blob | undefined {
+  const file = process.env.PARLEY_TEST_PGLITE_IMAGE;
+  if (!file) return undefined;
+  return (image ??= new Blob([readFileSync(file)]));
+}
 
 export interface TestServer extends RunningParley {
   database: TestDatabase;
@@ -29,7 +38,7 @@ export async function startTestServer(
     ...(usePostgres ? { REDIS_URL } : {}),
     ...opts.env,
   });
-  const app = await startParley(config, { ...opts.start, onQuery: (sql) => queries.push(sql) });
+  const app = await startParley(config, { pgliteImage: database.url ? undefined : pgliteImage(), ...opts.start, onQuery: (sql) => queries.push(sql) });
   return {
     ...app,
     database,
