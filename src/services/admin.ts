@@ -6,6 +6,7 @@ import type { ApiKeyKind, Availability, Channel, Role, Scope } from '../generate
 import { DuplicateError, NotFoundError, forbidden } from '../errors.js';
 import { violatedConstraint } from '../db/unique-violation.js';
 import { KEY_REVOKED_TOPIC } from '../pubsub.js';
+import { revokedHere } from '../subscriptions/live-stream.js';
 import { newSecret } from './api-keys.js';
 import { inTransaction, type ServiceContext } from './timeline.js';
 import { checkFuture, normalizeEmail, requiredText } from './validation.js';
@@ -138,5 +139,6 @@ export async function revokeApiKey(ctx: ServiceContext, input: { apiKeyId: strin
 
 /** Live connections authenticated with the old secret close at once (otherwise within seconds). */
 function announceRevocation(ctx: ServiceContext, apiKeyId: string) {
+  revokedHere(apiKeyId);
   ctx.pubsub?.publish(KEY_REVOKED_TOPIC, { apiKeyId });
 }

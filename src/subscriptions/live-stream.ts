@@ -48,6 +48,23 @@ export interface KeyWatch {
 const streams = new WeakMap<object, LiveStream>();
 const keyWatches = new WeakMap<LiveHub, KeyWatch>();
 
+/** The live servers of this process, told of a revocation made here (src/services/admin.ts). */
+const localRevocationListeners = new Set<(apiKeyId: string) => void>();
+
+/** Listens for keys revoked or rotated by this process; returns the function that stops it. */
+export function onLocalRevocation(listener: (apiKeyId: string) => void): () => void {
+  localRevocationListeners.add(listener);
+  return () => localRevocationListeners.delete(listener);
+}
+
+/**
+ * A key was revoked or rotated by this process: its streams and sockets here end at once,
+ * without waiting for the publication's round trip through Redis (which tells the others).
+ */
+export function revokedHere(apiKeyId: string): void {
+  for (const listener of localRevocationListeners) listener(apiKeyId);
+}
+
 /** The live stream a `subscribe` resolver returned for this context, if any (the fan-out's way in). */
 export function liveStreamOf(context: object): LiveStream | undefined {
   return streams.get(context);

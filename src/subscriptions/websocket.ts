@@ -44,7 +44,7 @@ import { authenticate, type AuthInfo } from '../services/auth.js';
 import { FanOut, Member, type LiveSink } from './fanout.js';
 import type { LiveHub } from './hub.js';
 import type { LiveEvent } from './live-event.js';
-import { liveStreamOf, watchKeysOf, type KeyHolder, type KeyWatch } from './live-stream.js';
+import { liveStreamOf, onLocalRevocation, watchKeysOf, type KeyHolder, type KeyWatch } from './live-stream.js';
 
 export interface LiveLimits {
   /** Largest WebSocket message accepted; a larger one closes the connection (1009). */
@@ -253,6 +253,7 @@ export class LiveServer implements KeyWatch {
   private readonly keepAlive: NodeJS.Timeout;
   private readonly keyCheck: NodeJS.Timeout;
   private revocations: AsyncIterator<unknown> | null = null;
+  private stopLocalRevocations: (() => void) | null = null;
   private closing = false;
   private openedCount = 0;
   private pingTick = 0;
@@ -616,6 +617,7 @@ export class LiveServer implements KeyWatch {
   }
 
   private listenForRevocations() {
+    this.stopLocalRevocations = onLocalRevocation((apiKeyId) => this.closeKey(apiKeyId, 'The API key has been revoked.'));
     const iterator = this.deps.events.pubsub.subscribe(KEY_REVOKED_TOPIC)[Symbol.asyncIterator]();
     this.revocations = iterator;
     void (async () => {
@@ -637,6 +639,7 @@ export class LiveServer implements KeyWatch {
     clearInterval(this.keepAlive);
     clearInterval(this.keyCheck);
     void this.revocations?.return?.();
+    this.stopLocalRevocations?.();
     try {
       await beforeDeadline(
         (async () => {
