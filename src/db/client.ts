@@ -1,5 +1,6 @@
 // One Prisma client for both databases: PGlite in a data directory when DATABASE_URL is
 // unset, PostgreSQL through @prisma/adapter-pg when it is a postgres:// URL.
+import { createHash } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory, Transaction } from '@prisma/driver-adapter-utils';
@@ -151,16 +152,37 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 
 /** The committed migrations not applied yet (all of them on an empty database), for the start's progress line. */
 export async function pendingMigrations(db: Database): Promise<string[]> {
-  const committed = (await readMigrations()).migrationDirectories.map((d) => d.path);
-  const table = await db.prisma.$queryRaw<{ name: string | null }[]>`SELECT to_regclass('_prisma_migrations')::text AS name`;
-  if (!table[0]?.name) return committed;
-  const applied = await db.prisma.$queryRaw<{ migration_name: string }[]>`
-    SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
-  const done = new Set(applied.map((r) => r.migration_name));
-  return committed.filter((name) => !done.has(name));
+  return (await migrationState(db)).pending;
 }
 
-/** Applies the committed migrations not yet applied; returns their names. */
+/**
+ * What the database's migration table says against the committed migrations: those not
+ * applied yet, and whether the engine has anything else to look at (a migration that failed
+ * half-way, or one whose file changed since it was applied: the engine reports both).
+ */
+async function migrationState(db: Database): Promise<{ pending: string[]; engineNeeded: boolean }> {
+  const committed = (await readMigrations()).migrationDirectories;
+  const table = await db.prisma.$queryRaw<{ name: string | null }[]>`SELECT to_regclass('_prisma_migrations')::text AS name`;
+  if (!table[0]?.name) return { pending: committed.map((d) => d.path), engineNeeded: true };
+  const rows = await db.prisma.$queryRaw<{ migration_name: string; checksum: string; finished: boolean; rolled_back: boolean }[]>`
+    SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM _prisma_migrations`;
+  const applied = new Map(rows.filter((r) => r.finished && !r.rolled_back).map((r) => [r.migration_name, r.checksum]));
+  const pending = committed.filter((d) => !applied.has(d.path)).map((d) => d.path);
+  const failed = rows.some((r) => !r.finished && !r.rolled_back);
+  const edited = committed.some((d) => {
+    const sum = applied.get(d.path);
+    const content = d.migrationFile.content;
+    return sum !== undefined && content.tag === 'ok' && sum !== createHash('sha256').update(content.value).digest('hex');
+  });
+  return { pending, engineNeeded: pending.length > 0 || failed || edited };
+}
+
+/**
+ * Applies the committed migrations not yet applied; returns their names. When the migration
+ * table shows every committed migration applied, unchanged, and none failed, the schema engine
+ * (WebAssembly, seconds to load) is not started: every start and every operator command asks.
+ */
 export async function migrate(db: Database): Promise<string[]> {
+  if (!(await migrationState(db)).engineNeeded) return [];
   return withSchemaEngine(db.adapterFactory, (engine) => applyMigrations(engine));
 }

@@ -153,8 +153,9 @@ export async function diffSql(engine: SchemaEngine, from: DiffTarget, to: DiffTa
 }
 
 /**
- * Objects created by the hand-written search migration, which Prisma's schema cannot
- * describe. A diff against the datamodel would drop them; these names are left out.
+ * Objects created by hand-written migrations (search, the webhook queue's partial indexes),
+ * which Prisma's schema cannot describe. A diff against the datamodel would drop them; these
+ * names are left out.
  */
 export const SEARCH_OBJECTS = [
   'search_vector',
@@ -167,6 +168,9 @@ export const SEARCH_OBJECTS = [
   'conversation_attributes_trgm_idx',
   'contact_attributes_trgm_idx',
   'pg_trgm',
+  // Not search, but hand-written too: the webhook queue's partial indexes.
+  'webhook_delivery_pending_order_idx',
+  'webhook_delivery_leased_idx',
 ];
 
 const mentionsSearchObject = (sql: string) =>

@@ -131,26 +131,40 @@ export class WebhookSender {
     webhookDue.set(row?.due ?? 0);
   }
 
+  /**
+   * Claims up to `limit` due deliveries: per enabled endpoint (a failing one only when its
+   * probe is due), the first ones in timeline order, as many as its in-flight room allows.
+   * Both reads are index ranges over the pending deliveries only (partial indexes), so a
+   * claim costs the same with a backlog of thousands as with none: the sender claims after
+   * every finished attempt. `onlyId` claims that one delivery, due or not (a test delivery).
+   */
   private async claim(limit: number, onlyId: string | null = null): Promise<Claimed[]> {
     const token = randomUUID();
     const { perEndpoint, leaseMs } = this.options;
     return this.prisma.$queryRaw<Claimed[]>`
-      WITH busy AS (
-        SELECT "endpoint_id", count(*)::int AS n FROM "webhook_delivery"
-        WHERE "state" = 'PENDING' AND "lease_until" > now() GROUP BY "endpoint_id"
-      ), due AS (
-        SELECT d."id", d."event_seq", d."created_at",
-          row_number() OVER (PARTITION BY d."endpoint_id" ORDER BY d."event_seq" NULLS FIRST, d."created_at", d."id") AS rn,
-          (CASE WHEN e."failing_since" IS NULL THEN ${perEndpoint}::int ELSE 1 END) - coalesce(b.n, 0) AS room
-        FROM "webhook_delivery" d
-        JOIN "webhook_endpoint" e ON e."id" = d."endpoint_id"
-        LEFT JOIN busy b ON b."endpoint_id" = d."endpoint_id"
-        WHERE d."state" = 'PENDING' AND (d."lease_until" IS NULL OR d."lease_until" <= now()) AND e."enabled"
-          AND (${onlyId}::uuid IS NULL AND d."next_attempt_at" <= now()
-               AND (e."failing_since" IS NULL OR e."next_probe_at" IS NULL OR e."next_probe_at" <= now())
-               OR d."id" = ${onlyId}::uuid)
+      WITH candidates AS (
+        SELECT d."id", d."event_seq", d."created_at" FROM "webhook_delivery" d
+        WHERE ${onlyId}::uuid IS NOT NULL AND d."id" = ${onlyId}::uuid AND d."state" = 'PENDING'
+          AND EXISTS (SELECT 1 FROM "webhook_endpoint" e WHERE e."id" = d."endpoint_id" AND e."enabled")
+        UNION ALL
+        SELECT d."id", d."event_seq", d."created_at"
+        FROM "webhook_endpoint" e
+        CROSS JOIN LATERAL (
+          SELECT (CASE WHEN e."failing_since" IS NULL THEN ${perEndpoint}::int ELSE 1 END) - count(*)::int AS room
+          FROM "webhook_delivery" b
+          WHERE b."endpoint_id" = e."id" AND b."state" = 'PENDING' AND b."lease_until" IS NOT NULL AND b."lease_until" > now()
+        ) busy
+        CROSS JOIN LATERAL (
+          SELECT d."id", d."event_seq", d."created_at" FROM "webhook_delivery" d
+          WHERE d."endpoint_id" = e."id" AND d."state" = 'PENDING'
+            AND (d."lease_until" IS NULL OR d."lease_until" <= now()) AND d."next_attempt_at" <= now()
+          ORDER BY d."event_seq" NULLS FIRST, d."created_at", d."id"
+          LIMIT greatest(busy.room, 0)
+        ) d
+        WHERE ${onlyId}::uuid IS NULL AND e."enabled"
+          AND (e."failing_since" IS NULL OR e."next_probe_at" IS NULL OR e."next_probe_at" <= now())
       ), picked AS (
-        SELECT "id" FROM due WHERE rn <= room OR "id" = ${onlyId}::uuid ORDER BY "event_seq" NULLS FIRST, "created_at" LIMIT ${limit}::int
+        SELECT "id" FROM candidates ORDER BY "event_seq" NULLS FIRST, "created_at" LIMIT ${limit}::int
       ), locked AS (
         SELECT d."id" FROM "webhook_delivery" d WHERE d."id" IN (SELECT "id" FROM picked) FOR UPDATE SKIP LOCKED
       ), claimed AS (
