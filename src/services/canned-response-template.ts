@@ -28,6 +28,8 @@ export const TEMPLATE_VARIABLES = {
 
 export type TemplateVariable = keyof typeof TEMPLATE_VARIABLES;
 export const VARIABLE_NAMES = Object.keys(TEMPLATE_VARIABLES) as TemplateVariable[];
+// A set, not `in`: "constructor" and "__proto__" are keys of every object.
+const KNOWN = new Set<string>(VARIABLE_NAMES);
 
 /** The values of one rendering; a missing, null or blank value takes the fallback. */
 export type TemplateValues = Partial<Record<TemplateVariable, string | null>>;
@@ -110,7 +112,7 @@ export function variablesOf(segments: readonly Segment[]): string[] {
 
 /** The first variable that is not one of TEMPLATE_VARIABLES, or null. */
 export function unknownVariable(segments: readonly Segment[]): string | null {
-  return variablesOf(segments).find((v) => !(v in TEMPLATE_VARIABLES)) ?? null;
+  return variablesOf(segments).find((v) => !KNOWN.has(v)) ?? null;
 }
 
 /**
@@ -125,7 +127,7 @@ export function renderSegments(segments: readonly Segment[], values: TemplateVal
       out += s.text;
       continue;
     }
-    const value = (values as Record<string, string | null | undefined>)[s.variable];
+    const value = KNOWN.has(s.variable) ? (values as Record<string, string | null | undefined>)[s.variable] : null;
     out += value != null && value.trim() !== '' ? value : (s.fallback ?? '');
   }
   return out;
