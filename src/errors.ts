@@ -142,3 +142,29 @@ export class ConversationArchivedError extends DomainError {
     super('The conversation is archived: it is final and read-only.');
   }
 }
+
+/** A canned response's template names a variable Parley does not know (it is refused when saved). */
+export class UnknownTemplateVariableError extends DomainError {
+  readonly code = 'UNKNOWN_TEMPLATE_VARIABLE';
+  constructor(
+    readonly variable: string,
+    /** The input field holding the template, e.g. input.content. */
+    readonly field: string,
+    readonly knownVariables: readonly string[],
+  ) {
+    super(`The template uses {{${variable}}}, which is not a known variable (known: ${knownVariables.join(', ')}).`);
+  }
+}
+
+/** A canned response limited to some inboxes, used on a conversation of another inbox. */
+export class CannedResponseNotInInboxError extends DomainError {
+  readonly code = 'CANNED_RESPONSE_NOT_IN_INBOX';
+  constructor(
+    readonly cannedResponseId: string,
+    readonly conversationId: string,
+    /** The conversation's inbox, which is not one of the response's. */
+    readonly inboxId: string,
+  ) {
+    super("This canned response is limited to other inboxes than the conversation's.");
+  }
+}

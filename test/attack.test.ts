@@ -28,6 +28,8 @@ const MARKERS = {
   subject: 'saffron9150',
   label: 'vermilion3318',
   webhook: 'https://hooks.victim.test/cobalt5521',
+  cannedCode: '/ochre6187',
+  cannedContent: 'periwinkle2264',
 };
 let requests = 0;
 const serverErrors: string[] = [];
@@ -50,6 +52,7 @@ async function snapshot(): Promise<string> {
     // What an attacker could change (the workers change attempts and failure times, not these).
     webhookEndpoints: (await p.webhookEndpoint.findMany({ where, orderBy: { id: 'asc' } })).map((e) => [e.id, e.url, e.kind, e.secret, e.eventKinds, e.filter, e.payloadDocument, e.description]),
     webhookDeliveries: (await p.webhookDelivery.findMany({ where, orderBy: { id: 'asc' } })).map((d) => [d.id, d.endpointId, d.body, d.messageId]),
+    cannedResponses: await p.cannedResponse.findMany({ where, orderBy: { id: 'asc' }, include: { inboxes: { select: { id: true } } } }),
   };
   return JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
@@ -97,6 +100,14 @@ beforeAll(async () => {
     },
   );
   const conversationId = created.createConversation.conversation.id;
+  // Two canned responses: one for every inbox, one limited to the conversation's inbox.
+  for (const inboxIds of [[], [globalId('Inbox', victim.inboxes.email.id)]]) {
+    const canned = await a.ok(
+      `mutation($input: CreateCannedResponseInput!) { createCannedResponse(input: $input) { __typename ... on Error { code message } } }`,
+      { input: { shortCode: `${MARKERS.cannedCode}${inboxIds.length}`, title: 'Victim reply', content: `${MARKERS.cannedContent} {{contact.name}}`, inboxIds } },
+    );
+    expect(canned.createCannedResponse.__typename).toBe('CreateCannedResponsePayload');
+  }
   const send = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename ... on Error { code message } } }`;
   await a.ok(send, { input: { conversationId, senderType: 'HUMAN', content: MARKERS.note, private: true } });
   await a.ok(send, { input: { conversationId, senderType: 'AI_AGENT', content: `reply about ${MARKERS.content}` } });
@@ -119,6 +130,7 @@ beforeAll(async () => {
     Handoff: (await p.handoff.findMany({ where: w })).map((r) => r.id),
     TimelineEvent: (await p.event.findMany({ where: w, take: 3 })).map((r) => r.id),
     WebhookEndpoint: (await p.webhookEndpoint.findMany({ where: w })).map((r) => r.id),
+    CannedResponse: (await p.cannedResponse.findMany({ where: w })).map((r) => r.id),
     WebhookDelivery: await (async () => {
       // Every event of the seed dispatched (the snapshot must not see deliveries still arriving).
       await until(async () => {
@@ -228,7 +240,7 @@ describe('the probes are not vacuous', () => {
         }
       }
     }
-    expect(revealing).toEqual(expect.arrayContaining(['contacts', 'conversation', 'conversations', 'labels', 'node', 'nodes']));
+    expect(revealing).toEqual(expect.arrayContaining(['cannedResponses', 'contacts', 'conversation', 'conversations', 'labels', 'node', 'nodes']));
   }, 120_000);
 });
 

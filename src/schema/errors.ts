@@ -5,6 +5,7 @@
 import { builder } from '../builder.js';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import {
+  CannedResponseNotInInboxError,
   ConversationArchivedError,
   DomainError,
   DuplicateError,
@@ -13,6 +14,7 @@ import {
   InvalidTransitionError,
   NoActiveHandoffError,
   NotFoundError,
+  UnknownTemplateVariableError,
   ValidationError,
   VersionConflictError,
 } from '../errors.js';
@@ -82,7 +84,7 @@ builder.objectType(VersionConflictError, {
 
 builder.objectType(DuplicateError, {
   name: 'DuplicateError',
-  description: 'A value that must be unique in the workspace is already taken (a label name, a contact email, phone or channel handle).',
+  description: "A value that must be unique in the workspace is already taken (a label name, a contact email, phone or channel handle, a canned response's short code).",
   interfaces: [ErrorInterface],
   isTypeOf: (e) => e instanceof DuplicateError,
   fields: (t) => ({
@@ -139,5 +141,29 @@ builder.objectType(ConversationArchivedError, {
   isTypeOf: (e) => e instanceof ConversationArchivedError,
   fields: (t) => ({
     conversationId: t.id({ description: 'Global id of the conversation.', resolve: (e) => encodeGlobalID('Conversation', e.conversationId) }),
+  }),
+});
+
+builder.objectType(UnknownTemplateVariableError, {
+  name: 'UnknownTemplateVariableError',
+  description: 'A canned response uses a variable Parley does not know, e.g. {{contact.nickname}}: nothing was saved.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof UnknownTemplateVariableError,
+  fields: (t) => ({
+    variable: t.exposeString('variable', { description: 'The unknown variable, as written between the braces (e.g. contact.nickname).' }),
+    field: t.exposeString('field', { description: 'The input field holding the template, as a dotted path (e.g. input.content).' }),
+    knownVariables: t.stringList({ description: 'Every variable a template may use.', resolve: (e) => [...e.knownVariables] }),
+  }),
+});
+
+builder.objectType(CannedResponseNotInInboxError, {
+  name: 'CannedResponseNotInInboxError',
+  description: "The canned response is limited to some inboxes, and the conversation is in another one: it cannot be used there.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof CannedResponseNotInInboxError,
+  fields: (t) => ({
+    cannedResponseId: t.id({ description: 'Global id of the canned response.', resolve: (e) => encodeGlobalID('CannedResponse', e.cannedResponseId) }),
+    conversationId: t.id({ description: 'Global id of the conversation.', resolve: (e) => encodeGlobalID('Conversation', e.conversationId) }),
+    inboxId: t.id({ description: "Global id of the conversation's inbox, which is not one of the response's.", resolve: (e) => encodeGlobalID('Inbox', e.inboxId) }),
   }),
 });

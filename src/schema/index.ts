@@ -18,6 +18,7 @@ import './subscriptions.js';
 import './message-mutations.js';
 import './conversation-mutations.js';
 import './label-mutations.js';
+import './canned-response.js';
 import './contact-mutations.js';
 import './handoff-mutations.js';
 import './stats.js';

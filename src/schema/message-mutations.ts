@@ -3,6 +3,7 @@ import { builder } from '../builder.js';
 import { MUTATION_NULL } from './nullability.js';
 import { serviceContext, type Context, seesInternalNotes } from '../context.js';
 import {
+  CannedResponseNotInInboxError,
   ConversationArchivedError,
   forbidden,
   HumanInControlError,
@@ -140,6 +141,10 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
   fields: (t) => ({
     conversationId: t.id({ required: true, description: 'The conversation. If it is ARCHIVED, a CONTACT message starts a new conversation with the same contact and inbox.' }),
     ...messageInputFields(t),
+    cannedResponseId: t.id({
+      description:
+        "Send this canned response: the server renders it for the conversation (the sender user, else the key's user, as the agent) in the same transaction, and its text is the content. Give content or cannedResponseId, not both; not for CONTACT messages. With an idempotency key, a retry returns the first message without rendering again.",
+    }),
   }),
 });
 
@@ -160,14 +165,25 @@ builder.mutationField('sendMessage', (t) =>
   t.field({
     type: SendMessagePayload,
     description:
-      "Adds a message to a conversation and updates its counters in the same transaction. A contact's message reopens a PENDING, SNOOZED, RESOLVED or CLOSED conversation. While a human is in control, AI_AGENT messages are refused (HumanInControlError); AI internal notes are allowed." + MUTATION_NULL,
+      "Adds a message to a conversation and updates its counters in the same transaction; its text is `content`, or a canned response rendered on the server (`cannedResponseId`). A contact's message reopens a PENDING, SNOOZED, RESOLVED or CLOSED conversation. While a human is in control, AI_AGENT messages are refused (HumanInControlError); AI internal notes are allowed." + MUTATION_NULL,
     nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: SendMessageInput, required: true, description: 'The message.' }) },
-    errors: mutationErrors('sendMessage', [NotFoundError, ValidationError, IdempotencyConflictError, HumanInControlError, ConversationArchivedError]),
+    errors: mutationErrors('sendMessage', [
+      NotFoundError,
+      ValidationError,
+      IdempotencyConflictError,
+      HumanInControlError,
+      ConversationArchivedError,
+      CannedResponseNotInInboxError,
+    ]),
     resolve: async (_root, { input }, ctx) => {
-      const { conversationId, ...message } = input;
-      return sendMessage(serviceContext(ctx), { conversationId: decodeId(conversationId, 'Conversation', ctx), ...toNewMessage(message, ctx) });
+      const { conversationId, cannedResponseId, ...message } = input;
+      return sendMessage(serviceContext(ctx), {
+        conversationId: decodeId(conversationId, 'Conversation', ctx),
+        cannedResponseId: decodeOptionalId(cannedResponseId, 'CannedResponse', ctx),
+        ...toNewMessage(message, ctx),
+      });
     },
   }),
 );

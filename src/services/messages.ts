@@ -6,6 +6,7 @@ import { jsonRow, reviveRow } from '../db/rows.js';
 import type { ScopedTx } from '../db/tenant.js';
 import { retryOnUniqueViolation } from '../db/unique-violation.js';
 import { HumanInControlError, IdempotencyConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { renderCannedResponse } from './canned-responses.js';
 import { holdContact } from './contacts.js';
 import { assertNotArchived, insertConversation, lockConversation } from './conversation-store.js';
 import { changeStatus } from './status.js';
@@ -261,10 +262,43 @@ export async function addMessage(
 
 export interface SendMessageInput extends NewMessageInput {
   conversationId: string;
+  /** A canned response whose text, rendered for the conversation in the send's transaction, is the content. */
+  cannedResponseId?: string | null;
+}
+
+/** Stands for a canned response's text until it is rendered, so the rest of the message is checked first. */
+const RENDERED_LATER = '-';
+
+/** Content or a canned response, not both; and no contact sends a canned response. */
+function checkContentSource(input: SendMessageInput): void {
+  if (input.cannedResponseId == null) {
+    const hasContent = input.content != null && input.content.trim() !== '';
+    if (!hasContent && !input.attachments?.length && !input.card) {
+      throw new ValidationError('A message needs content, a cannedResponseId, attachments or a card.', 'input.content');
+    }
+    return;
+  }
+  if (input.content != null) throw new ValidationError('Give content or cannedResponseId, not both: the canned response is the content.', 'input.cannedResponseId');
+  if (input.senderType === 'CONTACT') throw new ValidationError('A contact does not send canned responses.', 'input.cannedResponseId');
+}
+
+/** The message with its canned response's rendered text as content, checked as any content is. */
+function withRenderedContent(message: ReturnType<typeof validateMessage>, content: string): ReturnType<typeof validateMessage> {
+  if (!content.trim()) {
+    throw new ValidationError('The canned response renders to nothing for this conversation: give its variables fallbacks.', 'input.cannedResponseId');
+  }
+  if (Buffer.byteLength(content, 'utf8') > LIMITS.contentBytes) {
+    throw new ValidationError(`The rendered canned response exceeds the ${LIMITS.contentBytes / 1024} KB a message may hold.`, 'input.cannedResponseId');
+  }
+  return { ...message, content };
 }
 
 export async function sendMessage(sctx: ServiceContext, input: SendMessageInput): Promise<SentMessage> {
-  const message = validateMessage(input);
+  checkContentSource(input);
+  const cannedResponseId = input.cannedResponseId ?? null;
+  const message = validateMessage(cannedResponseId ? { ...input, content: RENDERED_LATER } : input);
+  // The canned response's id, not its text, goes into the hash: a retry is recognised (and
+  // answered with the first message) before anything is rendered again.
   const hash = requestHash({ mutation: 'sendMessage', ...input });
   // Two deliveries of one message at once: the loser runs again and finds the winner's row.
   return retryOnUniqueViolation(
@@ -287,7 +321,13 @@ export async function sendMessage(sctx: ServiceContext, input: SendMessageInput)
           previousConversationId: conversation.id,
         });
       }
-      const rows = await addMessage(tx, events, sctx, conversation, message, { senderUserId: input.senderUserId, idempotencyHash: hash });
+      let final = message;
+      if (cannedResponseId) {
+        // The agent of {{agent.name}} is who the message is from: its sender user, else the key's.
+        const agentUserId = (message.senderType === 'HUMAN' ? input.senderUserId : null) ?? sctx.actor.userId ?? null;
+        final = withRenderedContent(message, await renderCannedResponse(tx, cannedResponseId, conversation, agentUserId));
+      }
+      const rows = await addMessage(tx, events, sctx, conversation, final, { senderUserId: input.senderUserId, idempotencyHash: hash });
       return { conversationId: conversation.id, messageId: rows.message.id, duplicate: false, rows };
     });
     // A conversation started here got its display number as the transaction's last step.
