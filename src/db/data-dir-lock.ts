@@ -29,7 +29,16 @@ import { MAX_SOCKET_PATH_BYTES, openChannel, probeChannel, type ControlChannel, 
 
 /** The data directory cannot be locked (it is in use, or unusable for the lock's socket). */
 export class DataDirError extends Error {}
-export class DataDirInUseError extends DataDirError {}
+/** Another live process owns the directory; `pid` is the owner's, when known. */
+export class DataDirInUseError extends DataDirError {
+  constructor(
+    message: string,
+    readonly dir: string,
+    readonly pid: number | undefined,
+  ) {
+    super(message);
+  }
+}
 
 /** The control channel's stable address inside a data directory. */
 export const CHANNEL_FILE = 'parley.sock';
@@ -104,11 +113,14 @@ export function socketPath(dir: string, file: string): string {
 }
 
 function inUse(dir: string, who: Who | undefined): DataDirInUseError {
-  const pid = typeof who?.pid === 'number' ? `pid ${who.pid}` : 'pid unknown';
+  const known = typeof who?.pid === 'number' ? who.pid : undefined;
+  const pid = known === undefined ? 'pid unknown' : `pid ${known}`;
   return new DataDirInUseError(
     `The data directory ${dir} is in use by another Parley process (${pid}). ` +
       'Only one process may own a PGlite data directory: stop it, or set DATA_DIR to another directory, ' +
       'or use DATABASE_URL=postgres://... to run several processes.',
+    dir,
+    known,
   );
 }
 
