@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import type { Config } from './config.js';
 import { migrate, openDatabase, pendingMigrations, type Database } from './db/client.js';
 import { readMigrations } from './db/schema-engine.js';
+import { heldLockChannel } from './db/data-dir-lock.js';
+import { serveOperatorCommands } from './control/operator.js';
 import { createLogger, type DestinationStream, type Logger } from './logger.js';
 import { collectProcessMetrics, watchGauges } from './metrics.js';
 import { closeRedis, connectRedis, createEvents } from './pubsub.js';
@@ -244,6 +246,10 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
     const url = `http://${host}:${port}`;
     const ev = events;
+    // On PGlite this process owns the data directory: the operator command reaches it through
+    // the lock's channel and runs here, on this database (src/control/operator.ts).
+    const channel = db.kind === 'pglite' ? heldLockChannel(config.DATA_DIR) : undefined;
+    const stopOperatorCommands = channel ? serveOperatorCommands(channel, { db, server: { pubsub: ev.pubsub } }, logger) : undefined;
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -255,6 +261,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       platformKey,
       stop: () =>
         (stopping ??= (async () => {
+          await stopOperatorCommands?.();
           await parley.drain(config.SHUTDOWN_TIMEOUT_MS);
           await dispatcher?.stop();
           // Attempts in flight finish (or give their claims back) before the database closes.

@@ -37,7 +37,7 @@ function printUnusedDemoKeyNote(logger: Logger, config: Config, demo: UnusedDemo
     `npm run parley -- key:create --workspace ${demo.workspaceId} --name "Demo key"` + (demo.userId ? ` --user ${demo.userId}` : '');
   const how = config.DATABASE_URL
     ? `create another with the same DATABASE_URL:\n\n  ${command}\n`
-    : `stop Parley (one process owns the data directory) and create another:\n\n  DATA_DIR=${shellWord(config.DATA_DIR)} ${command}\n`;
+    : `create another (while Parley runs, the command goes through it):\n\n  DATA_DIR=${shellWord(config.DATA_DIR)} ${command}\n`;
   writeToLog(
     logger,
     `\nThe demo workspace's API key has not been used yet (or it has none). If you do not have one (a key is shown once, when the demo is created), ${how}\n` +

@@ -130,6 +130,9 @@ export function createParley(opts: ParleyOptions): Parley {
     landingPage: false,
     plugins: [operationRecording() as Plugin<Context>, tagUnexpectedErrors, ...securityPlugins(opts.limits ?? DEFAULT_LIMITS, opts.budget ?? null)],
     batching: { limit: opts.maxBatch ?? 10 },
+    // yoga's CORS defaults otherwise (any origin); a browser reads only the response headers it
+    // is told it may, and a client of another origin needs the versions and the request id too.
+    cors: { exposedHeaders: [VERSION_HEADER, SCHEMA_VERSION_HEADER, 'x-request-id'] },
     // Served by Parley's own route (below), not by yoga, whose page loads its files from a CDN.
     graphiql: false,
     logging: {

@@ -1,9 +1,12 @@
-// The operator command: workspaces, users and keys without the demo, and key revocation.
+// The operator command: workspaces, users and keys without the demo, and key revocation; on
+// PGlite with a server running, through the server's control channel (it runs the command).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lockDataDir } from '../src/db/data-dir-lock.js';
+import { requestChannel } from '../src/control/channel.js';
+import { OPERATOR_REQUEST, type CommandResult, type Options } from '../src/control/operator.js';
+import { lockDataDir, ownerSocketPath } from '../src/db/data-dir-lock.js';
 import { client, gql } from './support/graphql.js';
 import { listening, PROCESS_TEST_TIMEOUT_MS, runCli, runParley, stopCleanly } from './support/process.js';
 import { startTestServer } from './support/server.js';
@@ -49,7 +52,7 @@ describe('npm run parley', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
     expect((await viewer(secret)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
-  it('with the server running, creates a workspace through its API with a platform key, never opening the data directory', async () => {
+  it('with the server running, runs the commands through its control channel, or workspace:create through its API with a platform key, never opening the data directory', async () => {
     // The first platform key: made by the command while no server runs.
     const made = await parley('platform-key:create', '--name', 'provisioning');
     expect(made.code).toBe(0);
@@ -57,11 +60,24 @@ describe('npm run parley', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
 
     const server = runParley({ DATA_DIR: dataDir, PORT: '0', SEED_DEMO: 'false' });
     const url = await listening(server);
-    // Without a platform key the command would need the data directory, which the server owns.
-    const refused = await parley('workspace:create', '--name', 'Initech');
-    expect(refused.code).toBe(1);
-    expect(refused.out).toMatch(/in use by another Parley process/);
-    expect(refused.out).toContain('PARLEY_PLATFORM_KEY');
+    // Without a platform key, through the data directory's channel: the server runs the commands on its own database.
+    const local = await parley('workspace:create', '--name', 'Hooli');
+    expect(local.code, local.out).toBe(0);
+    const hooli = local.out.match(/workspace (\S+) "Hooli"/)![1]!;
+    const gavin = (await parley('user:create', '--workspace', hooli, '--name', 'Gavin', '--email', 'gavin@hooli.test')).out.match(/user (\S+)/)![1]!;
+    const madeKey = await parley('key:create', '--workspace', hooli, '--name', 'console', '--scopes', 'read:conversations', '--user', gavin);
+    expect(madeKey.code, madeKey.out).toBe(0);
+    const hooliKey = madeKey.out.match(/(prl_[A-Za-z0-9]+)/)![1]!;
+    expect(await client(url, hooliKey).ok('{ viewer { workspace { name } user { email } } }')).toEqual({
+      viewer: { workspace: { name: 'Hooli' }, user: { email: 'gavin@hooli.test' } },
+    });
+    expect((await parley('key:list', '--workspace', hooli)).out).toMatch(/active {2}console/);
+    expect((await parley('key:revoke', '--key', hooliKey.slice(0, 12))).out).toMatch(/key \S+ revoked/);
+    expect((await client(url, hooliKey).request('{ viewer { kind } }')).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // A usage error found by the server is reported as it would be without one.
+    const unknownKey = await parley('key:revoke', '--key', 'prl_nosuchkey');
+    expect(unknownKey.code).toBe(2);
+    expect(unknownKey.out).toContain('no key "prl_nosuchkey"');
 
     const api = (...args: string[]) => runCli(args, { DATA_DIR: dataDir, PARLEY_URL: url, PARLEY_PLATFORM_KEY: platformKey });
     const created = await api('workspace:create', '--name', 'Initech', '--admin-name', 'Bill Lumbergh', '--admin-email', 'bill@initech.test');
@@ -98,6 +114,45 @@ describe('npm run parley', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
       expect((await gql(after.url, '{ workspaces { name } }', {}, { key: platformKey })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     } finally {
       await after.close();
+    }
+  });
+
+  it('a server runs commands sent through its channel; key:revoke ends the key\'s live streams and its cached authentication at once', async () => {
+    // In this process: the stream is ended by the revocation, not by the periodic key check.
+    const server = await startTestServer({ database: { url: undefined, dataDir, drop: async () => {} }, start: { liveLimits: { keyCheckMs: 600_000 } } });
+    try {
+      const path = ownerSocketPath(dataDir)!;
+      const operator = (command: string, options: Options = {}) => requestChannel(path, OPERATOR_REQUEST, { command, options }, 30_000) as Promise<CommandResult>;
+      expect(await operator('migrate')).toEqual({ code: 0, stdout: expect.stringContaining('the running server applied the migrations'), stderr: '' });
+      const workspace = (await operator('workspace:create', { name: 'Umbrella' })).stdout.match(/workspace (\S+)/)![1]!;
+      const made = await operator('key:create', { workspace, name: 'live', scopes: 'read:conversations' });
+      const keyId = made.stdout.match(/key (\S+) created/)![1]!;
+      const secret = made.stdout.match(/(prl_[A-Za-z0-9]+)/)![1]!;
+      // Authenticated now, so remembered by the auth cache (AUTH_CACHE_MS) for the next request.
+      expect((await client(server.url, secret).ok('{ viewer { kind } }')).viewer.kind).toBe('TEAM');
+      const stream = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': secret },
+        body: JSON.stringify({ query: 'subscription { conversationEvents { cursor } }' }),
+      });
+      expect(stream.status).toBe(200);
+      const body = stream.text();
+
+      const revokedAt = Date.now();
+      expect(await operator('key:revoke', { key: keyId })).toEqual({ code: 0, stdout: `key ${keyId} revoked\n`, stderr: '' });
+      expect((await client(server.url, secret).request('{ viewer { kind } }')).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(await body).toMatch(/The API key has been revoked/);
+      expect(Date.now() - revokedAt).toBeLessThan(5_000);
+
+      // What the server cannot do is answered, never thrown.
+      expect(await operator('frobnicate')).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('unknown command "frobnicate"') });
+      expect(await operator('key:list', { workspace: 'not-a-uuid' })).toMatchObject({ code: 1, stderr: expect.stringMatching(/^parley: /) });
+      await expect(requestChannel(path, OPERATOR_REQUEST, { command: 'key:list', options: { workspace: workspace, sudo: 'yes' } }, 30_000)).rejects.toThrow(
+        'unknown option "sudo"',
+      );
+      await expect(requestChannel(path, OPERATOR_REQUEST, ['key:list'], 30_000)).rejects.toThrow(/an operator request is a JSON object/);
+    } finally {
+      await server.close();
     }
   });
 

@@ -2,11 +2,11 @@
 // connection (src/db/data-dir-lock.ts), never by a PID: PIDs are reused, after a container
 // restart above all. A stale lock does not refuse a start, a live owner refuses a second one
 // at once, and of several processes taking over at once exactly one wins.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { probeChannel } from '../src/control/channel.js';
+import { CHANNEL_MODE, MAX_REQUEST_BYTES, probeChannel, requestChannel } from '../src/control/channel.js';
 import { CHANNEL_FILE, DataDirError, DataDirInUseError, lockDataDir, type DataDirLock } from '../src/db/data-dir-lock.js';
 import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, runScript, stopCleanly } from './support/process.js';
 
@@ -107,6 +107,51 @@ describe('the data directory lock', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => 
       expect(lockFiles(deep)).toEqual([]);
     } finally {
       process.chdir(cwd);
+    }
+  });
+});
+
+describe('the control channel', () => {
+  it('is open to the owner only (0600, in a new data directory of mode 0700)', async () => {
+    const dir = join(emptyDir(), 'data');
+    const lock = await lockDataDir(dir);
+    try {
+      const socket = statSync(join(dir, CHANNEL_FILE));
+      expect(socket.isSocket()).toBe(true);
+      expect(socket.mode & 0o777).toBe(CHANNEL_MODE);
+      expect(CHANNEL_MODE & 0o077).toBe(0);
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+    } finally {
+      await lock.release();
+    }
+  });
+
+  it('takes a JSON argument; answers unknown commands, malformed JSON, lines too long and failing handlers with an error, and goes on', async () => {
+    const dir = emptyDir();
+    const lock = await lockDataDir(dir);
+    const path = join(dir, CHANNEL_FILE);
+    const answerTo = async (line: string) => {
+      const probe = await probeChannel(path, line);
+      return probe.alive ? probe.answer : 'not listening';
+    };
+    try {
+      lock.channel.handle('echo', (payload) => ({ got: payload }));
+      lock.channel.handle('boom', () => {
+        throw new Error('it broke');
+      });
+      expect(await requestChannel(path, 'echo', { a: [1, 'é'] }, 5_000)).toEqual({ got: { a: [1, 'é'] } });
+      const big = 'x'.repeat(MAX_REQUEST_BYTES - 100);
+      expect(await requestChannel(path, 'echo', big, 5_000)).toEqual({ got: big });
+      await expect(requestChannel(path, 'nope', undefined, 5_000)).rejects.toThrow('unknown command "nope"');
+      await expect(requestChannel(path, 'boom', undefined, 5_000)).rejects.toThrow(/^it broke$/);
+      expect(await answerTo('echo {"a":')).toEqual({ error: expect.stringMatching(/^malformed JSON after "echo": /) });
+      expect(await answerTo(`echo "${'x'.repeat(MAX_REQUEST_BYTES)}"`)).toEqual({
+        error: `the request line is longer than ${MAX_REQUEST_BYTES} bytes`,
+      });
+      // Still answering.
+      expect(await answerTo('who')).toMatchObject({ pid: process.pid });
+    } finally {
+      await lock.release();
     }
   });
 });

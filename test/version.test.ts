@@ -77,6 +77,16 @@ describe('the API version', () => {
     controller.abort();
   });
 
+  it('lets a browser of another origin read the version headers and the request id (CORS)', async () => {
+    const res = await post(JSON.stringify({ query: '{ apiVersion { schema } }' }), { origin: 'https://app.example.test' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.test');
+    const exposed = (res.headers.get('access-control-expose-headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
+    expect(exposed).toEqual(expect.arrayContaining(['x-parley-version', 'x-parley-schema-version', 'x-request-id']));
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    expectVersionHeaders(res);
+  });
+
   it('leaves other routes without them', async () => {
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);

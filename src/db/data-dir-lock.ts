@@ -19,6 +19,9 @@
 //      the owner: remove one's link and go back to 2.
 // The owner then removes the generations and temporary sockets that nothing listens on, and
 // points parley.sock (a symbolic link, the channel's stable address) at its generation.
+//
+// The owner's channel also takes the operator's commands while it runs (src/control/operator.ts):
+// the command line reaches it through ownerSocketPath() instead of opening the directory.
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -26,7 +29,16 @@ import { MAX_SOCKET_PATH_BYTES, openChannel, probeChannel, type ControlChannel, 
 
 /** The data directory cannot be locked (it is in use, or unusable for the lock's socket). */
 export class DataDirError extends Error {}
-export class DataDirInUseError extends DataDirError {}
+/** Another live process owns the directory; `pid` is the owner's, when known. */
+export class DataDirInUseError extends DataDirError {
+  constructor(
+    message: string,
+    readonly dir: string,
+    readonly pid: number | undefined,
+  ) {
+    super(message);
+  }
+}
 
 /** The control channel's stable address inside a data directory. */
 export const CHANNEL_FILE = 'parley.sock';
@@ -36,6 +48,30 @@ const generationFile = (n: number) => `parley.${n}.sock`;
 /** The owner's pid beside its generation: the in-use message names it even when the owner is too busy to answer (a blocked event loop). */
 const pidFile = (n: number) => `parley.${n}.pid`;
 const PID_FILE = /^parley\.(\d+)\.pid$/;
+
+/** The channels of the locks this process holds, by absolute directory: the server answers operator commands on its own. */
+const held = new Map<string, ControlChannel>();
+
+/** The control channel of the lock this process holds on `dir`, if it holds one. */
+export function heldLockChannel(dir: string): ControlChannel | undefined {
+  return held.get(resolve(dir));
+}
+
+/**
+ * The socket of the process that owns `dir` now (its generation, not the parley.sock pointer,
+ * which its owner points only once it has tidied up), or undefined when there is none.
+ * Whether anything still listens on it is for the caller to find out.
+ */
+export function ownerSocketPath(dir: string): string | undefined {
+  const abs = resolve(dir);
+  let top: number | undefined;
+  try {
+    top = generations(abs).at(-1);
+  } catch {
+    return undefined;
+  }
+  return top === undefined ? undefined : socketPath(abs, generationFile(top));
+}
 
 function recordedPid(dir: string, n: number): number | undefined {
   try {
@@ -77,11 +113,14 @@ export function socketPath(dir: string, file: string): string {
 }
 
 function inUse(dir: string, who: Who | undefined): DataDirInUseError {
-  const pid = typeof who?.pid === 'number' ? `pid ${who.pid}` : 'pid unknown';
+  const known = typeof who?.pid === 'number' ? who.pid : undefined;
+  const pid = known === undefined ? 'pid unknown' : `pid ${known}`;
   return new DataDirInUseError(
     `The data directory ${dir} is in use by another Parley process (${pid}). ` +
       'Only one process may own a PGlite data directory: stop it, or set DATA_DIR to another directory, ' +
       'or use DATABASE_URL=postgres://... to run several processes.',
+    dir,
+    known,
   );
 }
 
@@ -97,7 +136,8 @@ function removeIfDead(dir: string, file: string): Promise<void> {
 /** Takes the lock on `dir`, or throws DataDirInUseError naming the owner's pid. */
 export async function lockDataDir(dir: string): Promise<DataDirLock> {
   const abs = resolve(dir);
-  mkdirSync(abs, { recursive: true });
+  // A new data directory is the server user's alone, as PostgreSQL's are (an existing one keeps its mode).
+  mkdirSync(abs, { recursive: true, mode: 0o700 });
   const own = `parley-tmp-${process.pid}-${randomBytes(4).toString('hex')}.sock`;
   let channel: ControlChannel;
   try {
@@ -156,11 +196,13 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
   symlinkSync(generationFile(generation), pointer);
   renameSync(pointer, join(abs, CHANNEL_FILE));
 
+  held.set(abs, channel);
   let released: Promise<void> | undefined;
   return {
     channel,
     release: () =>
       (released ??= (async () => {
+        if (held.get(abs) === channel) held.delete(abs);
         // The pointer first, while nobody else can have replaced it; then the generation,
         // before the socket stops listening, so that no one sees it refused while it exists.
         try {
