@@ -73,6 +73,8 @@ export class WebhookSender {
   private loop: Promise<void> = Promise.resolve();
   private wakeRequested = false;
   private lastQueueLook = 0;
+  /** Successful attempts waiting for the next combined write (recordSuccess). */
+  private successes: { d: Claimed; r: PostResult; startedAt: Date; resolve: () => void; reject: (err: unknown) => void }[] = [];
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -286,35 +288,59 @@ export class WebhookSender {
   }
 
   /**
-   * The common outcome in one statement (one round trip, no interactive transaction): the
-   * attempt, and the delivery SUCCEEDED if this process still holds its lease. Only when the
-   * endpoint was failing until now is there more to do.
+   * The common outcome, recorded with the other successes of the moment: every attempt that
+   * ends before the next turn of the event loop joins one statement (one round trip for all,
+   * no interactive transaction) that stores the attempts and marks the deliveries SUCCEEDED
+   * where this process still holds the lease. At hundreds of deliveries a second, a statement
+   * per delivery was the sender's own bottleneck. Each caller resolves once its row is written.
    */
-  private async recordSuccess(d: Claimed, r: PostResult, startedAt: Date, maxWait: number) {
-    const [row] = await this.prisma.$queryRaw<{ updated: boolean; failing: boolean }[]>`
-      WITH attempt AS (
-        INSERT INTO "webhook_attempt" ("id", "workspace_id", "delivery_id", "started_at", "duration_ms", "http_status", "error", "response_body", "success")
-        VALUES (${uuidv7()}::uuid, ${d.workspace_id}::uuid, ${d.id}::uuid, ${startedAt}, ${r.durationMs}::int, ${r.status}::int, ${r.error}, ${r.body}, true)
-        RETURNING 1
-      ), updated AS (
-        UPDATE "webhook_delivery" SET "state" = 'SUCCEEDED', "last_status" = ${r.status}::int, "last_error" = NULL, "lease_until" = NULL,
-          "lease_token" = NULL, "next_attempt_at" = NULL, "completed_at" = now(), "updated_at" = now()
-        WHERE "id" = ${d.id}::uuid AND "lease_token" = ${d.lease_token}::uuid
-        RETURNING 1
-      )
-      SELECT EXISTS (SELECT 1 FROM updated) AS updated,
-        EXISTS (SELECT 1 FROM "webhook_endpoint" WHERE "id" = ${d.endpoint_id}::uuid AND "failing_since" IS NOT NULL) AS failing,
-        (SELECT count(*) FROM attempt) AS attempts`;
-    // Another process took the delivery over (our lease ran out), or the endpoint was healthy.
-    if (!row?.updated || !row.failing) return;
-    // The receiver is back: its backlog goes now, not on each delivery's schedule.
-    await this.prisma.$transaction(
-      async (tx) => {
-        await tx.webhookEndpoint.update({ where: { id: d.endpoint_id }, data: { failingSince: null, nextProbeAt: null } });
-        await tx.webhookDelivery.updateMany({ where: { endpointId: d.endpoint_id, state: 'PENDING' }, data: { nextAttemptAt: new Date() } });
-      },
-      { maxWait, timeout: 30_000 },
-    );
+  private recordSuccess(d: Claimed, r: PostResult, startedAt: Date, maxWait: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.successes.push({ d, r, startedAt, resolve, reject });
+      if (this.successes.length === 1) setImmediate(() => void this.flushSuccesses(maxWait));
+    });
+  }
+
+  private async flushSuccesses(maxWait: number) {
+    const batch = this.successes.splice(0, this.successes.length);
+    if (!batch.length) return;
+    try {
+      const rows = await this.prisma.$queryRaw<{ endpoint_id: string; failing: boolean }[]>`
+        WITH input AS (
+          SELECT * FROM unnest(
+            ${batch.map((b) => b.d.id)}::uuid[], ${batch.map((b) => b.d.lease_token)}::uuid[], ${batch.map((b) => b.d.workspace_id)}::uuid[],
+            ${batch.map(() => uuidv7())}::uuid[], ${batch.map((b) => b.startedAt.toISOString())}::timestamptz[],
+            ${batch.map((b) => b.r.durationMs)}::int[], ${batch.map((b) => b.r.status)}::int[], ${batch.map((b) => b.r.body)}::text[]
+          ) AS i("id", "lease_token", "workspace_id", "attempt_id", "started_at", "duration_ms", "status", "body")
+        ), attempt AS (
+          INSERT INTO "webhook_attempt" ("id", "workspace_id", "delivery_id", "started_at", "duration_ms", "http_status", "error", "response_body", "success")
+          SELECT "attempt_id", "workspace_id", "id", "started_at", "duration_ms", "status", NULL, "body", true FROM input
+          RETURNING 1
+        ), updated AS (
+          UPDATE "webhook_delivery" d SET "state" = 'SUCCEEDED', "last_status" = i."status", "last_error" = NULL, "lease_until" = NULL,
+            "lease_token" = NULL, "next_attempt_at" = NULL, "completed_at" = now(), "updated_at" = now()
+          FROM input i WHERE d."id" = i."id" AND d."lease_token" = i."lease_token"
+          RETURNING d."endpoint_id"
+        )
+        SELECT DISTINCT u."endpoint_id"::text AS endpoint_id, e."failing_since" IS NOT NULL AS failing, (SELECT count(*) FROM attempt) AS attempts
+        FROM updated u JOIN "webhook_endpoint" e ON e."id" = u."endpoint_id"`;
+      // Deliveries another process took over (our lease ran out) are not in `updated`. An endpoint
+      // that was failing until now has its receiver back: its backlog goes now, not on each
+      // delivery's schedule.
+      for (const row of rows) {
+        if (!row.failing) continue;
+        await this.prisma.$transaction(
+          async (tx) => {
+            await tx.webhookEndpoint.update({ where: { id: row.endpoint_id }, data: { failingSince: null, nextProbeAt: null } });
+            await tx.webhookDelivery.updateMany({ where: { endpointId: row.endpoint_id, state: 'PENDING' }, data: { nextAttemptAt: new Date() } });
+          },
+          { maxWait, timeout: 30_000 },
+        );
+      }
+      for (const b of batch) b.resolve();
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
   }
 
   /** A test delivery, made now by this process: resolves once its one attempt is recorded. */

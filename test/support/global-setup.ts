@@ -1,6 +1,6 @@
 // With PARLEY_TEST_DB=postgres the suite needs PostgreSQL (and Redis): start them when
 // they are down, and fail, never skip, when they cannot be reached.
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -54,6 +54,9 @@ async function migratedImage(): Promise<() => void> {
 }
 
 export default async function setup() {
+  // Child processes run the compiled server and operator command (test/support/process.ts), as
+  // `npm start` does: built here once, or not at all when dist/ is up to date with src/.
+  execFileSync(process.execPath, [join(import.meta.dirname, '../../scripts/build.mjs')], { stdio: 'inherit' });
   if (process.env.PARLEY_TEST_DB !== 'postgres') return migratedImage();
   await ensure('PostgreSQL', 5432, 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start');
   await ensure(
