@@ -1,7 +1,7 @@
 // The webhook benchmark (see BENCHMARKS.md, "Webhooks"): one Parley process on PostgreSQL, a
 // receiver on 127.0.0.1 in this process, and messages written at a fixed rate.
 //
-//   npx tsx bench/webhooks.ts [--duration 60] [--rate 50] [--outage 30] [--profile]
+//   npx tsx bench/webhooks.ts [--duration 60] [--rate 50] [--outage 30] [--warmup 10] [--profile]
 //
 // --profile writes a CPU profile of the Parley process to bench/profiles/.
 //
@@ -29,6 +29,8 @@ const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1
 const DURATION = Number(arg('--duration') ?? 60);
 const RATE = Number(arg('--rate') ?? 50);
 const OUTAGE = Number(arg('--outage') ?? 30);
+/** Seconds of writes (with the 3 endpoints) before anything is measured: the server's code warms up as in production. */
+const WARMUP = Number(arg('--warmup') ?? 10);
 const THROUGHPUT_SECONDS = 15;
 const CONVERSATIONS = 50;
 const PORT = Number(process.env.BENCH_PORT ?? 4713);
@@ -159,15 +161,15 @@ async function main() {
       }
     };
     /** Where the time goes, from the database: event to delivery row (dispatch), row to first attempt (claim), the attempt itself (send). */
-    const stages = async (endpoints: { id: string }[]) => {
+    const stages = async (endpoints: { id: string }[], from: number) => {
       const q = (expr: string) => `percentile_cont(0.5) WITHIN GROUP (ORDER BY ${expr})::int || ' / ' || percentile_cont(0.99) WITHIN GROUP (ORDER BY ${expr})::int`;
       const ms = (a: string, b: string) => `extract(epoch FROM ${a} - ${b}) * 1000`;
       const { rows } = await stats.query(
         `SELECT ${q(ms('d.created_at', 'e.created_at'))} AS dispatch, ${q(ms('a.started_at', 'd.created_at'))} AS claim, ${q('a.duration_ms')} AS send
            FROM webhook_delivery d JOIN event e ON e.id = d.event_id
            JOIN LATERAL (SELECT started_at, duration_ms FROM webhook_attempt WHERE delivery_id = d.id ORDER BY started_at LIMIT 1) a ON true
-          WHERE d.endpoint_id = ANY($1::uuid[])`,
-        [endpoints.map((e) => fromGid(e.id))],
+          WHERE d.endpoint_id = ANY($1::uuid[]) AND d.event_seq > $2`,
+        [endpoints.map((e) => fromGid(e.id)), from],
       );
       return `${rows[0].dispatch} | ${rows[0].claim} | ${rows[0].send}`;
     };
@@ -178,7 +180,7 @@ async function main() {
       const got = await received(endpoints, from, sent * endpoints.length, 120_000);
       const ms = got.map((r) => r.receivedAt - r.committedAt).sort((x, y) => x - y);
       const unique = new Set(got.map((r) => r.webhookId)).size;
-      const s = await stages(endpoints);
+      const s = await stages(endpoints, from);
       const row = `| ${endpoints.length} endpoints, ${RATE} events/s, ${DURATION} s | ${sent} | ${got.length} (${unique} distinct of ${sent * endpoints.length}) | ${percentile(ms, 50)} ms | ${percentile(ms, 99)} ms | ${ms.at(-1)} ms | ${s} | ${errors} |`;
       log(row);
       lines.push(row);
@@ -186,6 +188,12 @@ async function main() {
 
     // 1 and 2: commit-to-receipt.
     const three = await addEndpoints(3);
+    if (WARMUP > 0) {
+      const from = await cursorNow();
+      log(`warm-up: ${RATE} events/s for ${WARMUP} s with 3 endpoints (not measured)`);
+      const { sent } = await paced(RATE, WARMUP, send);
+      await received(three, from, sent * 3, 120_000);
+    }
     await latency(three);
     const ten = [...three, ...(await addEndpoints(7))];
     await latency(ten);
