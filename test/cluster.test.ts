@@ -49,7 +49,7 @@ describe('WORKERS', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
     });
 
     it('serves from every worker, carries live events between them, replaces a dead one and stops on SIGTERM', async () => {
-      database = await createTestDatabase();
+      database = await createTestDatabase({ empty: true });
       const primary = runParley({ WORKERS: '2', DATABASE_URL: database.url!, REDIS_URL, PORT: '0', SEED_DEMO: 'true', SHUTDOWN_TIMEOUT_MS: '5000' });
       const url = await listening(primary);
       const key = (await primary.waitFor(DEMO_KEY_LINE))[1]!;

@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHANNEL_MODE, MAX_REQUEST_BYTES, probeChannel, requestChannel } from '../src/control/channel.js';
 import { CHANNEL_FILE, DataDirError, DataDirInUseError, lockDataDir, type DataDirLock } from '../src/db/data-dir-lock.js';
+import { createTestDatabase } from './support/databases.js';
 import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, runScript, stopCleanly } from './support/process.js';
 
 const dirs: string[] = [];
@@ -31,7 +32,7 @@ async function crashedOwner(dir: string) {
 
 describe('the data directory lock', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('is not refused by a stale lock naming a live PID; refuses a second live Parley at once; passes to the next start when its owner is killed', async () => {
-    const dir = emptyDir();
+    const dir = await createTestDatabase({ postgres: false, dataDir: emptyDir() }).then((d) => d.dataDir);
     await crashedOwner(dir);
     // A lock file naming a PID that is alive but not Parley's (here, the test runner's own),
     // as after a container restart: it decides nothing.
@@ -56,7 +57,7 @@ describe('the data directory lock', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => 
   });
 
   it('two Parley processes starting at once on a directory with a stale lock: exactly one runs', async () => {
-    const dir = emptyDir();
+    const dir = await createTestDatabase({ postgres: false, dataDir: emptyDir() }).then((d) => d.dataDir);
     await crashedOwner(dir);
     const env = { DATA_DIR: dir, PORT: '0', SEED_DEMO: 'false' };
     const both = [runParley(env), runParley(env)];

@@ -157,7 +157,7 @@ describe('a data directory left without a key by an older version', () => {
 
 if (usePostgres) describe('first starts on PostgreSQL', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('a cluster primary killed while seeding leaves nothing; the next start seeds the whole demo', async () => {
-    const database = await createTestDatabase({ postgres: true });
+    const database = await createTestDatabase({ postgres: true, empty: true });
     try {
       const env = { DATABASE_URL: database.url!, REDIS_URL, WORKERS: '2', PORT: '0', SHUTDOWN_TIMEOUT_MS: '5000' };
       const first = runParley({ ...env, PARLEY_TEST_SEED_HOLD_AT: 'conversation-5' });
@@ -176,7 +176,7 @@ if (usePostgres) describe('first starts on PostgreSQL', { timeout: PROCESS_TEST_
   });
 
   it('two processes starting at once on an empty database seed one demo, and one of them prints its key', async () => {
-    const database = await createTestDatabase({ postgres: true });
+    const database = await createTestDatabase({ postgres: true, empty: true });
     try {
       const env = { DATABASE_URL: database.url!, PORT: '0', SHUTDOWN_TIMEOUT_MS: '5000' };
       const both = [runParley(env), runParley(env)];

@@ -21,7 +21,7 @@ let pglite: Database;
 let applied: string[];
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
+  testDb = await createTestDatabase({ empty: true });
   db = await openDatabase({ databaseUrl: testDb.url, dataDir: testDb.dataDir });
   applied = await migrate(db);
   pglite = usePostgres ? await openDatabase({ dataDir: 'memory://' }) : db;

@@ -71,7 +71,7 @@ describe('a Parley process on PGlite', { timeout: PROCESS_TEST_TIMEOUT_MS }, () 
 // Registered only in the PostgreSQL suite (npm run test:pg), which CI runs.
 if (usePostgres) describe('a Parley process on PostgreSQL', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('migrates, seeds, answers, and exits promptly on SIGTERM (its pool closed)', async () => {
-    const db = await createTestDatabase({ postgres: true });
+    const db = await createTestDatabase({ postgres: true, empty: true });
     try {
       const p = runParley({ DATABASE_URL: db.url!, PORT: '0' });
       const url = await listening(p);

@@ -1,7 +1,7 @@
 // With PARLEY_TEST_DB=postgres the suite needs PostgreSQL (and Redis): start them when
 // they are down, and fail, never skip, when they cannot be reached.
 import { execFileSync, execSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,19 +38,66 @@ async function ensure(name: string, port: number, start: string) {
  * The PGlite suite's servers start from one migrated data directory image, made here once
  * (test/support/server.ts loads it): initdb and the migrations cost each in-memory server a few
  * seconds of CPU, which, over every test file, was about a minute of the suite on two cores.
+ * The same database is also kept as a data directory on disk, which tests that need one on disk
+ * copy (createTestDatabase({ dataDir })) instead of running initdb and the migrations again.
  */
 async function migratedImage(): Promise<() => void> {
   const { migrate, openDatabase } = await import('../../src/db/client.js');
-  const db = await openDatabase({ dataDir: 'memory://' });
+  const file = join(tmpdir(), `parley-test-image-${process.pid}.tar`);
+  const memory = await openDatabase({ dataDir: 'memory://' });
+  try {
+    await migrate(memory);
+    writeFileSync(file, Buffer.from(await (await memory.image!()).arrayBuffer()));
+  } finally {
+    await memory.close();
+  }
+  // PGlite dumps only an in-memory database: the directory is migrated on its own.
+  const dir = mkdtempSync(join(tmpdir(), 'parley-test-template-'));
+  const onDisk = await openDatabase({ dataDir: dir });
+  try {
+    await migrate(onDisk);
+  } finally {
+    await onDisk.close();
+  }
+  process.env.PARLEY_TEST_PGLITE_IMAGE = file;
+  process.env.PARLEY_TEST_PGLITE_TEMPLATE_DIR = dir;
+  return () => {
+    rmSync(file, { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+/**
+ * The PostgreSQL suite's databases are made from one migrated template database
+ * (`CREATE DATABASE ... TEMPLATE`, a file copy inside PostgreSQL) instead of each server
+ * applying every migration through the schema engine.
+ */
+async function migratedTemplate(): Promise<() => Promise<void>> {
+  const { ADMIN_URL } = await import('./databases.js');
+  const { migrate, openDatabase } = await import('../../src/db/client.js');
+  const pg = (await import('pg')).default;
+  const name = `parley_test_template_${process.pid}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: ADMIN_URL });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`DROP DATABASE IF EXISTS "${name}"`);
+  await admin(`CREATE DATABASE "${name}"`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  const db = await openDatabase({ databaseUrl: url.toString(), dataDir: 'unused' });
   try {
     await migrate(db);
-    const file = join(tmpdir(), `parley-test-image-${process.pid}.tar`);
-    writeFileSync(file, Buffer.from(await (await db.image!()).arrayBuffer()));
-    process.env.PARLEY_TEST_PGLITE_IMAGE = file;
-    return () => rmSync(file, { force: true });
   } finally {
     await db.close();
   }
+  process.env.PARLEY_TEST_PG_TEMPLATE = name;
+  return () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 }
 
 export default async function setup() {
@@ -64,4 +111,5 @@ export default async function setup() {
     6379,
     'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
   );
+  return migratedTemplate();
 }
