@@ -285,7 +285,7 @@ function checkContentSource(input: SendMessageInput): void {
 }
 
 /** The message with its canned response's rendered text as content, checked as any content is. */
-function withRenderedContent(message: ReturnType<typeof validateMessage>, content: string): ReturnType<typeof validateMessage> {
+export function withRenderedContent(message: ReturnType<typeof validateMessage>, content: string): ReturnType<typeof validateMessage> {
   if (!content.trim()) {
     throw new ValidationError('The canned response renders to nothing for this conversation: give its variables fallbacks.', 'input.cannedResponseId');
   }
