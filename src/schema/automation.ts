@@ -158,6 +158,33 @@ function toAction(a: ActionArg, ctx: Context): AutomationAction {
   };
 }
 
+const globals = (type: string, ids: readonly string[] | null | undefined) => (ids ? ids.map((id) => encodeGlobalID(type, id)) : ids);
+
+/** A saved action as callers know it: ids as global ids. */
+function actionOut(a: AutomationAction): Record<string, unknown> {
+  return {
+    ...a,
+    ...(a.labelIds ? { labelIds: globals('Label', a.labelIds) } : {}),
+    ...(a.userId ? { userId: encodeGlobalID('User', a.userId) } : {}),
+    ...(a.cannedResponseId ? { cannedResponseId: encodeGlobalID('CannedResponse', a.cannedResponseId) } : {}),
+  };
+}
+
+/** A saved condition as callers know it: ids as global ids. */
+function conditionOut(c: Condition): Record<string, unknown> {
+  const f = c.conversation;
+  if (!f) return { ...c };
+  return {
+    conversation: {
+      ...f,
+      inboxIds: globals('Inbox', f.inboxIds),
+      contactIds: globals('Contact', f.contactIds),
+      assignee: f.assignee ? { ...f.assignee, userIds: globals('User', f.assignee.userIds) } : f.assignee,
+      labels: f.labels ? { anyOf: globals('Label', f.labels.anyOf), allOf: globals('Label', f.labels.allOf), noneOf: globals('Label', f.labels.noneOf) } : f.labels,
+    },
+  };
+}
+
 export const AutomationRuleNode = builder.prismaNode('AutomationRule', {
   description: "A workspace's own routine: on a trigger, when the conditions hold, Parley does the actions, as the rule (actor AUTOMATION). See the README, \"Automation rules\".",
   authScopes: { scope: 'ADMIN' },
@@ -171,13 +198,16 @@ export const AutomationRuleNode = builder.prismaNode('AutomationRule', {
     triggerStatus: t.expose('triggerStatus', { type: ConversationStatusEnum, nullable: true, description: 'For STATUS_CHANGED: only changes to this status; null for any.' }),
     conditions: t.field({
       type: 'JSONObject',
-      description: 'The conditions as saved: {all: [...], any: [...]}, ids as database ids.',
-      resolve: (r) => rulesConditions(r) as unknown as Record<string, unknown>,
+      description: 'The conditions as saved: {all: [...], any: [...]}, each condition with the one field it sets (ids are global ids).',
+      resolve: (r) => {
+        const c = rulesConditions(r);
+        return { all: c.all.map(conditionOut), any: c.any.map(conditionOut) };
+      },
     }),
     actions: t.field({
       type: ['JSONObject'],
-      description: 'The actions as saved, in order, ids as database ids.',
-      resolve: (r) => rulesActions(r) as unknown as Record<string, unknown>[],
+      description: 'The actions as saved, in order, with the fields of AutomationActionInput they use (ids are global ids).',
+      resolve: (r) => rulesActions(r).map(actionOut),
     }),
     allowRuleEvents: t.exposeBoolean('allowRuleEvents', { description: 'Whether events caused by rules trigger it (a chain stops at depth 3).' }),
     startCursor: t.string({ description: 'The timeline cursor it started (or was re-enabled) at: it runs on later events.', resolve: (r) => r.startSeq.toString() }),
@@ -189,9 +219,8 @@ export const AutomationRuleNode = builder.prismaNode('AutomationRule', {
 builder.prismaObject('AutomationRun', {
   description: 'One rule on one event: whether it matched and why, what it did, or why it failed.',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'Id of the run.' }),
     rule: t.relation('rule', { description: 'The rule.' }),
-    eventId: t.exposeString('eventId', { description: 'The database id of the triggering timeline event.' }),
+    eventId: t.id({ description: 'Global id of the triggering timeline event (a TimelineEvent).', resolve: (r) => encodeGlobalID('TimelineEvent', r.eventId) }),
     eventCursor: t.string({ description: "The triggering event's timeline cursor.", resolve: (r) => r.eventSeq.toString() }),
     conversationId: t.id({
       nullable: true,
