@@ -1,7 +1,8 @@
 // Automation rules through the HTTP server: managing them (admin scope), each trigger,
 // condition and action, a domain failure that changes nothing, the loop guards (a rule written
 // to loop stops at depth 3; a rule that sends never answers the AI), the dry run, and another
-// workspace. Effects are awaited by polling the run log, never by sleeping.
+// workspace, the hourly cap, events read twice (exactly once) and no backfill. Effects are
+// awaited by polling the run log, never by sleeping.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
 import { labelIds } from './support/seed.js';
@@ -14,7 +15,7 @@ let a: Api;
 let prisma: PrismaClient;
 
 beforeAll(async () => {
-  ({ server, ws, other, a } = await openWriteWorld('Rules Co', { AUTOMATION_POLL_MS: '50' }));
+  ({ server, ws, other, a } = await openWriteWorld('Rules Co', { AUTOMATION_POLL_MS: '50', AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR: '8' }));
   prisma = server.db.prisma;
 });
 afterAll(() => server?.close());
@@ -296,6 +297,48 @@ describe('loop guards', () => {
       await a.send(id, { senderType: 'AI_AGENT', content: 'I am the AI' });
       const log = await waitRuns(rule, (r) => r.length >= 1, 'the guarded run');
       expect(log[0]).toMatchObject({ outcome: 'NOT_MATCHED', reason: 'a rule that sends messages never answers an AI or SYSTEM message' });
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+});
+
+describe('exactly once, caps and no backfill', () => {
+  it('the hourly cap stops a rule; events read again run nothing twice; a re-enabled rule skips what happened while it was off', async () => {
+    const rule = await createRule({ name: 'Noter', trigger: 'MESSAGE_RECEIVED', conditions: mark('cap'), actions: [{ type: 'ADD_NOTE', content: 'seen' }] });
+    try {
+      const id = await conversationWith({ tag: 'cap' }, 'm0');
+      for (let i = 1; i < 9; i++) await a.send(id, { senderType: 'CONTACT', content: `m${i}` });
+      const log = await waitRuns(rule, (r) => r.length >= 9, 'nine runs');
+      expect(log.filter((x) => x.outcome === 'MATCHED').length).toBe(8);
+      expect(log[0]!.reason).toMatch(/^hourly cap: the rule ran 8 times/);
+      const notes = () => prisma.message.count({ where: { conversationId: localId(id), private: true } });
+      expect(await notes()).toBe(8);
+
+      // As after a crash before the position moved: the runner reads every event again.
+      const startSeq = (await prisma.automationRule.findUniqueOrThrow({ where: { id: localId(rule) } })).startSeq;
+      await prisma.automationPosition.update({ where: { workspaceId: ws.workspaceId }, data: { lastSeq: startSeq } });
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const [p, w] = await Promise.all([
+          prisma.automationPosition.findUniqueOrThrow({ where: { workspaceId: ws.workspaceId } }),
+          prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } }),
+        ]);
+        if (p.lastSeq >= w.eventSeq) break;
+        if (Date.now() > deadline) throw new Error('the runner did not catch up');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      expect((await runs(rule)).length).toBe(9);
+      expect(await notes()).toBe(8);
+
+      // Disabled, then enabled again: the message in between gets no run.
+      await a.must('updateAutomationRule', { ruleId: rule, enabled: false }, '... on UpdateAutomationRulePayload { rule { id } }');
+      const quiet = await conversationWith({ tag: 'cap' }, 'while off');
+      await a.must('updateAutomationRule', { ruleId: rule, enabled: true }, '... on UpdateAutomationRulePayload { rule { id } }');
+      await a.send(quiet, { senderType: 'CONTACT', content: 'after' });
+      const after = await waitRuns(rule, (r) => r.some((x) => x.conversationId === quiet), 'the run after re-enabling');
+      expect(after.filter((x) => x.conversationId === quiet)).toHaveLength(1);
+      expect(await prisma.message.count({ where: { conversationId: localId(quiet), private: true } })).toBe(1);
     } finally {
       await deleteRule(rule);
     }
