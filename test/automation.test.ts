@@ -135,6 +135,8 @@ describe('running rules', () => {
       const events = await prisma.event.findMany({ where: { conversationId: localId(id), actorType: 'AUTOMATION' }, orderBy: { seq: 'asc' } });
       expect(events.map((e) => e.type)).toEqual(['LABELS_CHANGED', 'PRIORITY_CHANGED', 'MESSAGE_ADDED']);
       expect(events.every((e) => e.actorRuleId === localId(rule) && e.actorDepth === 1)).toBe(true);
+      const seen = await a.ok(`query($id: ID!) { node(id: $id) { ... on TimelineEvent { actorType actorRuleId actorChainDepth } } }`, { id: globalId('TimelineEvent', events[0]!.id) });
+      expect(seen.node).toEqual({ actorType: 'AUTOMATION', actorRuleId: rule, actorChainDepth: 1 });
 
       // Dry run: the conversation as it is now (its last message is the refund one).
       const dry = await a.must('dryRunAutomationRule', { ruleId: rule, conversationId: id }, '... on DryRunAutomationRulePayload { matched reason actions }');

@@ -33,35 +33,33 @@ export async function applyStartHandoff(
   input: { assigneeId?: string | null; reason: string | null; summary: string | null },
 ): Promise<{ conversation: Conversation; handoff: Handoff }> {
   const { reason, summary } = input;
-  {
-    let conversation = locked;
-    assertNotArchived(conversation);
-    if (conversation.controller === 'HUMAN') {
-      const open = await tx.handoff.findFirst({ where: { conversationId: conversation.id, endedAt: null }, select: { id: true } });
-      throw new HumanInControlError(conversation.id, open?.id ?? null, 'A human is already in control of this conversation.');
-    }
-    if (input.assigneeId) conversation = await applyAssignment(tx, events, conversation, input.assigneeId, reason);
-    const handoff = await tx.handoff.create({
-      data: {
-        workspaceId: sctx.workspaceId,
-        conversationId: conversation.id,
-        startedByType: sctx.actor.type,
-        startedByUserId: sctx.actor.userId ?? null,
-        assigneeId: input.assigneeId ?? null,
-        reason,
-        summary,
-      },
-    });
-    conversation = await tx.conversation.update({ where: { id: conversation.id }, data: { controller: 'HUMAN', version: { increment: 1 } } });
-    await events.record({
-      type: 'HANDOFF_STARTED',
-      conversationId: conversation.id,
-      before: { controller: 'AI_AGENT' },
-      after: { controller: 'HUMAN', handoffId: handoff.id, assigneeId: handoff.assigneeId, reason },
-      note: summary,
-    });
-    return { conversation, handoff };
+  let conversation = locked;
+  assertNotArchived(conversation);
+  if (conversation.controller === 'HUMAN') {
+    const open = await tx.handoff.findFirst({ where: { conversationId: conversation.id, endedAt: null }, select: { id: true } });
+    throw new HumanInControlError(conversation.id, open?.id ?? null, 'A human is already in control of this conversation.');
   }
+  if (input.assigneeId) conversation = await applyAssignment(tx, events, conversation, input.assigneeId, reason);
+  const handoff = await tx.handoff.create({
+    data: {
+      workspaceId: sctx.workspaceId,
+      conversationId: conversation.id,
+      startedByType: sctx.actor.type,
+      startedByUserId: sctx.actor.userId ?? null,
+      assigneeId: input.assigneeId ?? null,
+      reason,
+      summary,
+    },
+  });
+  conversation = await tx.conversation.update({ where: { id: conversation.id }, data: { controller: 'HUMAN', version: { increment: 1 } } });
+  await events.record({
+    type: 'HANDOFF_STARTED',
+    conversationId: conversation.id,
+    before: { controller: 'AI_AGENT' },
+    after: { controller: 'HUMAN', handoffId: handoff.id, assigneeId: handoff.assigneeId, reason },
+    note: summary,
+  });
+  return { conversation, handoff };
 }
 
 export async function stopHumanHandoff(
@@ -82,24 +80,22 @@ export async function applyStopHandoff(
   conversation: Conversation,
   note: string | null,
 ): Promise<{ conversation: Conversation; handoff: Handoff | null }> {
-  {
-    assertNotArchived(conversation);
-    if (conversation.controller !== 'HUMAN') throw new NoActiveHandoffError(conversation.id);
-    const open = await tx.handoff.findFirst({ where: { conversationId: conversation.id, endedAt: null }, orderBy: { startedAt: 'desc' } });
-    const handoff = open
-      ? await tx.handoff.update({
-          where: { id: open.id },
-          data: { endedAt: new Date(), endedByType: sctx.actor.type, endedByUserId: sctx.actor.userId ?? null, endNote: note },
-        })
-      : null;
-    const updated = await tx.conversation.update({ where: { id: conversation.id }, data: { controller: 'AI_AGENT', version: { increment: 1 } } });
-    await events.record({
-      type: 'HANDOFF_COMPLETED',
-      conversationId: conversation.id,
-      before: { controller: 'HUMAN' },
-      after: { controller: 'AI_AGENT', handoffId: handoff?.id ?? null },
-      note,
-    });
-    return { conversation: updated, handoff };
-  }
+  assertNotArchived(conversation);
+  if (conversation.controller !== 'HUMAN') throw new NoActiveHandoffError(conversation.id);
+  const open = await tx.handoff.findFirst({ where: { conversationId: conversation.id, endedAt: null }, orderBy: { startedAt: 'desc' } });
+  const handoff = open
+    ? await tx.handoff.update({
+        where: { id: open.id },
+        data: { endedAt: new Date(), endedByType: sctx.actor.type, endedByUserId: sctx.actor.userId ?? null, endNote: note },
+      })
+    : null;
+  const updated = await tx.conversation.update({ where: { id: conversation.id }, data: { controller: 'AI_AGENT', version: { increment: 1 } } });
+  await events.record({
+    type: 'HANDOFF_COMPLETED',
+    conversationId: conversation.id,
+    before: { controller: 'HUMAN' },
+    after: { controller: 'AI_AGENT', handoffId: handoff?.id ?? null },
+    note,
+  });
+  return { conversation: updated, handoff };
 }
