@@ -211,6 +211,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       events,
       logger,
       webhooks: { box, policy, sender, maxDepth: config.MAX_QUERY_DEPTH },
+      // The runner starts after the server listens: until then there is nothing to wake.
+      onCommit: () => runner?.wake(),
       graphiql: config.GRAPHIQL,
       metricsToken: config.METRICS_TOKEN,
       accessLogLevel: config.ACCESS_LOG_LEVEL,

@@ -15,7 +15,8 @@ let a: Api;
 let prisma: PrismaClient;
 
 beforeAll(async () => {
-  ({ server, ws, other, a } = await openWriteWorld('Rules Co', { AUTOMATION_POLL_MS: '50', AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR: '8' }));
+  // A slow poll: rules run at once because each commit wakes the runner (the poll is the fallback).
+  ({ server, ws, other, a } = await openWriteWorld('Rules Co', { AUTOMATION_POLL_MS: '2000', AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR: '8' }));
   prisma = server.db.prisma;
 });
 afterAll(() => server?.close());

@@ -38,6 +38,8 @@ export interface ServiceContext {
   pubsub?: Events['pubsub'];
   /** The request's deadline (ms since the epoch): transactions end by then or roll back. */
   deadline?: number;
+  /** Called after a transaction that wrote events has committed (wakes the automation runner). */
+  committed?: () => void;
 }
 
 export interface EventInput {
@@ -241,5 +243,6 @@ export async function inTransaction<T>(
       liveEventsPublished.inc({ type: event.type });
     }
   }
+  if (log?.written.length) ctx.committed?.();
   return result;
 }

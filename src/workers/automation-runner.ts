@@ -161,7 +161,7 @@ export class AutomationRunner {
       guard = 'a rule that sends messages never answers an AI or SYSTEM message';
     }
     const db = scopeToWorkspace(this.prisma, workspaceId);
-    const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: rule.id, depth }, pubsub: this.pubsub };
+    const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: rule.id, depth }, pubsub: this.pubsub, committed: () => this.wake() };
     const row = (o: Outcome) => ({
       workspaceId,
       ruleId: rule.id,
