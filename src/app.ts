@@ -21,6 +21,7 @@ import { startSnoozeWaker, type SnoozeWaker } from './services/snooze-waker.js';
 import type { Redis } from 'ioredis';
 import { loadSecretBox } from './security/secret-key.js';
 import { WebhookDispatcher } from './workers/webhook-dispatcher.js';
+import { AutomationRunner } from './workers/automation-runner.js';
 import { STANDARD_RETRY_SCHEDULE_MS, WebhookSender } from './workers/webhook-sender.js';
 
 export interface RunningParley {
@@ -146,6 +147,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   let waker: SnoozeWaker | undefined;
   let sender: WebhookSender | undefined;
   let dispatcher: WebhookDispatcher | undefined;
+  let runner: AutomationRunner | undefined;
   const { signal } = options;
   try {
     signal?.throwIfAborted();
@@ -209,6 +211,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       events,
       logger,
       webhooks: { box, policy, sender, maxDepth: config.MAX_QUERY_DEPTH },
+      // The runner starts after the server listens: until then there is nothing to wake.
+      onCommit: () => runner?.wake(),
       graphiql: config.GRAPHIQL,
       metricsToken: config.METRICS_TOKEN,
       accessLogLevel: config.ACCESS_LOG_LEVEL,
@@ -241,6 +245,13 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     );
     // Started after the migrations, like the snooze waker: what was due while no server ran goes now.
     dispatcher.start();
+    runner = new AutomationRunner(
+      db.prisma,
+      { pollMs: config.AUTOMATION_POLL_MS, batchSize: 200, maxRunsPerConversationHour: config.AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR },
+      logger.child({ worker: 'automation-runner' }),
+      events.pubsub,
+    );
+    runner.start();
     await sender.start({ soleProcess: !config.DATABASE_URL });
     const { port } = parley.server.address() as AddressInfo;
     const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
@@ -264,6 +275,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
           await stopOperatorCommands?.();
           await parley.drain(config.SHUTDOWN_TIMEOUT_MS);
           await dispatcher?.stop();
+          await runner?.stop();
           // Attempts in flight finish (or give their claims back) before the database closes.
           await sender?.stop(Math.min(config.SHUTDOWN_TIMEOUT_MS, config.WEBHOOK_TIMEOUT_MS));
           unwatch();
@@ -275,6 +287,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     };
   } catch (e) {
     await dispatcher?.stop();
+    await runner?.stop();
     await sender?.stop(0);
     await waker?.stop();
     if (budgetRedis) await closeRedis(budgetRedis);

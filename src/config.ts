@@ -96,6 +96,11 @@ const schema = z
   /** How often the timeline and the delivery queue are looked at when nothing wakes the workers. */
   WEBHOOK_POLL_MS: z.coerce.number().int().min(20).default(200),
   WEBHOOK_RETENTION_DAYS: z.coerce.number().positive().default(30),
+  // Automation rules (src/workers/automation-runner.ts).
+  /** How often the runner looks at the timeline for events that trigger rules. */
+  AUTOMATION_POLL_MS: z.coerce.number().int().min(20).default(200),
+  /** Matched runs of one rule on one conversation per hour, at most (a loop guard). */
+  AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR: z.coerce.number().int().min(1).default(20),
   })
   .superRefine((c, ctx) => {
     if (c.WORKERS > 1 && !c.DATABASE_URL) {

@@ -32,6 +32,8 @@ export interface Context {
   webhooks: WebhookRuntime | null;
   /** When a mutation must be done by (ms since the epoch), set by the execution-timeout plugin. */
   deadline?: number;
+  /** Called after a transaction with events commits: wakes the workers that read the timeline. */
+  onCommit?: () => void;
 }
 
 export interface WebhookRuntime extends WebhookDeps {
@@ -46,6 +48,8 @@ export interface AppDeps {
   logger: Logger;
   live?: LiveHub;
   webhooks?: WebhookRuntime;
+  /** Called after a transaction with events commits (the automation runner looks at once). */
+  onCommit?: () => void;
 }
 
 export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: string, platform: PlatformAuth | null = null): Context {
@@ -57,6 +61,7 @@ export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: st
     pubsub: deps.events.pubsub,
     live: deps.live ?? null,
     webhooks: deps.webhooks ?? null,
+    onCommit: deps.onCommit,
     logger: deps.logger.child({ requestId }),
     requestId,
   };
@@ -77,5 +82,6 @@ export function serviceContext(ctx: Context): ServiceContext {
     actor: userId ? { type: 'USER', userId, apiKeyId } : { type: 'API_KEY', apiKeyId },
     pubsub: ctx.pubsub,
     deadline: ctx.deadline,
+    committed: ctx.onCommit,
   };
 }

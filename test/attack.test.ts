@@ -30,6 +30,7 @@ const MARKERS = {
   webhook: 'https://hooks.victim.test/cobalt5521',
   cannedCode: '/ochre6187',
   cannedContent: 'periwinkle2264',
+  ruleName: 'umber8842',
 };
 let requests = 0;
 const serverErrors: string[] = [];
@@ -53,6 +54,8 @@ async function snapshot(): Promise<string> {
     webhookEndpoints: (await p.webhookEndpoint.findMany({ where, orderBy: { id: 'asc' } })).map((e) => [e.id, e.url, e.kind, e.secret, e.eventKinds, e.filter, e.payloadDocument, e.description]),
     webhookDeliveries: (await p.webhookDelivery.findMany({ where, orderBy: { id: 'asc' } })).map((d) => [d.id, d.endpointId, d.body, d.messageId]),
     cannedResponses: await p.cannedResponse.findMany({ where, orderBy: { id: 'asc' }, include: { inboxes: { select: { id: true } } } }),
+    automationRules: await p.automationRule.findMany({ where, orderBy: { id: 'asc' } }),
+    automationRuns: await p.automationRun.findMany({ where, orderBy: { id: 'asc' } }),
   };
   return JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
@@ -86,6 +89,12 @@ beforeAll(async () => {
   await a.ok(`mutation($url: String!) { createWebhookEndpoint(input: { url: $url, description: "victim's CRM" }) { ... on WebhookEndpointSecretPayload { endpoint { id } } } }`, {
     url: MARKERS.webhook,
   });
+  // An automation rule, before the conversation: its creation gives it a run (NOT_MATCHED, the domain differs).
+  const rule = await a.ok(
+    `mutation($input: CreateAutomationRuleInput!) { createAutomationRule(input: $input) { __typename ... on Error { code message } } }`,
+    { input: { name: MARKERS.ruleName, trigger: 'CONVERSATION_CREATED', conditions: { all: [{ contactEmailDomains: ['nowhere.test'] }] }, actions: [{ type: 'SET_PRIORITY', priority: 'URGENT' }] } },
+  );
+  expect(rule.createAutomationRule.__typename).toBe('CreateAutomationRulePayload');
   const label = await a.ok(`mutation($n: String!) { createLabel(input: { name: $n }) { ... on CreateLabelPayload { label { id } } } }`, { n: MARKERS.label });
   const created = await a.ok(
     `mutation($input: CreateConversationInput!) { createConversation(input: $input) { ... on CreateConversationPayload { conversation { id number } } ... on Error { code message } } }`,
@@ -131,6 +140,12 @@ beforeAll(async () => {
     TimelineEvent: (await p.event.findMany({ where: w, take: 3 })).map((r) => r.id),
     WebhookEndpoint: (await p.webhookEndpoint.findMany({ where: w })).map((r) => r.id),
     CannedResponse: (await p.cannedResponse.findMany({ where: w })).map((r) => r.id),
+    AutomationRule: (await p.automationRule.findMany({ where: w })).map((r) => r.id),
+    AutomationRunLog: await (async () => {
+      // The rule's run recorded (the snapshot must not see it arriving).
+      await until(async () => (await p.automationRun.count({ where: w })) > 0, "the victim's rule to run", 60_000);
+      return (await p.automationRun.findMany({ where: w })).map((r) => r.id);
+    })(),
     WebhookDelivery: await (async () => {
       // Every event of the seed dispatched (the snapshot must not see deliveries still arriving).
       await until(async () => {

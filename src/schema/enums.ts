@@ -108,6 +108,7 @@ export const ActorTypeEnum = enumOf<E.ActorType>('ActorType', 'Who did something
   CONTACT: 'The contact.',
   AI_AGENT: 'The AI agent.',
   SYSTEM: 'Parley itself, e.g. waking a snoozed conversation.',
+  AUTOMATION: 'An automation rule of the workspace (see automationRules).',
 });
 
 export const EventTypeEnum = enumOf<E.EventType>('TimelineEventType', 'What happened, in a timeline event.', {

@@ -24,6 +24,7 @@ import './handoff-mutations.js';
 import './stats.js';
 import './admin.js';
 import './webhook.js';
+import './automation.js';
 import './platform.js';
 import './version.js';
 

@@ -1,3 +1,4 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder.js';
 import { seesInternalNotes } from '../context.js';
 import { eventVisibility } from '../services/conversation-query.js';
@@ -54,6 +55,16 @@ export const TimelineEventNode = builder.prismaNode('Event', {
       nullable: true,
       description: 'The contact who did it (actorType CONTACT); null otherwise, or if the contact was erased. Needs read:contacts.',
       resolve: (e, _a, ctx) => (e.actorContactId ? rowById(ctx, 'contact').load(e.actorContactId) : null),
+    }),
+    actorRuleId: t.id({
+      nullable: true,
+      description: 'Global id of the automation rule that did it (actorType AUTOMATION); null otherwise.',
+      resolve: (e) => (e.actorRuleId ? encodeGlobalID('AutomationRule', e.actorRuleId) : null),
+    }),
+    actorChainDepth: t.int({
+      nullable: true,
+      description: 'For actorType AUTOMATION: how many rule runs led to it (1: a rule answering an event no rule caused; chains stop at 3). Null otherwise.',
+      resolve: (e) => e.actorDepth ?? null,
     }),
     actorApiKeyId: t.id({
       nullable: true,

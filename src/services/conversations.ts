@@ -124,18 +124,26 @@ export async function updateConversation(sctx: ServiceContext, input: UpdateConv
       before.customAttributes = conversation.customAttributes as Prisma.InputJsonValue;
       after.customAttributes = customAttributes as Prisma.InputJsonObject;
     }
-    const priorityChanged = input.priority != null && input.priority !== conversation.priority;
-    if (priorityChanged) data.priority = input.priority!;
-    if (!Object.keys(data).length) return conversation;
-    const updated = await tx.conversation.update({ where: { id: conversation.id }, data: { ...data, version: { increment: 1 } } });
-    if (priorityChanged) {
-      await events.record({ type: 'PRIORITY_CHANGED', conversationId: conversation.id, before: { priority: conversation.priority }, after: { priority: updated.priority } });
-    }
+    if (!Object.keys(data).length) return input.priority != null ? applyPriority(tx, events, conversation, input.priority) : conversation;
+    let updated = await tx.conversation.update({ where: { id: conversation.id }, data: { ...data, version: { increment: 1 } } });
+    if (input.priority != null) updated = await applyPriority(tx, events, updated, input.priority, false);
     if (Object.keys(after).length) {
       await events.record({ type: 'CONVERSATION_UPDATED', conversationId: conversation.id, before, after });
     }
     return updated;
   });
+}
+
+/**
+ * Sets the priority of a locked conversation; records PRIORITY_CHANGED. No change, no write.
+ * `bump` is false when the caller's own update of the row has bumped the version already.
+ */
+export async function applyPriority(tx: ScopedTx, events: EventLog, conversation: Conversation, priority: Priority, bump = true): Promise<Conversation> {
+  assertNotArchived(conversation);
+  if (priority === conversation.priority) return conversation;
+  const updated = await tx.conversation.update({ where: { id: conversation.id }, data: { priority, ...(bump ? { version: { increment: 1 } } : {}) } });
+  await events.record({ type: 'PRIORITY_CHANGED', conversationId: conversation.id, before: { priority: conversation.priority }, after: { priority } });
+  return updated;
 }
 
 /** Sets the assignee of a locked conversation (null unassigns); records ASSIGNED. No change, no write. */

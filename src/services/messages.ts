@@ -145,6 +145,8 @@ export async function findByProviderId(tx: ScopedTx, inboxId: string, providerMe
 
 function actorFor(sender: SenderType, sctx: ServiceContext, conversation: Conversation, senderUserId: string | null): Actor {
   const apiKeyId = sctx.actor.apiKeyId ?? null;
+  // A rule's message or note is the rule's act: its event names the rule (the loop guards read it).
+  if (sctx.actor.type === 'AUTOMATION' && sender !== 'CONTACT' && sender !== 'HUMAN') return sctx.actor;
   switch (sender) {
     case 'CONTACT':
       return { type: 'CONTACT', contactId: conversation.contactId, apiKeyId };
@@ -283,7 +285,7 @@ function checkContentSource(input: SendMessageInput): void {
 }
 
 /** The message with its canned response's rendered text as content, checked as any content is. */
-function withRenderedContent(message: ReturnType<typeof validateMessage>, content: string): ReturnType<typeof validateMessage> {
+export function withRenderedContent(message: ReturnType<typeof validateMessage>, content: string): ReturnType<typeof validateMessage> {
   if (!content.trim()) {
     throw new ValidationError('The canned response renders to nothing for this conversation: give its variables fallbacks.', 'input.cannedResponseId');
   }

@@ -25,6 +25,9 @@ export interface Actor {
   userId?: string | null;
   apiKeyId?: string | null;
   contactId?: string | null;
+  /** For AUTOMATION: the rule, and how many rule runs led here (see src/workers/automation-runner.ts). */
+  ruleId?: string | null;
+  depth?: number | null;
 }
 
 /** What a service needs to know about the caller. Built from the request context. */
@@ -35,6 +38,8 @@ export interface ServiceContext {
   pubsub?: Events['pubsub'];
   /** The request's deadline (ms since the epoch): transactions end by then or roll back. */
   deadline?: number;
+  /** Called after a transaction that wrote events has committed (wakes the automation runner). */
+  committed?: () => void;
 }
 
 export interface EventInput {
@@ -84,6 +89,8 @@ export class EventLog {
       actorUserId: actor.userId ?? null,
       actorApiKeyId: actor.apiKeyId ?? null,
       actorContactId: actor.contactId ?? null,
+      actorRuleId: actor.ruleId ?? null,
+      actorDepth: actor.depth ?? null,
       before: input.before ?? undefined,
       after: input.after ?? undefined,
       note: input.note ?? null,
@@ -124,6 +131,8 @@ export class EventLog {
         actor_user_id: e.actorUserId,
         actor_api_key_id: e.actorApiKeyId,
         actor_contact_id: e.actorContactId,
+        actor_rule_id: e.actorRuleId,
+        actor_depth: e.actorDepth,
         before: e.before ?? null,
         after: e.after ?? null,
         note: e.note,
@@ -142,13 +151,13 @@ export class EventLog {
         WHERE c."id" = x.id AND c."workspace_id" = ${this.ctx.workspaceId}::uuid
       ), inserted AS (
         INSERT INTO "event" ("id", "workspace_id", "seq", "type", "conversation_id", "message_id", "actor_type",
-          "actor_user_id", "actor_api_key_id", "actor_contact_id", "before", "after", "note", "created_at")
+          "actor_user_id", "actor_api_key_id", "actor_contact_id", "actor_rule_id", "actor_depth", "before", "after", "note", "created_at")
         SELECT e.id, ${this.ctx.workspaceId}::uuid, s."event_seq" - ${n}::bigint + e.ord, e.type::"EventType", e.conversation_id, e.message_id,
-          e.actor_type::"ActorType", e.actor_user_id, e.actor_api_key_id, e.actor_contact_id, e.before,
+          e.actor_type::"ActorType", e.actor_user_id, e.actor_api_key_id, e.actor_contact_id, e.actor_rule_id, e.actor_depth, e.before,
           CASE WHEN e.slot IS NULL THEN e.after ELSE jsonb_set(e.after, '{number}', to_jsonb(s."conversation_seq" - ${k}::int + e.slot)) END,
           e.note, e.created_at
         FROM s, jsonb_to_recordset(${events}::jsonb) AS e(ord int, id uuid, type text, conversation_id uuid, message_id uuid, actor_type text,
-          actor_user_id uuid, actor_api_key_id uuid, actor_contact_id uuid, before jsonb, after jsonb, note text, created_at timestamptz, slot int)
+          actor_user_id uuid, actor_api_key_id uuid, actor_contact_id uuid, actor_rule_id uuid, actor_depth int, before jsonb, after jsonb, note text, created_at timestamptz, slot int)
       )
       SELECT "event_seq" AS seq, "conversation_seq" AS number FROM s`;
     if (!rows.length) throw new Error(`EventLog: workspace ${this.ctx.workspaceId} not found`);
@@ -234,5 +243,6 @@ export async function inTransaction<T>(
       liveEventsPublished.inc({ type: event.type });
     }
   }
+  if (log?.written.length) ctx.committed?.();
   return result;
 }

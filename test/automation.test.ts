@@ -1,0 +1,372 @@
+// Automation rules through the HTTP server: managing them (admin scope), each trigger,
+// condition and action, a domain failure that changes nothing, the loop guards (a rule written
+// to loop stops at depth 3; a rule that sends never answers the AI), the dry run, and another
+// workspace, the hourly cap, events read twice (exactly once) and no backfill. Effects are
+// awaited by polling the run log, never by sleeping.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PrismaClient } from '../src/generated/prisma/client.js';
+import { labelIds } from './support/seed.js';
+import { api, ERROR, globalId, localId, openWriteWorld, randomPhone, type Api, type SeededWorkspace, type TestServer } from './support/write-api.js';
+
+let server: TestServer;
+let ws: SeededWorkspace;
+let other: SeededWorkspace;
+let a: Api;
+let prisma: PrismaClient;
+
+beforeAll(async () => {
+  // A slow poll: rules run at once because each commit wakes the runner (the poll is the fallback).
+  ({ server, ws, other, a } = await openWriteWorld('Rules Co', { AUTOMATION_POLL_MS: '2000', AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR: '8' }));
+  prisma = server.db.prisma;
+});
+afterAll(() => server?.close());
+
+const RULE = 'id name enabled position trigger triggerStatus conditions actions allowRuleEvents';
+const RESULT = (payload: string) => `... on ${payload} { rule { ${RULE} } } ... on ValidationError { field } ... on NotFoundError { entity ref } ${ERROR}`;
+
+async function createRule(input: Record<string, unknown>, c: Api = a) {
+  const r = await c.mutate('createAutomationRule', input, RESULT('CreateAutomationRulePayload'));
+  if (r.code) throw new Error(`createAutomationRule failed: ${JSON.stringify(r)}`);
+  return r.rule.id as string;
+}
+const deleteRule = (ruleId: string) => a.must('deleteAutomationRule', { ruleId }, '... on DeleteAutomationRulePayload { deletedRuleId }');
+
+interface Run {
+  outcome: string;
+  reason: string;
+  actionsApplied: string[];
+  error: string | null;
+  conversationId: string | null;
+}
+async function runs(ruleId: string, c: Api = a): Promise<Run[]> {
+  const data = await c.ok(`query($r: ID) { automationRuns(ruleId: $r, first: 100) { edges { node { outcome reason actionsApplied error conversationId } } } }`, { r: ruleId });
+  return data.automationRuns.edges.map((e: { node: Run }) => e.node);
+}
+/** Polls the run log until `done` holds (generous deadline: the machine is shared). */
+async function waitRuns(ruleId: string, done: (r: Run[]) => boolean, what: string): Promise<Run[]> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const r = await runs(ruleId);
+    if (done(r)) return r;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(r)}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+const matched = (n = 1) => (r: Run[]) => r.length >= n;
+
+async function conversationWith(customAttributes: Record<string, unknown>, text = 'Hello') {
+  const created = await a.createConversation({
+    inboxId: globalId('Inbox', ws.inboxes.whatsapp.id),
+    contact: { phone: randomPhone(), name: 'Pat Doe' },
+    customAttributes,
+    message: { senderType: 'CONTACT', content: text },
+  });
+  return created.conversation.id as string;
+}
+
+const mark = (tag: string) => ({ all: [{ conversationAttribute: { key: 'tag', equals: { value: tag } } }] });
+
+describe('managing rules', () => {
+  it('creates, lists, updates, reorders and deletes; needs the admin scope; refuses bad actions with a typed error', async () => {
+    const [vip] = await labelIds(prisma, ws.workspaceId, ['vip']);
+    const one = await createRule({ name: 'One', trigger: 'MESSAGE_RECEIVED', actions: [{ type: 'ADD_LABELS', labelIds: [globalId('Label', vip!)] }] });
+    const two = await createRule({ name: 'Two', trigger: 'STATUS_CHANGED', triggerStatus: 'RESOLVED', enabled: false, actions: [{ type: 'UNASSIGN' }] });
+    let list = await a.ok(`{ automationRules(first: 50) { edges { node { id name position enabled } } } }`);
+    expect(list.automationRules.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual(['One', 'Two']);
+    const updated = await a.must('updateAutomationRule', { ruleId: one, name: 'First', enabled: false }, `... on UpdateAutomationRulePayload { rule { ${RULE} } }`);
+    expect(updated.rule).toMatchObject({ name: 'First', enabled: false, trigger: 'MESSAGE_RECEIVED' });
+    const reordered = await a.must('reorderAutomationRules', { ruleIds: [two] }, '... on ReorderAutomationRulesPayload { rules { id position } }');
+    expect(reordered.rules.map((r: { id: string }) => r.id)).toEqual([two, one]);
+
+    const bad = await a.mutate('createAutomationRule', { name: 'Bad', trigger: 'ASSIGNED', actions: [{ type: 'CHANGE_STATUS', status: 'RESOLVED' }] }, RESULT('CreateAutomationRulePayload'));
+    expect(bad).toMatchObject({ __typename: 'ValidationError', field: 'input.actions.0' });
+    const twoConditions = await a.mutate(
+      'createAutomationRule',
+      { name: 'Bad', trigger: 'ASSIGNED', conditions: { all: [{ messageContainsAny: ['x'], contactEmailDomains: ['y.test'] }] }, actions: [{ type: 'UNASSIGN' }] },
+      RESULT('CreateAutomationRulePayload'),
+    );
+    expect(twoConditions).toMatchObject({ __typename: 'ValidationError', field: 'input.conditions.all.0' });
+
+    // A key without the admin scope: refused, nothing created.
+    const writer = await ws.makeKey({ scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS'] });
+    const w = api(server.url, writer.secret);
+    const refused = await w.request(`mutation { createAutomationRule(input: { name: "x", trigger: ASSIGNED, actions: [{ type: UNASSIGN }] }) { __typename } }`);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const hidden = await w.request(`{ automationRules(first: 5) { edges { node { id } } } }`);
+    expect(hidden.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    await deleteRule(one);
+    await deleteRule(two);
+    list = await a.ok(`{ automationRules(first: 50) { edges { node { id } } } }`);
+    expect(list.automationRules.edges).toEqual([]);
+  });
+});
+
+describe('running rules', () => {
+  it('a contact message with a word: labels, priority and a note, in one run; another message does not match, with the reason', async () => {
+    const [refund] = await labelIds(prisma, ws.workspaceId, ['refund']);
+    const rule = await createRule({
+      name: 'Refunds',
+      trigger: 'MESSAGE_RECEIVED',
+      conditions: {
+        all: [
+          { messageContainsAny: ['refund', 'money back'] },
+          { messageContentTypes: ['TEXT'] },
+          { messageSenderTypes: ['CONTACT'] },
+          { conversation: { inboxes: [globalId('Inbox', ws.inboxes.whatsapp.id)], assignee: { unassigned: true } } },
+          ...mark('refunds').all,
+        ],
+      },
+      actions: [
+        { type: 'ADD_LABELS', labelIds: [globalId('Label', refund!)] },
+        { type: 'SET_PRIORITY', priority: 'HIGH' },
+        { type: 'ADD_NOTE', content: 'Refund request: check the order.' },
+      ],
+    });
+    try {
+      const id = await conversationWith({ tag: 'refunds' }, 'hello');
+      await waitRuns(rule, matched(1), 'the first message run');
+      await a.send(id, { senderType: 'CONTACT', content: 'I want a REFUND please' });
+      const log = await waitRuns(rule, (r) => r.some((x) => x.outcome === 'MATCHED'), 'the refund run');
+      expect(log.find((x) => x.outcome === 'NOT_MATCHED')?.reason).toMatch(/message contains any of/);
+      expect(log.find((x) => x.outcome === 'MATCHED')).toMatchObject({ conversationId: id, actionsApplied: ['ADD_LABELS 1', 'SET_PRIORITY HIGH', 'ADD_NOTE'] });
+      const c = await a.conversation(id);
+      expect(c.labels.map((l: { name: string }) => l.name)).toEqual(['refund']);
+      expect(c.priority).toBe('HIGH');
+      const events = await prisma.event.findMany({ where: { conversationId: localId(id), actorType: 'AUTOMATION' }, orderBy: { seq: 'asc' } });
+      expect(events.map((e) => e.type)).toEqual(['LABELS_CHANGED', 'PRIORITY_CHANGED', 'MESSAGE_ADDED']);
+      expect(events.every((e) => e.actorRuleId === localId(rule) && e.actorDepth === 1)).toBe(true);
+      const seen = await a.ok(`query($id: ID!) { node(id: $id) { ... on TimelineEvent { actorType actorRuleId actorChainDepth } } }`, { id: globalId('TimelineEvent', events[0]!.id) });
+      expect(seen.node).toEqual({ actorType: 'AUTOMATION', actorRuleId: rule, actorChainDepth: 1 });
+
+      // Dry run: the conversation as it is now (its last message is the refund one).
+      const dry = await a.must('dryRunAutomationRule', { ruleId: rule, conversationId: id }, '... on DryRunAutomationRulePayload { matched reason actions }');
+      expect(dry).toMatchObject({ matched: true, actions: ['ADD_LABELS 1', 'SET_PRIORITY HIGH', 'ADD_NOTE'] });
+      const otherId = await conversationWith({ tag: 'elsewhere' }, 'refund');
+      const dryNo = await a.must('dryRunAutomationRule', { ruleId: rule, conversationId: otherId }, '... on DryRunAutomationRulePayload { matched reason actions }');
+      expect(dryNo).toMatchObject({ matched: false, actions: [] });
+      expect(dryNo.reason).toMatch(/conversation attribute tag/);
+      expect(await prisma.automationRun.count({ where: { ruleId: localId(rule), conversationId: localId(otherId), outcome: 'MATCHED' } })).toBe(0);
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+
+  it('conversation created for a contact at a domain (any-of): assigned, greeted as SYSTEM, set pending', async () => {
+    const rule = await createRule({
+      name: 'Enterprise',
+      trigger: 'CONVERSATION_CREATED',
+      conditions: { any: [{ contactEmailDomains: ['bigcorp.test'] }, { contactAttribute: { key: 'plan', contains: 'enterprise' } }] },
+      actions: [
+        { type: 'ASSIGN', userId: globalId('User', ws.agent.id) },
+        { type: 'SEND_MESSAGE', senderType: 'SYSTEM', content: 'An enterprise agent will answer you shortly.' },
+        { type: 'CHANGE_STATUS', status: 'PENDING' },
+      ],
+    });
+    try {
+      const created = await a.createConversation({ inboxId: globalId('Inbox', ws.inboxes.email.id), contact: { email: 'ceo@BigCorp.test', name: 'Chief' } });
+      const id = created.conversation.id;
+      await waitRuns(rule, (r) => r.some((x) => x.conversationId === id && x.outcome === 'MATCHED'), 'the enterprise run');
+      const c = await a.conversation(id);
+      expect(c.assignee?.id).toBe(globalId('User', ws.agent.id));
+      expect(c.status).toBe('PENDING');
+      expect(c.lastMessagePreview).toBe('An enterprise agent will answer you shortly.');
+      await prisma.contact.update({ where: { id: localId(created.contact.id) }, data: { email: 'someone@small.test' } });
+      const dry = await a.must('dryRunAutomationRule', { ruleId: rule, conversationId: id }, '... on DryRunAutomationRulePayload { matched reason }');
+      expect(dry).toMatchObject({ matched: false, reason: 'none of the any-of conditions held' });
+      await prisma.contact.update({ where: { id: localId(created.contact.id) }, data: { customAttributes: { plan: 'Enterprise plus' } } });
+      const dry2 = await a.must('dryRunAutomationRule', { ruleId: rule, conversationId: id }, '... on DryRunAutomationRulePayload { matched reason }');
+      expect(dry2.matched).toBe(true);
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+
+  it('each remaining trigger, through the mutations people use, with the remaining actions', async () => {
+    const [vip] = await labelIds(prisma, ws.workspaceId, ['vip-trigger']);
+    const canned = await a.must(
+      'createCannedResponse',
+      { shortCode: '/rule-hi', title: 'Hi', content: 'Hi {{contact.first_name | "there"}}, we are on it.' },
+      '... on CreateCannedResponsePayload { cannedResponse { id } }',
+    );
+    const rules = {
+      sent: await createRule({ name: 'Human spoke', trigger: 'MESSAGE_SENT', conditions: { all: [...mark('t').all, { messageSenderTypes: ['HUMAN'] }] }, actions: [{ type: 'START_HANDOFF', reason: 'agent stepped in' }] }),
+      handoffDone: await createRule({ name: 'Back to AI', trigger: 'HANDOFF_COMPLETED', conditions: mark('t'), actions: [{ type: 'CHANGE_STATUS', status: 'RESOLVED', resolutionReason: 'ISSUE_RESOLVED' }] }),
+      handoffStarted: await createRule({ name: 'Undo handoff', trigger: 'HANDOFF_STARTED', conditions: mark('t'), actions: [{ type: 'END_HANDOFF', reason: 'the AI keeps it' }] }),
+      assigned: await createRule({ name: 'Greet on assign', trigger: 'ASSIGNED', conditions: mark('t'), actions: [{ type: 'SEND_MESSAGE', senderType: 'AI_AGENT', cannedResponseId: canned.cannedResponse.id }] }),
+      priority: await createRule({ name: 'Unassign on priority', trigger: 'PRIORITY_CHANGED', conditions: mark('t'), actions: [{ type: 'UNASSIGN' }] }),
+      labels: await createRule({ name: 'No vip', trigger: 'LABELS_CHANGED', conditions: mark('t'), actions: [{ type: 'REMOVE_LABELS', labelIds: [globalId('Label', vip!)] }] }),
+      pending: await createRule({ name: 'Snooze pending', trigger: 'STATUS_CHANGED', triggerStatus: 'PENDING', conditions: mark('t'), actions: [{ type: 'CHANGE_STATUS', status: 'SNOOZED', snoozeMinutes: 30 }] }),
+    };
+    try {
+      const id = await conversationWith({ tag: 't' });
+      const cid = { conversationId: id };
+      const once = (rule: string, what: string) => waitRuns(rule, (r) => r.some((x) => x.outcome === 'MATCHED'), what);
+
+      await a.send(id, { senderType: 'HUMAN', content: 'Let me look.' });
+      await once(rules.sent, 'MESSAGE_SENT → START_HANDOFF');
+      expect((await a.conversation(id)).controller).toBe('HUMAN');
+      // The rule's own HANDOFF_STARTED triggers nothing: events caused by rules need an opt-in.
+      expect(await runs(rules.handoffStarted)).toEqual([]);
+
+      await a.must('stopHumanHandoff', cid, '... on StopHumanHandoffPayload { conversation { id } }');
+      await once(rules.handoffDone, 'HANDOFF_COMPLETED → resolve');
+      let c = await a.conversation(id);
+      expect(c).toMatchObject({ status: 'RESOLVED', resolutionReason: 'ISSUE_RESOLVED', controller: 'AI_AGENT' });
+
+      await a.must('startHumanHandoff', cid, '... on StartHumanHandoffPayload { conversation { id } }');
+      await once(rules.handoffStarted, 'HANDOFF_STARTED → END_HANDOFF');
+      expect((await a.conversation(id)).controller).toBe('AI_AGENT');
+
+      await a.must('assignConversation', { ...cid, assigneeId: globalId('User', ws.agent.id) }, '... on AssignConversationPayload { conversation { id } }');
+      await once(rules.assigned, 'ASSIGNED → canned response as the AI');
+      c = await a.conversation(id);
+      expect(c.lastMessagePreview).toBe('Hi Pat, we are on it.');
+
+      await a.must('updateConversation', { ...cid, priority: 'URGENT' }, '... on UpdateConversationPayload { conversation { id } }');
+      await once(rules.priority, 'PRIORITY_CHANGED → UNASSIGN');
+      expect((await a.conversation(id)).assignee).toBeNull();
+
+      await a.must('addLabels', { ...cid, labelIds: [globalId('Label', vip!)] }, '... on AddLabelsPayload { conversation { id } }');
+      await once(rules.labels, 'LABELS_CHANGED → REMOVE_LABELS');
+      expect((await a.conversation(id)).labels).toEqual([]);
+
+      await a.must('reopenConversation', cid, '... on ReopenConversationPayload { conversation { id } }');
+      await a.must('setConversationPending', cid, '... on SetConversationPendingPayload { conversation { id } }');
+      await once(rules.pending, 'STATUS_CHANGED to PENDING → snooze');
+      c = await a.conversation(id);
+      expect(c.status).toBe('SNOOZED');
+      expect(new Date(c.snoozedUntil).getTime()).toBeGreaterThan(Date.now() + 25 * 60_000);
+      // Reopening (a status change to OPEN) did not trigger the rule that waits for PENDING.
+      expect((await runs(rules.pending)).length).toBe(1);
+    } finally {
+      for (const r of Object.values(rules)) await deleteRule(r);
+    }
+  });
+
+  it('a domain failure (the AI may not speak while a human is in control) records FAILED and changes nothing', async () => {
+    const [l] = await labelIds(prisma, ws.workspaceId, ['failing']);
+    const rule = await createRule({
+      name: 'Fails',
+      trigger: 'MESSAGE_RECEIVED',
+      conditions: mark('fail'),
+      actions: [{ type: 'ADD_LABELS', labelIds: [globalId('Label', l!)] }, { type: 'SEND_MESSAGE', senderType: 'AI_AGENT', content: 'AI here' }],
+    });
+    try {
+      const id = await conversationWith({ tag: 'fail' }, 'first');
+      await waitRuns(rule, matched(1), 'the first run');
+      await a.must('startHumanHandoff', { conversationId: id }, '... on StartHumanHandoffPayload { conversation { id } }');
+      await a.send(id, { senderType: 'CONTACT', content: 'anyone?' });
+      const log = await waitRuns(rule, (r) => r.some((x) => x.outcome === 'FAILED'), 'the failed run');
+      expect(log.find((x) => x.outcome === 'FAILED')?.error).toMatch(/^HUMAN_IN_CONTROL/);
+      const c = await a.conversation(id);
+      // The first run (AI in control) applied both actions; the failed one left nothing.
+      expect(c.labels.map((x: { name: string }) => x.name)).toEqual(['failing']);
+      expect(await prisma.message.count({ where: { conversationId: localId(id), senderType: 'AI_AGENT' } })).toBe(1);
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+});
+
+describe('loop guards', () => {
+  it('a rule written to loop (labels changed → change labels, opted in) stops at depth 3', async () => {
+    const [l] = await labelIds(prisma, ws.workspaceId, ['loop']);
+    const [start] = await labelIds(prisma, ws.workspaceId, ['loop-start']);
+    const rule = await createRule({
+      name: 'Loop',
+      trigger: 'LABELS_CHANGED',
+      allowRuleEvents: true,
+      conditions: mark('loop'),
+      actions: [{ type: 'ADD_LABELS', labelIds: [globalId('Label', l!)] }, { type: 'REMOVE_LABELS', labelIds: [globalId('Label', l!)] }],
+    });
+    try {
+      const id = await conversationWith({ tag: 'loop' });
+      await a.must('addLabels', { conversationId: id, labelIds: [globalId('Label', start!)] }, '... on AddLabelsPayload { conversation { id } }');
+      // Depth 1: one run, two events; depth 2: two runs, four events; depth 3: four runs, eight events, which stop.
+      const log = await waitRuns(rule, (r) => r.filter((x) => /chain depth/.test(x.reason)).length >= 8, 'the chain to stop');
+      expect(log.filter((x) => x.outcome === 'MATCHED').length).toBe(7);
+      const depths = await prisma.event.findMany({ where: { conversationId: localId(id), actorType: 'AUTOMATION' }, select: { actorDepth: true } });
+      expect(Math.max(...depths.map((d) => d.actorDepth ?? 0))).toBe(3);
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+
+  it('a rule that sends a message never answers an AI message', async () => {
+    const rule = await createRule({ name: 'Echo', trigger: 'MESSAGE_SENT', conditions: mark('echo'), actions: [{ type: 'SEND_MESSAGE', senderType: 'AI_AGENT', content: 'echo' }] });
+    try {
+      const id = await conversationWith({ tag: 'echo' });
+      await a.send(id, { senderType: 'AI_AGENT', content: 'I am the AI' });
+      const log = await waitRuns(rule, (r) => r.length >= 1, 'the guarded run');
+      expect(log[0]).toMatchObject({ outcome: 'NOT_MATCHED', reason: 'a rule that sends messages never answers an AI or SYSTEM message' });
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+});
+
+describe('exactly once, caps and no backfill', () => {
+  it('the hourly cap stops a rule; events read again run nothing twice; a re-enabled rule skips what happened while it was off', async () => {
+    const rule = await createRule({ name: 'Noter', trigger: 'MESSAGE_RECEIVED', conditions: mark('cap'), actions: [{ type: 'ADD_NOTE', content: 'seen' }] });
+    try {
+      const id = await conversationWith({ tag: 'cap' }, 'm0');
+      for (let i = 1; i < 9; i++) await a.send(id, { senderType: 'CONTACT', content: `m${i}` });
+      const log = await waitRuns(rule, (r) => r.length >= 9, 'nine runs');
+      expect(log.filter((x) => x.outcome === 'MATCHED').length).toBe(8);
+      expect(log[0]!.reason).toMatch(/^hourly cap: the rule ran 8 times/);
+      const notes = () => prisma.message.count({ where: { conversationId: localId(id), private: true } });
+      expect(await notes()).toBe(8);
+
+      // As after a crash before the position moved: the runner reads every event again.
+      const startSeq = (await prisma.automationRule.findUniqueOrThrow({ where: { id: localId(rule) } })).startSeq;
+      await prisma.automationPosition.update({ where: { workspaceId: ws.workspaceId }, data: { lastSeq: startSeq } });
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const [p, w] = await Promise.all([
+          prisma.automationPosition.findUniqueOrThrow({ where: { workspaceId: ws.workspaceId } }),
+          prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } }),
+        ]);
+        if (p.lastSeq >= w.eventSeq) break;
+        if (Date.now() > deadline) throw new Error('the runner did not catch up');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      expect((await runs(rule)).length).toBe(9);
+      expect(await notes()).toBe(8);
+
+      // Disabled, then enabled again: the message in between gets no run.
+      await a.must('updateAutomationRule', { ruleId: rule, enabled: false }, '... on UpdateAutomationRulePayload { rule { id } }');
+      const quiet = await conversationWith({ tag: 'cap' }, 'while off');
+      await a.must('updateAutomationRule', { ruleId: rule, enabled: true }, '... on UpdateAutomationRulePayload { rule { id } }');
+      await a.send(quiet, { senderType: 'CONTACT', content: 'after' });
+      const after = await waitRuns(rule, (r) => r.some((x) => x.conversationId === quiet), 'the run after re-enabling');
+      expect(after.filter((x) => x.conversationId === quiet)).toHaveLength(1);
+      expect(await prisma.message.count({ where: { conversationId: localId(quiet), private: true } })).toBe(1);
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+});
+
+describe('another workspace', () => {
+  it('cannot see, change, dry-run or read the runs of our rules', async () => {
+    const rule = await createRule({ name: 'Ours', trigger: 'ASSIGNED', actions: [{ type: 'UNASSIGN' }] });
+    try {
+      const o = api(server.url, other.key);
+      const list = await o.ok(`{ automationRules(first: 50) { edges { node { id } } } }`);
+      expect(list.automationRules.edges).toEqual([]);
+      expect((await o.ok(`query($id: ID!) { node(id: $id) { id } }`, { id: rule })).node).toBeNull();
+      const changed = await o.mutate('updateAutomationRule', { ruleId: rule, name: 'Theirs' }, RESULT('UpdateAutomationRulePayload'));
+      expect(changed).toMatchObject({ __typename: 'NotFoundError' });
+      const deleted = await o.mutate('deleteAutomationRule', { ruleId: rule }, `... on NotFoundError { entity } ${ERROR}`);
+      expect(deleted).toMatchObject({ __typename: 'NotFoundError' });
+      const id = await conversationWith({ tag: 'none' });
+      const dry = await o.mutate('dryRunAutomationRule', { ruleId: rule, conversationId: id }, `... on NotFoundError { entity } ${ERROR}`);
+      expect(dry).toMatchObject({ __typename: 'NotFoundError' });
+      expect(await runs(rule, o)).toEqual([]);
+      expect((await prisma.automationRule.findUniqueOrThrow({ where: { id: localId(rule) } })).name).toBe('Ours');
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+});
