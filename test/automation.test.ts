@@ -365,6 +365,9 @@ describe('another workspace', () => {
       expect(dry).toMatchObject({ __typename: 'NotFoundError' });
       expect(await runs(rule, o)).toEqual([]);
       expect((await prisma.automationRule.findUniqueOrThrow({ where: { id: localId(rule) } })).name).toBe('Ours');
+      // An id of another type is bad input, not a server error.
+      const wrongType = await o.request(`query($r: ID) { automationRuns(ruleId: $r, first: 1) { edges { node { outcome } } } }`, { r: id });
+      expect(wrongType.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     } finally {
       await deleteRule(rule);
     }

@@ -22,6 +22,7 @@ import {
 } from '../services/automation.js';
 import { ContentTypeEnum, ConversationStatusEnum, PriorityEnum, ResolutionReasonEnum, SenderTypeEnum } from './enums.js';
 import { decodeId, decodeIds, decodeOptionalId, mutationErrors } from './mutations.js';
+import { localId } from './ids.js';
 import { MUTATION_NULL, READ_NULL } from './nullability.js';
 import { ConversationEventFilterInput, parseEventFilter } from './subscriptions.js';
 
@@ -261,8 +262,8 @@ builder.queryField('automationRuns', (t) =>
       ctx.db.automationRun.findMany({
         ...query,
         where: {
-          ...(args.ruleId ? { ruleId: decodeId(String(args.ruleId), 'AutomationRule', ctx) } : {}),
-          ...(args.conversationId ? { conversationId: decodeId(String(args.conversationId), 'Conversation', ctx) } : {}),
+          ...(args.ruleId ? { ruleId: localId(args.ruleId, 'AutomationRule', 'ruleId') } : {}),
+          ...(args.conversationId ? { conversationId: localId(args.conversationId, 'Conversation', 'conversationId') } : {}),
         },
         orderBy: { id: 'desc' },
       }),

@@ -159,7 +159,10 @@ export function checkActions(actions: AutomationAction[] | undefined, field = 'i
 export const sendsMessage = (actions: readonly AutomationAction[]) => actions.some((a) => a.type === 'SEND_MESSAGE');
 
 async function currentSeq(tx: ScopedTx, workspaceId: string): Promise<bigint> {
-  const w = await tx.workspace.findUniqueOrThrow({ where: { id: workspaceId }, select: { eventSeq: true } });
+  // Under the workspace row's lock, which every event takes its number under: no event can
+  // commit later with a number at or below the one read here.
+  const [w] = await tx.$queryRaw<{ eventSeq: bigint }[]>`SELECT "event_seq" AS "eventSeq" FROM "workspace" WHERE "id" = ${workspaceId}::uuid FOR UPDATE`;
+  if (!w) throw new NotFoundError('Workspace', workspaceId);
   // The runner reads the workspace from here on (its position is created with the first rule).
   await tx.automationPosition.upsert({ where: { workspaceId }, create: { workspaceId, lastSeq: w.eventSeq }, update: {} });
   return w.eventSeq;
@@ -182,12 +185,28 @@ function checkTrigger(trigger: AutomationTrigger, triggerStatus: ConversationSta
   if (triggerStatus != null && trigger !== 'STATUS_CHANGED') throw new ValidationError('triggerStatus goes with the STATUS_CHANGED trigger only.', 'input.triggerStatus');
 }
 
+const ruleListeners = new Set<() => void>();
+
+/**
+ * Calls `listener` after a rule is created or changed in this process (the runner, which stops
+ * looking at commits while no rule is enabled anywhere, looks again at once). Returns the undo.
+ */
+export function onRulesChanged(listener: () => void): () => void {
+  ruleListeners.add(listener);
+  return () => ruleListeners.delete(listener);
+}
+
+function rulesChanged<T>(saved: T): T {
+  for (const listener of ruleListeners) listener();
+  return saved;
+}
+
 export async function createRule(sctx: ServiceContext, input: Required<Pick<RuleInput, 'name' | 'trigger' | 'actions'>> & RuleInput): Promise<AutomationRule> {
   const name = requiredText(input.name, 'input.name', 100);
   checkTrigger(input.trigger, input.triggerStatus);
   const conditions = checkConditions(input.conditions);
   const actions = checkActions(input.actions);
-  return inTransaction(sctx, async (tx) => {
+  const saved = await inTransaction(sctx, async (tx) => {
     await checkReferences(tx, actions);
     const count = await tx.automationRule.count();
     if (count >= MAX_RULES_PER_WORKSPACE) throw new ValidationError(`A workspace has at most ${MAX_RULES_PER_WORKSPACE} rules.`, 'input');
@@ -207,13 +226,14 @@ export async function createRule(sctx: ServiceContext, input: Required<Pick<Rule
       },
     });
   });
+  return rulesChanged(saved);
 }
 
 export async function updateRule(sctx: ServiceContext, ruleId: string, input: RuleInput): Promise<AutomationRule> {
   const name = input.name == null ? undefined : requiredText(input.name, 'input.name', 100);
   const conditions = input.conditions === undefined ? undefined : checkConditions(input.conditions);
   const actions = input.actions === undefined ? undefined : checkActions(input.actions);
-  return inTransaction(sctx, async (tx) => {
+  const saved = await inTransaction(sctx, async (tx) => {
     const rule = await tx.automationRule.findUnique({ where: { id: ruleId } });
     if (!rule) throw new NotFoundError('AutomationRule', ruleId);
     const trigger = input.trigger ?? rule.trigger;
@@ -236,6 +256,7 @@ export async function updateRule(sctx: ServiceContext, ruleId: string, input: Ru
       },
     });
   });
+  return rulesChanged(saved);
 }
 
 export async function deleteRule(sctx: ServiceContext, ruleId: string): Promise<void> {

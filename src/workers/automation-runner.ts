@@ -15,7 +15,7 @@ import type { Events } from '../pubsub.js';
 import { scopeToWorkspace } from '../db/tenant.js';
 import { DomainError } from '../errors.js';
 import { evaluateConditions } from '../services/automation-conditions.js';
-import { applyActions, loadFacts, rulesActions, rulesConditions, sendsMessage } from '../services/automation.js';
+import { applyActions, loadFacts, onRulesChanged, rulesActions, rulesConditions, sendsMessage } from '../services/automation.js';
 import { lockConversation } from '../services/conversation-store.js';
 import { inTransaction, type ServiceContext } from '../services/timeline.js';
 
@@ -53,6 +53,9 @@ export function triggers(rule: Pick<AutomationRule, 'trigger' | 'triggerStatus'>
       return e.type === 'MESSAGE_ADDED' && (after.senderType === 'HUMAN' || after.senderType === 'AI_AGENT') && after.private !== true;
     case 'STATUS_CHANGED':
       return e.type === 'STATUS_CHANGED' && (rule.triggerStatus == null || after.status === rule.triggerStatus);
+    case 'ASSIGNED':
+      // Assigned to someone: an unassignment is not an assignment.
+      return e.type === 'ASSIGNED' && after.assigneeId != null;
     default:
       return e.type === rule.trigger;
   }
@@ -62,6 +65,9 @@ type Outcome = { outcome: 'MATCHED' | 'NOT_MATCHED' | 'FAILED'; reason: string; 
 
 export class AutomationRunner {
   private running = false;
+  /** Whether an enabled rule existed at the last pass (or one was saved here since): until then, commits wake nothing. */
+  private rulesSeen = true;
+  private stopListening: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private loop: Promise<void> = Promise.resolve();
   private passing = false;
@@ -76,12 +82,19 @@ export class AutomationRunner {
 
   start() {
     this.running = true;
+    this.stopListening = onRulesChanged(() => this.rulesMayExist());
     this.schedule(0);
   }
 
-  /** Looks at the timeline now. */
+  /** A rule was saved in this process: commits wake the runner again. */
+  rulesMayExist() {
+    this.rulesSeen = true;
+    this.wake();
+  }
+
+  /** Looks at the timeline now (an event has just committed), unless no rule is enabled anywhere. */
   wake() {
-    if (!this.running) return;
+    if (!this.running || !this.rulesSeen) return;
     if (this.passing) this.wakeRequested = true;
     else this.schedule(0);
   }
@@ -109,12 +122,23 @@ export class AutomationRunner {
   /** One pass over the workspaces with events the runner has not taken; true if more are waiting. */
   async pass(): Promise<boolean> {
     let more = false;
+    // Nothing to do anywhere until a rule is enabled: commits then wake nobody (rulesMayExist).
+    const [any] = await this.prisma.$queryRaw<{ exists: boolean }[]>`SELECT EXISTS (SELECT 1 FROM "automation_rule" WHERE "enabled") AS "exists"`;
+    this.rulesSeen = any?.exists ?? true;
+    if (!this.rulesSeen) return false;
     const behind = await this.prisma.$queryRaw<{ workspace_id: string; last_seq: bigint; event_seq: bigint }[]>`
       SELECT p."workspace_id", p."last_seq", w."event_seq" FROM "automation_position" p
-      JOIN "workspace" w ON w."id" = p."workspace_id" WHERE w."event_seq" > p."last_seq" LIMIT 100`;
+      JOIN "workspace" w ON w."id" = p."workspace_id" WHERE w."event_seq" > p."last_seq"
+      ORDER BY p."updated_at" LIMIT 100`;
     for (const row of behind) {
       if (!this.running) return false;
-      if (await this.runWorkspace(row.workspace_id, row.last_seq, row.event_seq)) more = true;
+      // One workspace's failure (a lock wait past its limit, the database going away) is
+      // retried at the next pass; the other workspaces are served meanwhile.
+      try {
+        if (await this.runWorkspace(row.workspace_id, row.last_seq, row.event_seq)) more = true;
+      } catch (err) {
+        this.logger.error({ err, workspaceId: row.workspace_id }, 'automation runner: a workspace failed, retried at the next pass');
+      }
     }
     return more;
   }
@@ -126,7 +150,8 @@ export class AutomationRunner {
       return false;
     }
     const events = await this.prisma.event.findMany({
-      where: { workspaceId, seq: { gt: lastSeq } },
+      // Up to the cursor read before the rules were: a rule saved since starts after it.
+      where: { workspaceId, seq: { gt: lastSeq, lte: eventSeq } },
       orderBy: { seq: 'asc' },
       take: this.options.batchSize,
       select: { id: true, seq: true, type: true, conversationId: true, messageId: true, after: true, actorType: true, actorDepth: true },
@@ -206,6 +231,7 @@ export class AutomationRunner {
 
   async stop() {
     this.running = false;
+    this.stopListening?.();
     if (this.timer) clearTimeout(this.timer);
     await this.loop.catch(() => {});
   }
