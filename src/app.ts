@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Config } from './config.js';
 import { migrate, openDatabase, pendingMigrations, type Database } from './db/client.js';
 import { readMigrations } from './db/schema-engine.js';
+import { RequestPressure } from './workers/request-pressure.js';
 import { heldLockChannel } from './db/data-dir-lock.js';
 import { serveOperatorCommands } from './control/operator.js';
 import { createLogger, type DestinationStream, type Logger } from './logger.js';
@@ -160,6 +161,9 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     // A wrong or missing key stops the start here: stored webhook secrets are never re-keyed.
     const box = await loadSecretBox(config, db.prisma);
     const policy = { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_URLS };
+    // The workers give way to requests (the server is made below; until it is, nothing is in flight).
+    let requestsInFlight = () => 0;
+    const pressure = new RequestPressure(() => requestsInFlight(), config.WORKER_YIELD_REQUESTS, 1000);
     sender = new WebhookSender(
       db.prisma,
       box,
@@ -174,6 +178,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         disableAfterMs: config.WEBHOOK_DISABLE_AFTER_MS,
         pollMs: config.WEBHOOK_POLL_MS,
         maxResponseBytes: 1024,
+        pressure,
       },
       logger.child({ worker: 'webhook-sender' }),
     );
@@ -236,10 +241,11 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       throw e;
     }
     const webhookSender = sender;
+    requestsInFlight = () => parley.requestsInFlight();
     dispatcher = new WebhookDispatcher(
       db.prisma,
       (auth, document, event, share) => parley.live.executeEvent(auth, document, undefined, {}, event, share),
-      { pollMs: config.WEBHOOK_POLL_MS, batchSize: 200, retentionMs: config.WEBHOOK_RETENTION_DAYS * 86_400_000 },
+      { pollMs: config.WEBHOOK_POLL_MS, batchSize: 200, retentionMs: config.WEBHOOK_RETENTION_DAYS * 86_400_000, pressure },
       logger.child({ worker: 'webhook-dispatcher' }),
       () => webhookSender.wake(),
     );

@@ -95,6 +95,11 @@ const schema = z
   WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(100).default(5 * 24 * 60 * 60 * 1000),
   /** How often the timeline and the delivery queue are looked at when nothing wakes the workers. */
   WEBHOOK_POLL_MS: z.coerce.number().int().min(20).default(200),
+  /**
+   * Background work (webhook dispatch and delivery) waits, up to a second per batch, while at
+   * least this many HTTP requests are in flight in the process: requests first. 0: never waits.
+   */
+  WORKER_YIELD_REQUESTS: z.coerce.number().int().min(0).default(4),
   WEBHOOK_RETENTION_DAYS: z.coerce.number().positive().default(30),
   // Automation rules (src/workers/automation-runner.ts).
   /** How often the runner looks at the timeline for events that trigger rules. */

@@ -19,6 +19,7 @@ import { KEY_REVOKED_TOPIC } from './pubsub.js';
 import { AuthCache, authenticate, secretFromHeaders } from './services/auth.js';
 import { authenticatePlatform, isPlatformSecret } from './services/platform.js';
 import { LiveHub } from './subscriptions/hub.js';
+import { onLocalRevocation } from './subscriptions/live-stream.js';
 import { beforeDeadline, LiveServer, type LiveInitialContext, type LiveLimits } from './subscriptions/websocket.js';
 import { SCHEMA_VERSION, SCHEMA_VERSION_HEADER, SERVER_VERSION, VERSION_HEADER } from './version.js';
 
@@ -86,6 +87,8 @@ export interface Parley {
   live: LiveServer;
   /** Stop accepting, let in-flight requests finish (up to timeoutMs), then resolve. */
   drain(timeoutMs: number): Promise<void>;
+  /** HTTP requests being answered now (background workers give way to them: RequestPressure). */
+  requestsInFlight(): number;
 }
 
 export function createParley(opts: ParleyOptions): Parley {
@@ -123,6 +126,9 @@ export function createParley(opts: ParleyOptions): Parley {
   void (async () => {
     for (let r = await revocations.next(); !r.done; r = await revocations.next()) authCache.dropKey(r.value.apiKeyId);
   })().catch((err) => logger.warn({ err }, 'key revocations stopped reaching the auth cache'));
+  // A key revoked or rotated by this process leaves the cache before the mutation answers, not
+  // after the publication's round trip through Redis: the old secret's next request is refused.
+  const stopLocalRevocations = onLocalRevocation((apiKeyId) => authCache.dropKey(apiKeyId));
 
   const yoga = createYoga<LiveInitialContext, Context>({
     schema,
@@ -231,6 +237,7 @@ export function createParley(opts: ParleyOptions): Parley {
   const drain = async (timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
     void revocations.return?.();
+    stopLocalRevocations();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     // Requests in flight (mutations among them) finish first, so that their events are
@@ -242,5 +249,5 @@ export function createParley(opts: ParleyOptions): Parley {
     server.closeAllConnections();
   };
 
-  return { yoga, server, live, drain };
+  return { yoga, server, live, drain, requestsInFlight: () => inflight };
 }

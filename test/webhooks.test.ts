@@ -511,6 +511,9 @@ describe('tenancy', () => {
     expect((await stranger.ok(`query($id: ID!) { node(id: $id) { id } }`, { id: d.id })).node).toBeNull();
     expect((await stranger.ok('{ webhookEndpoints { id } }')).webhookEndpoints).toEqual([]);
     expect((await stranger.ok('{ webhookDeliveries(first: 10) { edges { node { id } } } }')).webhookDeliveries.edges).toEqual([]);
+    // An id of another type (here a delivery's, for an endpoint) is bad input, not a server error.
+    const wrongType = await stranger.request(`query($id: ID) { webhookDeliveries(endpointId: $id, first: 1) { edges { node { id } } } }`, { id: d.id });
+    expect(wrongType.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     for (const [name, input] of [
       ['updateWebhookEndpoint', { endpointId: ep.id, url: `${receiver.url}/stolen` }],
       ['deleteWebhookEndpoint', { endpointId: ep.id }],

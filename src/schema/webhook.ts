@@ -10,6 +10,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import * as webhooks from '../services/webhooks.js';
 import { payloadDocumentProblem } from '../workers/webhook-payload.js';
 import { ApiKeyKindEnum, SenderTypeEnum } from './enums.js';
+import { localId } from './ids.js';
 import { decodeId, mutationErrors } from './mutations.js';
 import { ContactEventKindEnum, ConversationEventFilterInput, ConversationEventKindEnum, parseEventFilter, type FilterArg } from './subscriptions.js';
 import { parseCursor } from '../subscriptions/live-stream.js';
@@ -192,7 +193,7 @@ builder.queryField('webhookDeliveries', (t) =>
         ...query,
         where: {
           ...deliveryWhere(args.states, args.kinds),
-          ...(args.endpointId ? { endpointId: decodeId(args.endpointId, 'WebhookEndpoint', ctx) } : {}),
+          ...(args.endpointId ? { endpointId: localId(args.endpointId, 'WebhookEndpoint', 'endpointId') } : {}),
           endpoint: visibleEndpoints(ctx),
         },
         orderBy: { id: 'desc' },

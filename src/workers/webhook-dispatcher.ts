@@ -26,6 +26,7 @@ import {
 import { LiveEvent } from '../subscriptions/live-event.js';
 import { CONTACT_PAYLOAD_DOCUMENT, DEFAULT_PAYLOAD_DOCUMENT } from './webhook-payload.js';
 import { uuidv7 } from '../uuid.js';
+import type { RequestPressure } from './request-pressure.js';
 
 /** Runs a subscription document for one event, as a key of the given visibility would see it. */
 export type EventExecutor = (auth: AuthInfo, document: DocumentNode, event: LiveEvent, share: Map<string, Promise<unknown>>) => Promise<ExecutionResult>;
@@ -36,6 +37,8 @@ export interface DispatcherOptions {
   batchSize: number;
   /** Deliveries older than this are deleted. */
   retentionMs: number;
+  /** Requests first: each batch waits while many are in flight (bounded). */
+  pressure?: RequestPressure;
 }
 
 interface EndpointRow {
@@ -220,6 +223,7 @@ export class WebhookDispatcher {
       await this.prisma.webhookDispatchPosition.updateMany({ where: { workspaceId, lastSeq }, data: { lastSeq: eventSeq } });
       return false;
     }
+    await this.options.pressure?.wait();
     const events = await this.eventsOf(workspaceId, lastSeq, null);
     if (!events.length) return false;
     const deliveries = await this.evaluate(workspaceId, events, endpoints);

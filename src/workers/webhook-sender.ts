@@ -17,6 +17,7 @@ import { post, type OutboundPolicy, type PostResult } from '../security/outbound
 import type { SecretBox } from '../security/secret-key.js';
 import { signedHeaders } from '../security/webhook-signature.js';
 import { uuidv7 } from '../uuid.js';
+import type { RequestPressure } from './request-pressure.js';
 
 /** Standard Webhooks' schedule: the wait before each attempt (the first goes at once). */
 /** How often the sender reads the queue's age and depth for the metrics. */
@@ -38,6 +39,8 @@ export interface SenderOptions {
   /** How often due deliveries are looked for when nothing wakes the sender. */
   pollMs: number;
   maxResponseBytes: number;
+  /** Requests first: claiming waits while many are in flight (bounded). */
+  pressure?: RequestPressure;
 }
 
 interface Claimed {
@@ -117,6 +120,8 @@ export class WebhookSender {
     if (Date.now() - this.lastQueueLook >= QUEUE_LOOK_MS) await this.lookAtQueue();
     const room = this.options.concurrency - this.inflight.size;
     if (room <= 0) return;
+    await this.options.pressure?.wait();
+    if (!this.running) return;
     const claimed = await this.claim(room);
     for (const d of claimed) this.begin(d);
     // A full batch: there may be more waiting.
