@@ -103,13 +103,14 @@ export class LiveEvent {
 
   private async load(): Promise<EventFacts> {
     const { db } = this;
-    const [json, conversation, message, later] = await Promise.all([
-      this.json ??
-        db.event
-          .findUnique({ where: { id: this.eventId }, select: { before: true, after: true } })
-          .then((e) => ({ before: asRecord(e?.before), after: asRecord(e?.after) })),
-      this.conversationId
-        ? db.conversation.findUnique({
+    // The later events are read after the conversation, never beside it: each read sees what
+    // had committed when it ran, and a change that commits between the two is then either in
+    // both (undone back to its `before`) or only in the later events (whose `before` is what the
+    // conversation read showed). Read the other way round, a change could be in the
+    // conversation but not yet among the later events: "just after the event" would be wrong.
+    const conversationRead = this.conversationId
+      ? Promise.resolve(
+          db.conversation.findUnique({
             where: { id: this.conversationId },
             select: {
               id: true,
@@ -122,16 +123,25 @@ export class LiveEvent {
               inbox: { select: { channel: true } },
               labels: { select: { id: true } },
             },
-          })
-        : null,
+          }),
+        )
+      : Promise.resolve(null);
+    const [json, conversation, message, later] = await Promise.all([
+      this.json ??
+        db.event
+          .findUnique({ where: { id: this.eventId }, select: { before: true, after: true } })
+          .then((e) => ({ before: asRecord(e?.before), after: asRecord(e?.after) })),
+      conversationRead,
       this.messageId ? db.message.findUnique({ where: { id: this.messageId }, select: { private: true, senderType: true } }) : null,
       // What later events changed of the conversation, newest first (usually nothing: the event is fresh).
       this.conversationId
-        ? db.event.findMany({
-            where: { conversationId: this.conversationId, seq: { gt: this.seq }, type: { in: [...STATE_EVENT_TYPES] } },
-            select: { before: true },
-            orderBy: { seq: 'desc' },
-          })
+        ? conversationRead.then(() =>
+            db.event.findMany({
+              where: { conversationId: this.conversationId!, seq: { gt: this.seq }, type: { in: [...STATE_EVENT_TYPES] } },
+              select: { before: true },
+              orderBy: { seq: 'desc' },
+            }),
+          )
         : [],
     ]);
     this.json = null;
