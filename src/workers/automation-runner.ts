@@ -18,6 +18,7 @@ import { evaluateConditions } from '../services/automation-conditions.js';
 import { applyActions, loadFacts, onRulesChanged, rulesActions, rulesConditions, sendsMessage } from '../services/automation.js';
 import { lockConversation } from '../services/conversation-store.js';
 import { inTransaction, type ServiceContext } from '../services/timeline.js';
+import { PassLoop } from './pass-loop.js';
 
 export interface RunnerOptions {
   pollMs: number;
@@ -64,26 +65,27 @@ export function triggers(rule: Pick<AutomationRule, 'trigger' | 'triggerStatus'>
 type Outcome = { outcome: 'MATCHED' | 'NOT_MATCHED' | 'FAILED'; reason: string; actionsApplied?: string[]; error?: string | null };
 
 export class AutomationRunner {
-  private running = false;
+  private readonly loop: PassLoop;
   /** Whether an enabled rule existed at the last pass (or one was saved here since): until then, commits wake nothing. */
   private rulesSeen = true;
   private stopListening: (() => void) | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private loop: Promise<void> = Promise.resolve();
-  private passing = false;
-  private wakeRequested = false;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly options: RunnerOptions,
     private readonly logger: Logger,
     private readonly pubsub?: Events['pubsub'],
-  ) {}
+  ) {
+    this.loop = new PassLoop(() => this.pass(), options.pollMs, (err) => this.logger.error({ err }, 'automation runner: a pass failed'));
+  }
+
+  private get running(): boolean {
+    return this.loop.running;
+  }
 
   start() {
-    this.running = true;
     this.stopListening = onRulesChanged(() => this.rulesMayExist());
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** A rule was saved in this process: commits wake the runner again. */
@@ -94,29 +96,7 @@ export class AutomationRunner {
 
   /** Looks at the timeline now (an event has just committed), unless no rule is enabled anywhere. */
   wake() {
-    if (!this.running || !this.rulesSeen) return;
-    if (this.passing) this.wakeRequested = true;
-    else this.schedule(0);
-  }
-
-  private schedule(ms: number) {
-    if (!this.running || (this.timer && ms > 0)) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.passing = true;
-      this.wakeRequested = false;
-      const run = this.loop
-        .then(() => this.pass())
-        .catch((err) => {
-          this.logger.error({ err }, 'automation runner: a pass failed');
-          return false;
-        })
-        .finally(() => (this.passing = false));
-      this.loop = run.then(() => {});
-      void run.then((more) => this.schedule(more || this.wakeRequested ? 0 : this.options.pollMs));
-    }, ms);
-    this.timer.unref?.();
+    if (this.rulesSeen) this.loop.wake();
   }
 
   /** One pass over the workspaces with events the runner has not taken; true if more are waiting. */
@@ -230,9 +210,7 @@ export class AutomationRunner {
   }
 
   async stop() {
-    this.running = false;
     this.stopListening?.();
-    if (this.timer) clearTimeout(this.timer);
-    await this.loop.catch(() => {});
+    await this.loop.stop();
   }
 }

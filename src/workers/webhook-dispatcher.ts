@@ -26,6 +26,7 @@ import {
 import { LiveEvent } from '../subscriptions/live-event.js';
 import { CONTACT_PAYLOAD_DOCUMENT, DEFAULT_PAYLOAD_DOCUMENT } from './webhook-payload.js';
 import { uuidv7 } from '../uuid.js';
+import { PassLoop } from './pass-loop.js';
 import type { RequestPressure } from './request-pressure.js';
 
 /** Runs a subscription document for one event, as a key of the given visibility would see it. */
@@ -125,12 +126,8 @@ function filterOf(e: EndpointRow): LiveConversationFilter {
 }
 
 export class WebhookDispatcher {
-  private running = false;
-  private timer: NodeJS.Timeout | null = null;
-  private loop: Promise<void> = Promise.resolve();
+  private readonly loop: PassLoop;
   private lastPrune = 0;
-  private passing = false;
-  private wakeRequested = false;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -139,40 +136,21 @@ export class WebhookDispatcher {
     private readonly logger: Logger,
     /** Called when deliveries were queued (the sender looks at once instead of at its next poll). */
     private readonly onQueued: () => void,
-  ) {}
+  ) {
+    this.loop = new PassLoop(() => this.pass(), options.pollMs, (err) => this.logger.error({ err }, 'webhook dispatcher: a pass failed'));
+  }
+
+  private get running(): boolean {
+    return this.loop.running;
+  }
 
   start() {
-    this.running = true;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Looks at the timeline now (an event has just committed in this process). */
   wake() {
-    if (!this.running) return;
-    // A pass under way reads up to the newest event when it starts its next batch: one more
-    // pass after it, not one per event that committed meanwhile.
-    if (this.passing) this.wakeRequested = true;
-    else this.schedule(0);
-  }
-
-  private schedule(ms: number) {
-    if (!this.running || (this.timer && ms > 0)) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.passing = true;
-      this.wakeRequested = false;
-      const run = this.loop
-        .then(() => this.pass())
-        .catch((err) => {
-          this.logger.error({ err }, 'webhook dispatcher: a pass failed');
-          return false;
-        })
-        .finally(() => (this.passing = false));
-      this.loop = run.then(() => {});
-      void run.then((more) => this.schedule(more || this.wakeRequested ? 0 : this.options.pollMs));
-    }, ms);
-    this.timer.unref?.();
+    this.loop.wake();
   }
 
   /** One pass over every workspace that has events the dispatcher has not taken; true if more are waiting. */
@@ -350,8 +328,6 @@ export class WebhookDispatcher {
   }
 
   async stop() {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    await this.loop.catch(() => {});
+    await this.loop.stop();
   }
 }
