@@ -8,13 +8,15 @@
 // position moves (compare-and-set) after the batch; a process killed before that takes the same
 // events again, and the unique key skips what already ran. A domain failure (an illegal
 // transition, a human in control) rolls the actions back and records a FAILED run; any other
-// failure ends the pass, and the events are taken again at the next one.
+// failure ends the pass, and the events are taken again at the next one. A rule whose
+// conditions fail (read once per event, without a lock) does nothing, so its NOT_MATCHED row
+// needs no transaction: those of an event are written together, under the same unique key.
 import type { AutomationRule, Conversation, EventType, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import type { Events } from '../pubsub.js';
 import { scopeToWorkspace, type ScopedTx } from '../db/tenant.js';
 import { DomainError } from '../errors.js';
-import { evaluateConditions } from '../services/automation-conditions.js';
+import { evaluateConditions, type Facts } from '../services/automation-conditions.js';
 import { applyActions, loadFacts, onRulesChanged, rulesActions, rulesConditions, sendsMessage, type RunSubject } from '../services/automation.js';
 import { lockConversation } from '../services/conversation-store.js';
 import { inTransaction, type ServiceContext } from '../services/timeline.js';
@@ -74,6 +76,43 @@ export function triggers(rule: Pick<AutomationRule, 'trigger' | 'triggerStatus'>
 }
 
 type Outcome = { outcome: 'MATCHED' | 'NOT_MATCHED' | 'FAILED'; reason: string; actionsApplied?: string[]; error?: string | null };
+
+/**
+ * The chain depth a run of `rule` on `event` has, and the loop guard that stops it (recorded
+ * NOT_MATCHED); null when the event does not concern the rule at all (caused by a rule, and
+ * this one did not opt in).
+ */
+function guardOf(rule: AutomationRule, event: EventRow): { depth: number; guard: string | null } | null {
+  let depth = 1;
+  if (event.actorType === 'AUTOMATION') {
+    // Events a rule caused trigger only rules that opted in; a chain stops at MAX_CHAIN_DEPTH.
+    if (!rule.allowRuleEvents) return null;
+    depth = (event.actorDepth ?? 1) + 1;
+    if (depth > MAX_CHAIN_DEPTH) return { depth, guard: `chain depth limit: the event was caused at depth ${event.actorDepth}, and chains stop at ${MAX_CHAIN_DEPTH}` };
+  }
+  const sender = afterOf(event).senderType;
+  if (event.type === 'MESSAGE_ADDED' && sendsMessage(rulesActions(rule)) && (sender === 'AI_AGENT' || sender === 'SYSTEM')) {
+    return { depth, guard: 'a rule that sends messages never answers an AI or SYSTEM message' };
+  }
+  return { depth, guard: null };
+}
+
+/** A run log row. */
+function runRow(workspaceId: string, ruleId: string, target: Pick<RunTarget, 'conversationId' | 'event' | 'episodeStart'>, o: Outcome, id = uuidv7()) {
+  return {
+    id,
+    workspaceId,
+    ruleId,
+    eventId: target.event?.id ?? null,
+    eventSeq: target.event?.seq ?? null,
+    episodeStart: target.episodeStart ?? null,
+    conversationId: target.conversationId,
+    outcome: o.outcome,
+    reason: o.reason,
+    actionsApplied: o.actionsApplied ?? [],
+    error: o.error ?? null,
+  };
+}
 
 export class AutomationRunner {
   private readonly loop: PassLoop;
@@ -150,38 +189,47 @@ export class AutomationRunner {
     if (!events.length) return false;
     for (const event of events) {
       if (!event.conversationId) continue;
-      for (const rule of rules) {
-        if (!this.running) return false;
-        if (event.seq <= rule.startSeq || !triggers(rule, event)) continue;
-        await this.runRule(workspaceId, rule, event);
-      }
+      const due = rules.filter((rule) => event.seq > rule.startSeq && triggers(rule, event));
+      if (due.length && !(await this.runEvent(workspaceId, due, event))) return false;
     }
     const last = events[events.length - 1]!.seq;
     await this.prisma.automationPosition.updateMany({ where: { workspaceId, lastSeq }, data: { lastSeq: last } });
     return last < eventSeq;
   }
 
-  /** Runs one rule on one event, once: its actions and its run row in one transaction. */
-  private async runRule(workspaceId: string, rule: AutomationRule, event: EventRow): Promise<void> {
-    let depth = 1;
-    let guard: string | null = null;
-    if (event.actorType === 'AUTOMATION') {
-      // Events a rule caused trigger only rules that opted in; a chain stops at MAX_CHAIN_DEPTH.
-      if (!rule.allowRuleEvents) return;
-      depth = (event.actorDepth ?? 1) + 1;
-      if (depth > MAX_CHAIN_DEPTH) guard = `chain depth limit: the event was caused at depth ${event.actorDepth}, and chains stop at ${MAX_CHAIN_DEPTH}`;
+  /**
+   * Runs the rules an event triggers, in order. The conditions are read without a lock, once
+   * for all of them (again after a rule acted, as it may change what the next ones look at): the
+   * rules they fail, or a loop guard stops, are recorded NOT_MATCHED together in one statement;
+   * one they pass runs in its own transaction, where they are checked again on the locked
+   * conversation. False when the runner stopped meanwhile.
+   */
+  private async runEvent(workspaceId: string, rules: AutomationRule[], event: EventRow): Promise<boolean> {
+    const db = scopeToWorkspace(this.prisma, workspaceId);
+    const target = { conversationId: event.conversationId!, event: { id: event.id, seq: event.seq, type: event.type }, messageId: event.messageId };
+    let facts: Promise<Facts | null> | null = null;
+    const misses: ReturnType<typeof runRow>[] = [];
+    for (const rule of rules) {
+      if (!this.running) return false;
+      const guarded = guardOf(rule, event);
+      if (!guarded) continue;
+      let miss = guarded.guard;
+      if (!miss) {
+        facts ??= db.conversation.findUnique({ where: { id: target.conversationId } }).then((c) => (c ? loadFacts(db, c, target.messageId) : null));
+        const f = await facts;
+        const verdict = f ? evaluateConditions(rulesConditions(rule), f) : { matched: false, reason: 'the conversation no longer exists' };
+        if (!verdict.matched) miss = verdict.reason;
+      }
+      if (miss) {
+        misses.push(runRow(workspaceId, rule.id, target, { outcome: 'NOT_MATCHED', reason: miss }));
+        continue;
+      }
+      await executeRun(this.deps, workspaceId, rule, { ...target, depth: guarded.depth });
+      facts = null;
     }
-    const sender = afterOf(event).senderType;
-    if (!guard && event.type === 'MESSAGE_ADDED' && sendsMessage(rulesActions(rule)) && (sender === 'AI_AGENT' || sender === 'SYSTEM')) {
-      guard = 'a rule that sends messages never answers an AI or SYSTEM message';
-    }
-    await executeRun(this.deps, workspaceId, rule, {
-      conversationId: event.conversationId!,
-      event: { id: event.id, seq: event.seq, type: event.type },
-      messageId: event.messageId,
-      depth,
-      guard,
-    });
+    // Under the same unique keys: a run already recorded (another process, a read before a crash) stays as it was.
+    if (misses.length) await db.automationRun.createMany({ data: misses, skipDuplicates: true });
+    return true;
   }
 
   private get deps(): RunDeps {
@@ -211,8 +259,6 @@ export interface RunTarget {
   /** The message conditions look at. */
   messageId: string | null;
   depth: number;
-  /** A loop guard that stopped it: recorded as NOT_MATCHED, nothing done. */
-  guard?: string | null;
   /**
    * Checked on the locked conversation before the run is claimed: false when the run no longer
    * applies (a time-based episode ended meanwhile); nothing is recorded then.
@@ -231,19 +277,7 @@ export async function executeRun(deps: RunDeps, workspaceId: string, rule: Autom
   const db = scopeToWorkspace(deps.prisma, workspaceId);
   const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: rule.id, depth: target.depth }, pubsub: deps.pubsub, committed: deps.committed };
   const runId = uuidv7();
-  const row = (o: Outcome) => ({
-    id: runId,
-    workspaceId,
-    ruleId: rule.id,
-    eventId: target.event?.id ?? null,
-    eventSeq: target.event?.seq ?? null,
-    episodeStart: target.episodeStart ?? null,
-    conversationId: target.conversationId,
-    outcome: o.outcome,
-    reason: o.reason,
-    actionsApplied: o.actionsApplied ?? [],
-    error: o.error ?? null,
-  });
+  const row = (o: Outcome) => runRow(workspaceId, rule.id, target, o, runId);
   const actions = rulesActions(rule);
   try {
     await inTransaction(sctx, async (tx, events) => {
@@ -255,7 +289,6 @@ export async function executeRun(deps: RunDeps, workspaceId: string, rule: Autom
       const claimed = await tx.automationRun.createMany({ data: [row({ outcome: 'NOT_MATCHED', reason: 'running' })], skipDuplicates: true });
       if (!claimed.count) return;
       const finish = (o: Outcome) => tx.automationRun.update({ where: { id: runId }, data: { ...row(o), id: undefined, workspaceId: undefined } });
-      if (target.guard) return finish({ outcome: 'NOT_MATCHED', reason: target.guard });
       if (!conversation) return finish({ outcome: 'NOT_MATCHED', reason: 'the conversation no longer exists' });
       const recent = await tx.automationRun.count({
         where: { ruleId: rule.id, conversationId: conversation.id, outcome: 'MATCHED', createdAt: { gt: new Date(Date.now() - 3_600_000) } },
