@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createBenchKey } from './page.js';
-import { closedLoop, fromGid, gid, graphqlClient, scratchDatabase, seedWorkspace, startParleyProcess, type ParleyProcess } from './harness.js';
+import { closedLoop, fromGid, gid, graphqlClient, runBenchmark, scratchDatabase, seedWorkspace, startParleyProcess, type ParleyProcess } from './harness.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -111,10 +111,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

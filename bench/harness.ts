@@ -103,3 +103,14 @@ export async function closedLoop(seconds: number, connections: number, write: (i
   latencies.sort((x, y) => x - y);
   return { writes: latencies.length, wps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
+
+/** Runs a benchmark's main and exits: 0 when it finished, 1 (with the error) when it threw. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
