@@ -397,9 +397,15 @@ describe('snooze and time-based triggers', () => {
   const onConversation = (id: string, outcome = 'MATCHED') => (r: Run[]) => r.filter((x) => x.conversationId === id && x.outcome === outcome);
   const conversationRow = (id: string) => prisma.conversation.findUniqueOrThrow({ where: { id: localId(id) } });
 
-  it('SNOOZE_WOKE: the snooze waker reopening a conversation runs the rule (the snooze itself does not)', async () => {
+  it('SNOOZE_WOKE: the snooze waker reopening a conversation runs the rule (the snooze, and a contact message reopening one, do not)', async () => {
     const rule = await createRule({ name: 'Woke', trigger: 'SNOOZE_WOKE', conditions: mark('woke'), actions: [{ type: 'SET_PRIORITY', priority: 'HIGH' }] });
     try {
+      // Reopened by its contact before its time: no run (the runner reads in timeline order, so
+      // by the time the later wake below has run, this one has been read).
+      const early = await conversationWith({ tag: 'woke' });
+      await a.must('snoozeConversation', { conversationId: early, until: new Date(Date.now() + 3_600_000).toISOString() }, '... on SnoozeConversationPayload { conversation { id } }');
+      await a.send(early, { senderType: 'CONTACT', content: 'back early' });
+      expect((await a.conversation(early)).status).toBe('OPEN');
       const id = await conversationWith({ tag: 'woke' });
       await a.must('snoozeConversation', { conversationId: id, until: new Date(Date.now() + 1_000).toISOString() }, '... on SnoozeConversationPayload { conversation { id } }');
       const log = await waitRuns(rule, (r) => onConversation(id)(r).length >= 1, 'the run after the wake');
@@ -476,19 +482,28 @@ describe('snooze and time-based triggers', () => {
     const created = await a.mutate('createWebhookEndpoint', { url: `${receiver.url}/rules`, eventKinds: ['PRIORITY_CHANGED'] }, `... on WebhookEndpointSecretPayload { endpoint { id } } ${ERROR}`);
     const endpointId = created.endpoint.id as string;
     const rule = await createRule({ name: 'Pending alarm', trigger: 'PENDING_TOO_LONG', thresholdSeconds: 1, conditions: mark('alarm'), actions: [{ type: 'NOTIFY_WEBHOOK', endpointId }] });
+    // The same action on an event: the body names the event.
+    const onEvent = await createRule({ name: 'Went pending', trigger: 'STATUS_CHANGED', triggerStatus: 'PENDING', conditions: mark('alarm'), actions: [{ type: 'NOTIFY_WEBHOOK', endpointId }] });
     try {
       const id = await conversationWith({ tag: 'alarm' });
       await a.must('setConversationPending', { conversationId: id }, '... on SetConversationPendingPayload { conversation { id } }');
-      const [got] = await receiver.waitFor('/rules', 1, 'the rule notification');
-      expect(got!.json).toMatchObject({ type: 'AUTOMATION_RULE', data: { rule: { id: rule, name: 'Pending alarm', trigger: 'PENDING_TOO_LONG' }, conversationId: id, event: null } });
-      expect(got!.headers['webhook-id']).toMatch(/^msg_/);
+      const got = await receiver.waitFor('/rules', 2, 'the two rule notifications');
+      const timed = got.find((r) => r.json.data.rule.id === rule)!;
+      expect(timed.json).toMatchObject({ type: 'AUTOMATION_RULE', cursor: null, data: { rule: { id: rule, name: 'Pending alarm', trigger: 'PENDING_TOO_LONG' }, conversationId: id, event: null } });
+      expect(timed.headers['webhook-id']).toMatch(/^msg_/);
       const log = await runs(rule);
       expect(onConversation(id)(log)).toMatchObject([{ actionsApplied: ['NOTIFY_WEBHOOK'] }]);
-      expect(got!.json.data.episodeStart).toBe(onConversation(id)(log)[0]!.episodeStart);
+      expect(timed.json.data.episodeStart).toBe(onConversation(id)(log)[0]!.episodeStart);
+      const evented = got.find((r) => r.json.data.rule.id === onEvent)!;
+      const [eventRun] = onConversation(id)(await runs(onEvent));
+      expect(evented.json.data).toMatchObject({ conversationId: id, episodeStart: null, event: { id: eventRun!.eventId, type: 'STATUS_CHANGED' } });
+      expect(evented.json.cursor).toBe(evented.json.data.event.cursor);
+      expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(2);
       const d = await a.ok(`query($id: ID!) { webhookDeliveries(endpointId: $id, first: 10) { edges { node { kind state } } } }`, { id: endpointId });
-      expect(d.webhookDeliveries.edges.map((e: any) => e.node.kind)).toEqual(['AUTOMATION_RULE']);
+      expect(d.webhookDeliveries.edges.map((e: any) => e.node.kind)).toEqual(['AUTOMATION_RULE', 'AUTOMATION_RULE']);
     } finally {
       await deleteRule(rule);
+      await deleteRule(onEvent);
       await a.must('deleteWebhookEndpoint', { endpointId }, '__typename');
     }
   });
