@@ -82,3 +82,35 @@ export function graphqlClient(base: string, secret: string) {
     return j.data;
   };
 }
+
+/**
+ * Calls `write(i)` from `connections` loops, each sending its next as soon as its last is
+ * answered, for `seconds`: writes per second and the latency percentiles (ms).
+ */
+export async function closedLoop(seconds: number, connections: number, write: (i: number) => Promise<void>): Promise<{ writes: number; wps: number; p50: number; p99: number }> {
+  const end = performance.now() + seconds * 1000;
+  const latencies: number[] = [];
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        await write(i++);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  latencies.sort((x, y) => x - y);
+  return { writes: latencies.length, wps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/** Runs a benchmark's main and exits: 0 when it finished, 1 (with the error) when it threw. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

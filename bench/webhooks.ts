@@ -22,7 +22,7 @@ import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createBenchKey } from './page.js';
-import { fromGid, gid, graphqlClient, percentile, scratchDatabase, seedWorkspace, startParleyProcess, type ParleyProcess } from './harness.js';
+import { closedLoop, fromGid, gid, graphqlClient, percentile, runBenchmark, scratchDatabase, seedWorkspace, startParleyProcess, type ParleyProcess } from './harness.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -200,32 +200,19 @@ async function main() {
     for (const e of ten) await gql(DELETE_ENDPOINT, { input: { endpointId: e.id } });
 
     // 3: the write path with and without endpoints.
-    const closedLoop = async (label: string, endpoints: { path: string }[]) => {
+    const writePath = async (label: string, endpoints: { path: string }[]) => {
       const from = await cursorNow();
-      const end = performance.now() + THROUGHPUT_SECONDS * 1000;
-      const latencies: number[] = [];
-      let i = 0;
-      await Promise.all(
-        Array.from({ length: 10 }, async () => {
-          while (performance.now() < end) {
-            const t = performance.now();
-            await send(i++);
-            latencies.push(performance.now() - t);
-          }
-        }),
-      );
-      latencies.sort((x, y) => x - y);
-      const wps = latencies.length / THROUGHPUT_SECONDS;
+      const { writes, wps, p50, p99 } = await closedLoop(THROUGHPUT_SECONDS, 10, send);
       // Let the deliveries of this run arrive before the next one starts.
       const t = Date.now();
-      if (endpoints.length) await received(endpoints, from, latencies.length * endpoints.length, 180_000);
-      const drained = endpoints.length ? ` (their ${latencies.length * endpoints.length} deliveries all in ${((Date.now() - t) / 1000).toFixed(1)} s after the last write)` : '';
-      log(`${label}: ${wps.toFixed(0)} writes/s p50 ${percentile(latencies, 50).toFixed(1)} ms p99 ${percentile(latencies, 99).toFixed(1)} ms${drained}`);
-      return { wps, p50: percentile(latencies, 50), p99: percentile(latencies, 99), drained };
+      if (endpoints.length) await received(endpoints, from, writes * endpoints.length, 180_000);
+      const drained = endpoints.length ? ` (their ${writes * endpoints.length} deliveries all in ${((Date.now() - t) / 1000).toFixed(1)} s after the last write)` : '';
+      log(`${label}: ${wps.toFixed(0)} writes/s p50 ${p50.toFixed(1)} ms p99 ${p99.toFixed(1)} ms${drained}`);
+      return { wps, p50, p99, drained };
     };
-    const without = await closedLoop('sendMessage x10 connections, no endpoint', []);
+    const without = await writePath('sendMessage x10 connections, no endpoint', []);
     const withThree = await addEndpoints(3);
-    const withEndpoints = await closedLoop('sendMessage x10 connections, 3 endpoints', withThree);
+    const withEndpoints = await writePath('sendMessage x10 connections, 3 endpoints', withThree);
     for (const e of withThree) await gql(DELETE_ENDPOINT, { input: { endpointId: e.id } });
 
     // 4: an outage and its backlog.
@@ -272,10 +259,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -30,7 +30,7 @@ import pg from 'pg';
 import { startParley } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createBenchKey } from './page.js';
-import { fromGid, gid, graphqlClient, percentile, scratchDatabase, seedWorkspace, startParleyProcess, type ParleyProcess } from './harness.js';
+import { fromGid, gid, graphqlClient, percentile, runBenchmark, scratchDatabase, seedWorkspace, startParleyProcess, type ParleyProcess } from './harness.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -365,10 +365,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -23,6 +23,7 @@ import type { Redis } from 'ioredis';
 import { loadSecretBox } from './security/secret-key.js';
 import { WebhookDispatcher } from './workers/webhook-dispatcher.js';
 import { AutomationRunner } from './workers/automation-runner.js';
+import { AutomationTimer } from './workers/automation-timer.js';
 import { STANDARD_RETRY_SCHEDULE_MS, WebhookSender } from './workers/webhook-sender.js';
 
 export interface RunningParley {
@@ -149,6 +150,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   let sender: WebhookSender | undefined;
   let dispatcher: WebhookDispatcher | undefined;
   let runner: AutomationRunner | undefined;
+  let timer: AutomationTimer | undefined;
   const { signal } = options;
   try {
     signal?.throwIfAborted();
@@ -258,6 +260,13 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       events.pubsub,
     );
     runner.start();
+    timer = new AutomationTimer(
+      db.prisma,
+      { intervalMs: config.AUTOMATION_SCAN_INTERVAL_MS, maxRunsPerConversationHour: config.AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR },
+      logger.child({ worker: 'automation-timer' }),
+      events.pubsub,
+    );
+    timer.start();
     await sender.start({ soleProcess: !config.DATABASE_URL });
     const { port } = parley.server.address() as AddressInfo;
     const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
@@ -282,6 +291,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
           await parley.drain(config.SHUTDOWN_TIMEOUT_MS);
           await dispatcher?.stop();
           await runner?.stop();
+          await timer?.stop();
           // Attempts in flight finish (or give their claims back) before the database closes.
           await sender?.stop(Math.min(config.SHUTDOWN_TIMEOUT_MS, config.WEBHOOK_TIMEOUT_MS));
           unwatch();
@@ -294,6 +304,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   } catch (e) {
     await dispatcher?.stop();
     await runner?.stop();
+    await timer?.stop();
     await sender?.stop(0);
     await waker?.stop();
     if (budgetRedis) await closeRedis(budgetRedis);

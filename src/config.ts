@@ -104,6 +104,8 @@ const schema = z
   // Automation rules (src/workers/automation-runner.ts).
   /** How often the runner looks at the timeline for events that trigger rules. */
   AUTOMATION_POLL_MS: z.coerce.number().int().min(20).default(200),
+  /** How often the time-based triggers (waiting for a reply, open and unassigned, pending) are looked for. */
+  AUTOMATION_SCAN_INTERVAL_MS: z.coerce.number().int().min(50).default(15_000),
   /** Matched runs of one rule on one conversation per hour, at most (a loop guard). */
   AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR: z.coerce.number().int().min(1).default(20),
   })

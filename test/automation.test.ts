@@ -1,10 +1,13 @@
 // Automation rules through the HTTP server: managing them (admin scope), each trigger,
 // condition and action, a domain failure that changes nothing, the loop guards (a rule written
 // to loop stops at depth 3; a rule that sends never answers the AI), the dry run, and another
-// workspace, the hourly cap, events read twice (exactly once) and no backfill. Effects are
-// awaited by polling the run log, never by sleeping.
+// workspace, the hourly cap, events read twice (exactly once) and no backfill; the snooze and
+// time-based triggers (once per episode), least-busy assignment, webhook notification through a
+// real receiver, and erasure. Effects are awaited by polling the run log, never by sleeping.
+// Time-based rules use a threshold of 1 second and a 200 ms scan: no clock is mocked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
+import { startReceiver, type Receiver } from './support/receiver.js';
 import { labelIds } from './support/seed.js';
 import { api, ERROR, globalId, localId, openWriteWorld, randomPhone, type Api, type SeededWorkspace, type TestServer } from './support/write-api.js';
 
@@ -13,13 +16,25 @@ let ws: SeededWorkspace;
 let other: SeededWorkspace;
 let a: Api;
 let prisma: PrismaClient;
+let receiver: Receiver;
 
 beforeAll(async () => {
   // A slow poll: rules run at once because each commit wakes the runner (the poll is the fallback).
-  ({ server, ws, other, a } = await openWriteWorld('Rules Co', { AUTOMATION_POLL_MS: '2000', AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR: '8' }));
+  ({ server, ws, other, a } = await openWriteWorld('Rules Co', {
+    AUTOMATION_POLL_MS: '2000',
+    AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR: '8',
+    AUTOMATION_SCAN_INTERVAL_MS: '200',
+    SNOOZE_WAKE_INTERVAL_MS: '200',
+    WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
+    WEBHOOK_POLL_MS: '50',
+  }));
   prisma = server.db.prisma;
+  receiver = await startReceiver();
 });
-afterAll(() => server?.close());
+afterAll(async () => {
+  await server?.close();
+  await receiver?.close();
+});
 
 const RULE = 'id name enabled position trigger triggerStatus conditions actions allowRuleEvents';
 const RESULT = (payload: string) => `... on ${payload} { rule { ${RULE} } } ... on ValidationError { field } ... on NotFoundError { entity ref } ${ERROR}`;
@@ -37,9 +52,13 @@ interface Run {
   actionsApplied: string[];
   error: string | null;
   conversationId: string | null;
+  eventId: string | null;
+  episodeStart: string | null;
 }
 async function runs(ruleId: string, c: Api = a): Promise<Run[]> {
-  const data = await c.ok(`query($r: ID) { automationRuns(ruleId: $r, first: 100) { edges { node { outcome reason actionsApplied error conversationId } } } }`, { r: ruleId });
+  const data = await c.ok(`query($r: ID) { automationRuns(ruleId: $r, first: 100) { edges { node { outcome reason actionsApplied error conversationId eventId episodeStart } } } }`, {
+    r: ruleId,
+  });
   return data.automationRuns.edges.map((e: { node: Run }) => e.node);
 }
 /** Polls the run log until `done` holds (generous deadline: the machine is shared). */
@@ -368,6 +387,153 @@ describe('another workspace', () => {
       // An id of another type is bad input, not a server error.
       const wrongType = await o.request(`query($r: ID) { automationRuns(ruleId: $r, first: 1) { edges { node { outcome } } } }`, { r: id });
       expect(wrongType.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+});
+
+describe('snooze and time-based triggers', () => {
+  const onConversation = (id: string, outcome = 'MATCHED') => (r: Run[]) => r.filter((x) => x.conversationId === id && x.outcome === outcome);
+  const conversationRow = (id: string) => prisma.conversation.findUniqueOrThrow({ where: { id: localId(id) } });
+
+  it('SNOOZE_WOKE: the snooze waker reopening a conversation runs the rule (the snooze, and a contact message reopening one, do not)', async () => {
+    const rule = await createRule({ name: 'Woke', trigger: 'SNOOZE_WOKE', conditions: mark('woke'), actions: [{ type: 'SET_PRIORITY', priority: 'HIGH' }] });
+    try {
+      // Reopened by its contact before its time: no run (the runner reads in timeline order, so
+      // by the time the later wake below has run, this one has been read).
+      const early = await conversationWith({ tag: 'woke' });
+      await a.must('snoozeConversation', { conversationId: early, until: new Date(Date.now() + 3_600_000).toISOString() }, '... on SnoozeConversationPayload { conversation { id } }');
+      await a.send(early, { senderType: 'CONTACT', content: 'back early' });
+      expect((await a.conversation(early)).status).toBe('OPEN');
+      const id = await conversationWith({ tag: 'woke' });
+      await a.must('snoozeConversation', { conversationId: id, until: new Date(Date.now() + 1_000).toISOString() }, '... on SnoozeConversationPayload { conversation { id } }');
+      const log = await waitRuns(rule, (r) => onConversation(id)(r).length >= 1, 'the run after the wake');
+      expect(log).toHaveLength(1);
+      expect(log[0]!.eventId).toBeTruthy();
+      const c = await a.conversation(id);
+      expect(c).toMatchObject({ status: 'OPEN', priority: 'HIGH' });
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+
+  it('WAITING_FOR_REPLY fires once per wait: waits, is answered, waits again → two runs, one per episode start', async () => {
+    const [waited] = await labelIds(prisma, ws.workspaceId, ['waited']);
+    const rule = await createRule({
+      name: 'Waiting',
+      trigger: 'WAITING_FOR_REPLY',
+      thresholdSeconds: 1,
+      conditions: mark('wait'),
+      actions: [{ type: 'ADD_NOTE', content: 'Still waiting for us.' }, { type: 'ADD_LABELS', labelIds: [globalId('Label', waited!)] }],
+    });
+    try {
+      const id = await conversationWith({ tag: 'wait' }, 'hello?');
+      const firstStart = (await conversationRow(id)).waitingSince!;
+      let log = await waitRuns(rule, (r) => onConversation(id)(r).length >= 1, 'the first wait');
+      expect(log[0]).toMatchObject({ eventId: null, episodeStart: firstStart.toISOString(), actionsApplied: ['ADD_NOTE', 'ADD_LABELS 1'] });
+      // Answered: the wait ends; the contact writes again: a new wait, a new episode.
+      await a.send(id, { senderType: 'HUMAN', content: 'Here.' });
+      await a.send(id, { senderType: 'CONTACT', content: 'and again?' });
+      const secondStart = (await conversationRow(id)).waitingSince!;
+      expect(secondStart.getTime()).toBeGreaterThan(firstStart.getTime());
+      log = await waitRuns(rule, (r) => onConversation(id)(r).length >= 2, 'the second wait');
+      expect(onConversation(id)(log).map((x) => x.episodeStart).sort()).toEqual([firstStart.toISOString(), secondStart.toISOString()]);
+      // Scans went on (a later conversation's wait has run): still two, one per episode.
+      const later = await conversationWith({ tag: 'wait' }, 'me too');
+      log = await waitRuns(rule, (r) => onConversation(later)(r).length >= 1, 'a later wait');
+      expect(onConversation(id)(log)).toHaveLength(2);
+      expect(await prisma.message.count({ where: { conversationId: localId(id), private: true } })).toBe(2);
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+
+  it('OPEN_UNASSIGNED → ASSIGN_LEAST_BUSY: the ONLINE member with the fewest open conversations', async () => {
+    const user = (name: string, availability: 'ONLINE' | 'OFFLINE') =>
+      prisma.user.create({ data: { workspaceId: ws.workspaceId, name, email: `${name}-${randomPhone()}@rules.test`, availability } });
+    const [away, busy, free] = [await user('away', 'OFFLINE'), await user('busy', 'ONLINE'), await user('free', 'ONLINE')];
+    const held = await conversationWith({ tag: 'held' });
+    await a.must('assignConversation', { conversationId: held, assigneeId: globalId('User', busy.id) }, '... on AssignConversationPayload { conversation { id } }');
+    const rule = await createRule({
+      name: 'Route',
+      trigger: 'OPEN_UNASSIGNED',
+      thresholdSeconds: 1,
+      conditions: mark('route'),
+      actions: [{ type: 'ASSIGN_LEAST_BUSY', userIds: [away, busy, free].map((u) => globalId('User', u.id)) }],
+    });
+    try {
+      const id = await conversationWith({ tag: 'route' });
+      const log = await waitRuns(rule, (r) => onConversation(id)(r).length >= 1, 'the routing run');
+      expect(onConversation(id)(log)[0]!.actionsApplied).toEqual(['ASSIGN_LEAST_BUSY among 3']);
+      expect((await a.conversation(id)).assignee?.id).toBe(globalId('User', free.id));
+      // Nobody ONLINE: nothing assigned, and the run log says so.
+      await prisma.user.updateMany({ where: { id: { in: [busy.id, free.id] } }, data: { availability: 'AWAY' } });
+      const nobody = await conversationWith({ tag: 'route' });
+      const log2 = await waitRuns(rule, (r) => onConversation(nobody)(r).length >= 1, 'the run with nobody online');
+      expect(onConversation(nobody)(log2)[0]!.actionsApplied).toEqual(['ASSIGN_LEAST_BUSY skipped: none of them is ONLINE']);
+      expect((await a.conversation(nobody)).assignee).toBeNull();
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+
+  it('PENDING_TOO_LONG → NOTIFY_WEBHOOK: one delivery per run reaches a real receiver', async () => {
+    const created = await a.mutate('createWebhookEndpoint', { url: `${receiver.url}/rules`, eventKinds: ['PRIORITY_CHANGED'] }, `... on WebhookEndpointSecretPayload { endpoint { id } } ${ERROR}`);
+    const endpointId = created.endpoint.id as string;
+    const rule = await createRule({ name: 'Pending alarm', trigger: 'PENDING_TOO_LONG', thresholdSeconds: 1, conditions: mark('alarm'), actions: [{ type: 'NOTIFY_WEBHOOK', endpointId }] });
+    // The same action on an event: the body names the event.
+    const onEvent = await createRule({ name: 'Went pending', trigger: 'STATUS_CHANGED', triggerStatus: 'PENDING', conditions: mark('alarm'), actions: [{ type: 'NOTIFY_WEBHOOK', endpointId }] });
+    try {
+      const id = await conversationWith({ tag: 'alarm' });
+      await a.must('setConversationPending', { conversationId: id }, '... on SetConversationPendingPayload { conversation { id } }');
+      const got = await receiver.waitFor('/rules', 2, 'the two rule notifications');
+      const timed = got.find((r) => r.json.data.rule.id === rule)!;
+      expect(timed.json).toMatchObject({ type: 'AUTOMATION_RULE', cursor: null, data: { rule: { id: rule, name: 'Pending alarm', trigger: 'PENDING_TOO_LONG' }, conversationId: id, event: null } });
+      expect(timed.headers['webhook-id']).toMatch(/^msg_/);
+      const log = await runs(rule);
+      expect(onConversation(id)(log)).toMatchObject([{ actionsApplied: ['NOTIFY_WEBHOOK'] }]);
+      expect(timed.json.data.episodeStart).toBe(onConversation(id)(log)[0]!.episodeStart);
+      const evented = got.find((r) => r.json.data.rule.id === onEvent)!;
+      const [eventRun] = onConversation(id)(await runs(onEvent));
+      expect(evented.json.data).toMatchObject({ conversationId: id, episodeStart: null, event: { id: eventRun!.eventId, type: 'STATUS_CHANGED' } });
+      expect(evented.json.cursor).toBe(evented.json.data.event.cursor);
+      expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(2);
+      const d = await a.ok(`query($id: ID!) { webhookDeliveries(endpointId: $id, first: 10) { edges { node { kind state } } } }`, { id: endpointId });
+      expect(d.webhookDeliveries.edges.map((e: any) => e.node.kind)).toEqual(['AUTOMATION_RULE', 'AUTOMATION_RULE']);
+    } finally {
+      await deleteRule(rule);
+      await deleteRule(onEvent);
+      await a.must('deleteWebhookEndpoint', { endpointId }, '__typename');
+    }
+  });
+
+  it('refuses a threshold on an event trigger and none on a time trigger; another workspace\'s user or endpoint is not found', async () => {
+    const result = (input: Record<string, unknown>, c: Api = a) => c.mutate('createAutomationRule', input, RESULT('CreateAutomationRulePayload'));
+    expect(await result({ name: 'x', trigger: 'PENDING_TOO_LONG', actions: [{ type: 'UNASSIGN' }] })).toMatchObject({ __typename: 'ValidationError', field: 'input.thresholdSeconds' });
+    expect(await result({ name: 'x', trigger: 'ASSIGNED', thresholdSeconds: 60, actions: [{ type: 'UNASSIGN' }] })).toMatchObject({ __typename: 'ValidationError', field: 'input.thresholdSeconds' });
+    const o = api(server.url, other.key);
+    const theirs = await o.mutate('createWebhookEndpoint', { url: `${receiver.url}/theirs` }, `... on WebhookEndpointSecretPayload { endpoint { id } } ${ERROR}`);
+    const ours = await result({ name: 'x', trigger: 'ASSIGNED', actions: [{ type: 'NOTIFY_WEBHOOK', endpointId: theirs.endpoint.id }] });
+    expect(ours).toMatchObject({ __typename: 'NotFoundError', entity: 'WebhookEndpoint' });
+    const users = await result({ name: 'x', trigger: 'ASSIGNED', actions: [{ type: 'ASSIGN_LEAST_BUSY', userIds: [globalId('User', ws.agent.id), globalId('User', other.agent.id)] }] });
+    expect(users).toMatchObject({ __typename: 'NotFoundError', entity: 'User' });
+    expect(await prisma.automationRule.count({ where: { workspaceId: ws.workspaceId, name: 'x' } })).toBe(0);
+  });
+
+  it('erasing a contact erases the run log of its conversations', async () => {
+    const rule = await createRule({ name: 'Erasable', trigger: 'MESSAGE_RECEIVED', conditions: mark('erase'), actions: [{ type: 'ADD_NOTE', content: 'seen' }] });
+    try {
+      const created = await a.createConversation({
+        inboxId: globalId('Inbox', ws.inboxes.whatsapp.id),
+        contact: { phone: randomPhone(), name: 'Eve Erased' },
+        customAttributes: { tag: 'erase' },
+        message: { senderType: 'CONTACT', content: 'my secret' },
+      });
+      await waitRuns(rule, matched(1), 'the run');
+      await a.must('deleteContact', { contactId: created.contact.id }, '... on DeleteContactPayload { deletedContactId }');
+      expect(await runs(rule)).toEqual([]);
+      expect(await prisma.automationRun.count({ where: { conversationId: localId(created.conversation.id) } })).toBe(0);
     } finally {
       await deleteRule(rule);
     }

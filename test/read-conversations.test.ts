@@ -17,7 +17,7 @@ let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
   // No snooze wake (a background statement) lands in the statement counts below.
-  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000) } });
+  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000), AUTOMATION_SCAN_INTERVAL_MS: String(3600_000) } });
   ws = await seedWorkspace(server.db.prisma, 'Reader');
   other = await seedWorkspace(server.db.prisma, 'Other');
   world = await buildReadWorld(server.db.prisma, ws);

@@ -14,7 +14,7 @@ const RANGE = { from: D(1).toISOString(), to: D(2).toISOString() };
 
 beforeAll(async () => {
   // No snooze wake (a background statement) lands in the statement counts below.
-  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000) } });
+  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000), AUTOMATION_SCAN_INTERVAL_MS: String(3600_000) } });
   ws = await seedWorkspace(server.db.prisma, 'Stats');
   const other = await seedWorkspace(server.db.prisma, 'Noise');
   const p = server.db.prisma;

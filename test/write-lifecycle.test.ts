@@ -198,7 +198,7 @@ describe('snoozeConversation', () => {
     const dir = usePostgres ? null : mkdtempSync(join(tmpdir(), 'parley-snooze-'));
     const database = await createTestDatabase({ dataDir: dir ?? undefined });
     try {
-      const env = { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000) };
+      const env = { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000), AUTOMATION_SCAN_INTERVAL_MS: String(3600_000) };
       const first = await startTestServer({ database, env });
       const w = await seedWorkspace(first.db.prisma, 'Restart');
       const { conversation } = await newConversation(api(first.url, w.key), w);

@@ -26,7 +26,7 @@ let connector: Api;
 
 beforeAll(async () => {
   // No background statement (a snooze wake, a key looked up again) lands in a statement count.
-  ({ server, ws, other, a } = await openWriteWorld('Messages', { SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000), AUTH_CACHE_MS: '60000' }));
+  ({ server, ws, other, a } = await openWriteWorld('Messages', { SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000), AUTOMATION_SCAN_INTERVAL_MS: String(3600_000), AUTH_CACHE_MS: '60000' }));
   const key = await ws.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS', 'READ_CONTACTS'], userId: null });
   connector = api(server.url, key.secret);
 });

@@ -36,6 +36,10 @@ const TRIGGERS: Record<AutomationTrigger, string> = {
   PRIORITY_CHANGED: 'The priority changed.',
   HANDOFF_STARTED: 'A human took control from the AI.',
   HANDOFF_COMPLETED: 'A human gave control back to the AI.',
+  SNOOZE_WOKE: "A snoozed conversation's time came and Parley reopened it.",
+  WAITING_FOR_REPLY: 'Time-based: the contact has waited for a reply (an open conversation, its oldest unanswered message) longer than thresholdSeconds. Once per wait.',
+  OPEN_UNASSIGNED: 'Time-based: the conversation has been open and unassigned longer than thresholdSeconds. Once per such stretch.',
+  PENDING_TOO_LONG: 'Time-based: the conversation has been pending longer than thresholdSeconds. Once per such stretch.',
 };
 
 export const AutomationTriggerEnum = builder.enumType('AutomationTrigger', {
@@ -54,6 +58,10 @@ const ACTIONS: Record<AutomationActionType, string> = {
   SEND_MESSAGE: 'Send a message as senderType (SYSTEM or AI_AGENT): content, or the rendered cannedResponseId.',
   START_HANDOFF: 'Hand the conversation to a human, with an optional reason.',
   END_HANDOFF: 'Give the conversation back to the AI, with an optional reason (kept as the note).',
+  ASSIGN_LEAST_BUSY:
+    'Assign to the ONLINE one of userIds with the fewest OPEN conversations assigned (the earlier in the list on a tie); skipped (and said so in the run log) when none is ONLINE.',
+  NOTIFY_WEBHOOK:
+    'Queue a delivery to the webhook endpoint endpointId, in the run\'s transaction (sent once per run, retried like any delivery): type AUTOMATION_RULE, with the rule, the conversation id and the triggering event or episode start. Skipped when the endpoint is disabled.',
 };
 
 export const AutomationActionTypeEnum = builder.enumType('AutomationActionType', {
@@ -118,6 +126,8 @@ const ActionInput = builder.inputType('AutomationActionInput', {
     cannedResponseId: t.id({ required: false, description: 'For SEND_MESSAGE instead of content: a canned response, rendered for the conversation.' }),
     senderType: t.field({ type: SenderTypeEnum, required: false, description: 'For SEND_MESSAGE: SYSTEM or AI_AGENT.' }),
     reason: t.string({ required: false, description: 'For START_HANDOFF and END_HANDOFF.' }),
+    userIds: t.idList({ required: false, description: 'For ASSIGN_LEAST_BUSY: the team members to choose among (1 to 50), in order of preference on a tie.' }),
+    endpointId: t.id({ required: false, description: 'For NOTIFY_WEBHOOK: the webhook endpoint of this workspace.' }),
   }),
 });
 
@@ -156,6 +166,8 @@ function toAction(a: ActionArg, ctx: Context): AutomationAction {
     ...(a.cannedResponseId ? { cannedResponseId: decodeOptionalId(a.cannedResponseId, 'CannedResponse', ctx)! } : {}),
     ...(a.senderType ? { senderType: a.senderType as 'SYSTEM' } : {}),
     ...(a.reason != null ? { reason: a.reason } : {}),
+    ...(a.userIds ? { userIds: decodeIds(a.userIds, 'User', ctx) } : {}),
+    ...(a.endpointId ? { endpointId: decodeId(a.endpointId, 'WebhookEndpoint', ctx) } : {}),
   };
 }
 
@@ -167,6 +179,8 @@ function actionOut(a: AutomationAction): Record<string, unknown> {
     ...a,
     ...(a.labelIds ? { labelIds: globals('Label', a.labelIds) } : {}),
     ...(a.userId ? { userId: encodeGlobalID('User', a.userId) } : {}),
+    ...(a.userIds ? { userIds: globals('User', a.userIds) } : {}),
+    ...(a.endpointId ? { endpointId: encodeGlobalID('WebhookEndpoint', a.endpointId) } : {}),
     ...(a.cannedResponseId ? { cannedResponseId: encodeGlobalID('CannedResponse', a.cannedResponseId) } : {}),
   };
 }
@@ -197,6 +211,10 @@ export const AutomationRuleNode = builder.prismaNode('AutomationRule', {
     position: t.exposeInt('position', { description: 'Rules run in ascending position (1 first).' }),
     trigger: t.expose('trigger', { type: AutomationTriggerEnum, description: 'What starts it.' }),
     triggerStatus: t.expose('triggerStatus', { type: ConversationStatusEnum, nullable: true, description: 'For STATUS_CHANGED: only changes to this status; null for any.' }),
+    thresholdSeconds: t.exposeInt('thresholdSeconds', {
+      nullable: true,
+      description: 'For the time-based triggers: how long the condition holds before the rule runs, in seconds; null for the others.',
+    }),
     conditions: t.field({
       type: 'JSONObject',
       description: 'The conditions as saved: {all: [...], any: [...]}, each condition with the one field it sets (ids are global ids).',
@@ -221,8 +239,17 @@ builder.prismaObject('AutomationRun', {
   description: 'One rule on one event: whether it matched and why, what it did, or why it failed.',
   fields: (t) => ({
     rule: t.relation('rule', { description: 'The rule.' }),
-    eventId: t.id({ description: 'Global id of the triggering timeline event (a TimelineEvent).', resolve: (r) => encodeGlobalID('TimelineEvent', r.eventId) }),
-    eventCursor: t.string({ description: "The triggering event's timeline cursor.", resolve: (r) => r.eventSeq.toString() }),
+    eventId: t.id({
+      nullable: true,
+      description: 'Global id of the triggering timeline event (a TimelineEvent); null for a time-based run.',
+      resolve: (r) => (r.eventId ? encodeGlobalID('TimelineEvent', r.eventId) : null),
+    }),
+    eventCursor: t.string({ nullable: true, description: "The triggering event's timeline cursor; null for a time-based run.", resolve: (r) => r.eventSeq?.toString() ?? null }),
+    episodeStart: t.expose('episodeStart', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'For a time-based run: when the condition started to hold (a rule runs once per such episode); null otherwise.',
+    }),
     conversationId: t.id({
       nullable: true,
       description: 'Global id of the conversation; null for none.',
@@ -291,6 +318,7 @@ const CreateRuleInput = builder.inputType('CreateAutomationRuleInput', {
     enabled: t.boolean({ required: false, description: 'Whether it runs; true when absent.' }),
     trigger: t.field({ type: AutomationTriggerEnum, required: true, description: 'What starts it.' }),
     triggerStatus: t.field({ type: ConversationStatusEnum, required: false, description: 'For STATUS_CHANGED: only changes to this status.' }),
+    thresholdSeconds: t.int({ required: false, description: 'For the time-based triggers (and only them): how long the condition holds before the rule runs, 1 to 2592000 seconds.' }),
     conditions: t.field({ type: ConditionsInput, required: false, description: 'When it applies; absent: always. At most 20 conditions.' }),
     actions: t.field({ type: [ActionInput], required: true, description: 'What it does, in order: 1 to 10 actions, all in one transaction.' }),
     allowRuleEvents: t.boolean({ required: false, description: 'Let events caused by rules trigger it (chains stop at depth 3); false when absent.' }),
@@ -313,6 +341,7 @@ builder.mutationField('createAutomationRule', (t) =>
         enabled: input.enabled ?? true,
         trigger: input.trigger,
         triggerStatus: input.triggerStatus ?? null,
+        thresholdSeconds: input.thresholdSeconds ?? null,
         conditions: toConditions(input.conditions ?? null, ctx),
         actions: input.actions.map((a) => toAction(a, ctx)),
         allowRuleEvents: input.allowRuleEvents ?? false,
@@ -330,6 +359,7 @@ const UpdateRuleInput = builder.inputType('UpdateAutomationRuleInput', {
     enabled: t.boolean({ required: false, description: 'Enable or disable it; re-enabled, it starts from the current cursor.' }),
     trigger: t.field({ type: AutomationTriggerEnum, required: false, description: 'New trigger (clears triggerStatus unless given).' }),
     triggerStatus: t.field({ type: ConversationStatusEnum, required: false, description: 'For STATUS_CHANGED; null for any status.' }),
+    thresholdSeconds: t.int({ required: false, description: 'For the time-based triggers: the new threshold in seconds.' }),
     conditions: t.field({ type: ConditionsInput, required: false, description: 'New conditions, replacing the current ones.' }),
     actions: t.field({ type: [ActionInput], required: false, description: 'New actions, replacing the current ones.' }),
     allowRuleEvents: t.boolean({ required: false, description: 'Whether events caused by rules trigger it.' }),
@@ -350,6 +380,7 @@ builder.mutationField('updateAutomationRule', (t) =>
         ...(input.enabled != null ? { enabled: input.enabled } : {}),
         ...(input.trigger != null ? { trigger: input.trigger } : {}),
         ...(input.triggerStatus !== undefined ? { triggerStatus: input.triggerStatus } : {}),
+        ...(input.thresholdSeconds !== undefined ? { thresholdSeconds: input.thresholdSeconds } : {}),
         ...(input.conditions !== undefined ? { conditions: toConditions(input.conditions, ctx) } : {}),
         ...(input.actions != null ? { actions: input.actions.map((a) => toAction(a, ctx)) } : {}),
         ...(input.allowRuleEvents != null ? { allowRuleEvents: input.allowRuleEvents } : {}),

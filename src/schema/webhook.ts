@@ -98,7 +98,7 @@ builder.prismaNode('WebhookEndpoint', {
       nullable: true,
       args: {
         states: t.arg({ type: [WebhookDeliveryStateEnum], required: false, description: 'Only deliveries in these states.' }),
-        kinds: t.arg.stringList({ required: false, description: 'Only deliveries of these event kinds (ConversationEventKind names, or WEBHOOK_TEST).' }),
+        kinds: t.arg.stringList({ required: false, description: 'Only deliveries of these event kinds (ConversationEventKind names, WEBHOOK_TEST, or AUTOMATION_RULE for a NOTIFY_WEBHOOK action of a rule).' }),
       },
       cursor: 'id',
       query: (args) => ({ where: deliveryWhere(args.states, args.kinds), orderBy: { id: 'desc' } }),
@@ -137,7 +137,7 @@ builder.prismaNode('WebhookDelivery', {
       description: 'The `webhook-id` header: derived from (endpoint, event), the same on every attempt, redelivery and replay. Receivers deduplicate on it.',
     }),
     endpoint: t.relation('endpoint', { description: 'The endpoint.' }),
-    kind: t.exposeString('kind', { description: 'The event kind (a ConversationEventKind name), or WEBHOOK_TEST for a test delivery.' }),
+    kind: t.exposeString('kind', { description: 'The event kind (a ConversationEventKind name), WEBHOOK_TEST for a test delivery, or AUTOMATION_RULE for an automation rule\'s NOTIFY_WEBHOOK.' }),
     eventCursor: t.string({ nullable: true, description: "The event's timeline cursor; null for a test.", resolve: (d) => d.eventSeq?.toString() ?? null }),
     event: t.prismaField({
       type: 'Event',
@@ -186,7 +186,7 @@ builder.queryField('webhookDeliveries', (t) =>
     args: {
       endpointId: t.arg.id({ required: false, description: 'Only this endpoint.' }),
       states: t.arg({ type: [WebhookDeliveryStateEnum], required: false, description: 'Only deliveries in these states.' }),
-      kinds: t.arg.stringList({ required: false, description: 'Only deliveries of these event kinds (ConversationEventKind names, or WEBHOOK_TEST).' }),
+      kinds: t.arg.stringList({ required: false, description: 'Only deliveries of these event kinds (ConversationEventKind names, WEBHOOK_TEST, or AUTOMATION_RULE for a NOTIFY_WEBHOOK action of a rule).' }),
     },
     resolve: (query, _r, args, ctx) =>
       ctx.db.webhookDelivery.findMany({

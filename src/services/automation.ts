@@ -14,6 +14,7 @@ import { applyLabelChange } from './labels.js';
 import { addMessage, validateMessage, withRenderedContent } from './messages.js';
 import { inTransaction, type EventLog, type ServiceContext } from './timeline.js';
 import { LIMITS, requiredText } from './validation.js';
+import { queueRuleNotification } from './webhooks.js';
 
 export const MAX_RULES_PER_WORKSPACE = 100;
 const MAX_CONDITIONS = 20;
@@ -30,7 +31,9 @@ export type AutomationActionType =
   | 'ADD_NOTE'
   | 'SEND_MESSAGE'
   | 'START_HANDOFF'
-  | 'END_HANDOFF';
+  | 'END_HANDOFF'
+  | 'ASSIGN_LEAST_BUSY'
+  | 'NOTIFY_WEBHOOK';
 
 /** An action as saved; which fields it uses depends on its type. */
 export interface AutomationAction {
@@ -45,7 +48,24 @@ export interface AutomationAction {
   cannedResponseId?: string;
   senderType?: 'SYSTEM' | 'AI_AGENT';
   reason?: string;
+  /** ASSIGN_LEAST_BUSY: the team members to choose among, in order of preference on a tie. */
+  userIds?: string[];
+  /** NOTIFY_WEBHOOK: the endpoint. */
+  endpointId?: string;
 }
+
+/** What a run is about, for actions that report it (NOTIFY_WEBHOOK). */
+export interface RunSubject {
+  runId: string;
+  rule: Pick<AutomationRule, 'id' | 'name' | 'trigger'>;
+  event: { id: string; seq: bigint; type: string } | null;
+  episodeStart: Date | null;
+}
+
+/** The triggers that are a condition holding for long enough rather than an event. */
+export const TIME_TRIGGERS: ReadonlySet<AutomationTrigger> = new Set<AutomationTrigger>(['WAITING_FOR_REPLY', 'OPEN_UNASSIGNED', 'PENDING_TOO_LONG']);
+/** Thresholds of time-based triggers: 1 second (so tests need no mocked clock) to 30 days. */
+const MAX_THRESHOLD_SECONDS = 30 * 86_400;
 
 export interface RuleInput {
   name?: string;
@@ -55,6 +75,7 @@ export interface RuleInput {
   conditions?: Conditions;
   actions?: AutomationAction[];
   allowRuleEvents?: boolean;
+  thresholdSeconds?: number | null;
 }
 
 const STATUS_ACTIONS: ReadonlySet<ConversationStatus> = new Set<ConversationStatus>(['OPEN', 'PENDING', 'SNOOZED', 'RESOLVED', 'CLOSED']);
@@ -149,6 +170,12 @@ export function checkActions(actions: AutomationAction[] | undefined, field = 'i
       case 'START_HANDOFF':
       case 'END_HANDOFF':
         return { type: a.type, ...(a.reason?.trim() ? { reason: requiredText(a.reason, `${f}.reason`, 1000) } : {}) };
+      case 'ASSIGN_LEAST_BUSY':
+        need(a.userIds?.length && a.userIds.length <= MAX_WORDS, `userIds (1 to ${MAX_WORDS})`);
+        return { type: a.type, userIds: [...new Set(a.userIds)] };
+      case 'NOTIFY_WEBHOOK':
+        need(a.endpointId, 'endpointId');
+        return { type: a.type, endpointId: a.endpointId };
       default:
         throw new ValidationError(`Unknown action ${String(a.type)}.`, f);
     }
@@ -175,14 +202,26 @@ async function checkReferences(tx: ScopedTx, actions: AutomationAction[]) {
       if (found !== a.labelIds.length) throw new NotFoundError('Label', a.labelIds.join(', '));
     }
     if (a.userId && !(await tx.user.findUnique({ where: { id: a.userId }, select: { id: true } }))) throw new NotFoundError('User', a.userId);
+    if (a.userIds) {
+      const found = await tx.user.findMany({ where: { id: { in: a.userIds } }, select: { id: true } });
+      if (found.length !== a.userIds.length) throw new NotFoundError('User', a.userIds.filter((id) => !found.some((u) => u.id === id)).join(', '));
+    }
+    if (a.endpointId && !(await tx.webhookEndpoint.findUnique({ where: { id: a.endpointId }, select: { id: true } }))) throw new NotFoundError('WebhookEndpoint', a.endpointId);
     if (a.cannedResponseId && !(await tx.cannedResponse.findUnique({ where: { id: a.cannedResponseId }, select: { id: true } }))) {
       throw new NotFoundError('CannedResponse', a.cannedResponseId);
     }
   }
 }
 
-function checkTrigger(trigger: AutomationTrigger, triggerStatus: ConversationStatus | null | undefined) {
+function checkTrigger(trigger: AutomationTrigger, triggerStatus: ConversationStatus | null | undefined, thresholdSeconds: number | null | undefined) {
   if (triggerStatus != null && trigger !== 'STATUS_CHANGED') throw new ValidationError('triggerStatus goes with the STATUS_CHANGED trigger only.', 'input.triggerStatus');
+  if (TIME_TRIGGERS.has(trigger)) {
+    if (thresholdSeconds == null || !Number.isInteger(thresholdSeconds) || thresholdSeconds < 1 || thresholdSeconds > MAX_THRESHOLD_SECONDS) {
+      throw new ValidationError(`${trigger} needs thresholdSeconds (1 to ${MAX_THRESHOLD_SECONDS}).`, 'input.thresholdSeconds');
+    }
+  } else if (thresholdSeconds != null) {
+    throw new ValidationError('thresholdSeconds goes with the time-based triggers only (WAITING_FOR_REPLY, OPEN_UNASSIGNED, PENDING_TOO_LONG).', 'input.thresholdSeconds');
+  }
 }
 
 const ruleListeners = new Set<() => void>();
@@ -203,7 +242,7 @@ function rulesChanged<T>(saved: T): T {
 
 export async function createRule(sctx: ServiceContext, input: Required<Pick<RuleInput, 'name' | 'trigger' | 'actions'>> & RuleInput): Promise<AutomationRule> {
   const name = requiredText(input.name, 'input.name', 100);
-  checkTrigger(input.trigger, input.triggerStatus);
+  checkTrigger(input.trigger, input.triggerStatus, input.thresholdSeconds);
   const conditions = checkConditions(input.conditions);
   const actions = checkActions(input.actions);
   const saved = await inTransaction(sctx, async (tx) => {
@@ -222,7 +261,9 @@ export async function createRule(sctx: ServiceContext, input: Required<Pick<Rule
         conditions: conditions as unknown as Prisma.InputJsonObject,
         actions: actions as unknown as Prisma.InputJsonArray,
         allowRuleEvents: input.allowRuleEvents ?? false,
+        thresholdSeconds: input.thresholdSeconds ?? null,
         startSeq: await currentSeq(tx, sctx.workspaceId),
+        startedAt: new Date(),
       },
     });
   });
@@ -237,8 +278,10 @@ export async function updateRule(sctx: ServiceContext, ruleId: string, input: Ru
     const rule = await tx.automationRule.findUnique({ where: { id: ruleId } });
     if (!rule) throw new NotFoundError('AutomationRule', ruleId);
     const trigger = input.trigger ?? rule.trigger;
-    const triggerStatus = input.triggerStatus !== undefined ? input.triggerStatus : input.trigger && input.trigger !== rule.trigger ? null : rule.triggerStatus;
-    checkTrigger(trigger, triggerStatus);
+    const changedTrigger = input.trigger && input.trigger !== rule.trigger;
+    const triggerStatus = input.triggerStatus !== undefined ? input.triggerStatus : changedTrigger ? null : rule.triggerStatus;
+    const thresholdSeconds = input.thresholdSeconds !== undefined ? input.thresholdSeconds : changedTrigger && !TIME_TRIGGERS.has(trigger) ? null : rule.thresholdSeconds;
+    checkTrigger(trigger, triggerStatus, thresholdSeconds);
     if (actions) await checkReferences(tx, actions);
     const reenabled = input.enabled === true && !rule.enabled;
     return tx.automationRule.update({
@@ -248,11 +291,12 @@ export async function updateRule(sctx: ServiceContext, ruleId: string, input: Ru
         ...(input.enabled != null ? { enabled: input.enabled } : {}),
         trigger,
         triggerStatus,
+        thresholdSeconds,
         ...(conditions ? { conditions: conditions as unknown as Prisma.InputJsonObject } : {}),
         ...(actions ? { actions: actions as unknown as Prisma.InputJsonArray } : {}),
         ...(input.allowRuleEvents != null ? { allowRuleEvents: input.allowRuleEvents } : {}),
         // Re-enabled: from the current cursor, no backfill of what happened while it was off.
-        ...(reenabled ? { startSeq: await currentSeq(tx, sctx.workspaceId) } : {}),
+        ...(reenabled ? { startSeq: await currentSeq(tx, sctx.workspaceId), startedAt: new Date() } : {}),
       },
     });
   });
@@ -328,6 +372,8 @@ export function describeAction(a: AutomationAction): string {
       return `CHANGE_STATUS ${a.status}${a.resolutionReason ? ` ${a.resolutionReason}` : ''}${a.snoozeMinutes ? ` ${a.snoozeMinutes}m` : ''}`;
     case 'SEND_MESSAGE':
       return `SEND_MESSAGE as ${a.senderType}`;
+    case 'ASSIGN_LEAST_BUSY':
+      return `ASSIGN_LEAST_BUSY among ${a.userIds!.length}`;
     default:
       return a.type;
   }
@@ -337,7 +383,14 @@ export function describeAction(a: AutomationAction): string {
  * Applies a rule's actions to a locked conversation, in the caller's transaction, with the
  * rule as the context's actor. A domain failure throws (the caller rolls everything back).
  */
-export async function applyActions(tx: ScopedTx, events: EventLog, sctx: ServiceContext, locked: Conversation, actions: readonly AutomationAction[]): Promise<string[]> {
+export async function applyActions(
+  tx: ScopedTx,
+  events: EventLog,
+  sctx: ServiceContext,
+  locked: Conversation,
+  actions: readonly AutomationAction[],
+  subject: RunSubject,
+): Promise<string[]> {
   let c = locked;
   const applied: string[] = [];
   for (const a of actions) {
@@ -382,10 +435,42 @@ export async function applyActions(tx: ScopedTx, events: EventLog, sctx: Service
       case 'END_HANDOFF':
         c = (await applyStopHandoff(tx, events, sctx, c, a.reason ?? null)).conversation;
         break;
+      case 'ASSIGN_LEAST_BUSY': {
+        const chosen = await leastBusyOnline(tx, a.userIds!, c.id);
+        if (!chosen) {
+          applied.push('ASSIGN_LEAST_BUSY skipped: none of them is ONLINE');
+          continue;
+        }
+        c = await applyAssignment(tx, events, c, chosen, null);
+        break;
+      }
+      case 'NOTIFY_WEBHOOK':
+        if (!(await queueRuleNotification(tx, sctx.workspaceId, a.endpointId!, { ...subject, conversation: c }))) {
+          applied.push('NOTIFY_WEBHOOK skipped: the endpoint is disabled');
+          continue;
+        }
+        break;
     }
     applied.push(describeAction(a));
   }
   return applied;
+}
+
+/**
+ * The ONLINE one of `userIds` with the fewest OPEN conversations assigned (the conversation
+ * at hand not counted), the earlier in the list on a tie; null when none is ONLINE.
+ */
+export async function leastBusyOnline(tx: ScopedTx, userIds: readonly string[], conversationId: string): Promise<string | null> {
+  const online = await tx.user.findMany({ where: { id: { in: [...userIds] }, availability: 'ONLINE' }, select: { id: true } });
+  if (!online.length) return null;
+  const counts = await tx.conversation.groupBy({
+    by: ['assigneeId'],
+    where: { assigneeId: { in: online.map((u) => u.id) }, status: 'OPEN', id: { not: conversationId } },
+    _count: { _all: true },
+  });
+  const load = new Map(counts.map((c) => [c.assigneeId, c._count._all]));
+  const candidates = userIds.filter((id) => online.some((u) => u.id === id));
+  return candidates.reduce((best, id) => ((load.get(id) ?? 0) < (load.get(best) ?? 0) ? id : best), candidates[0]!);
 }
 
 export interface DryRun extends Verdict {

@@ -272,6 +272,9 @@ export async function deleteContact(sctx: ServiceContext, contactId: string): Pr
       data: { state: 'FAILED', lastError: 'The payload was erased with its contact.', nextAttemptAt: null, completedAt: new Date() },
     });
     await tx.webhookDelivery.updateMany({ where: { contactId }, data: { body: null } });
+    // The rule-run log of its conversations goes too: a run's reason and error may quote what the
+    // contact wrote (a failed action's message), and the runs' events are gone with them.
+    if (ids.length) await tx.automationRun.deleteMany({ where: { conversationId: { in: ids } } });
     for (const conversation of erased) await recordConversationDeleted(events, conversation, 'The contact was erased.');
     await events.record({
       type: 'CONTACT_DELETED',

@@ -2,6 +2,8 @@
 // asking that a delivery go again. Delivery itself runs after the commit, outside any request
 // (src/workers/webhook-dispatcher.ts takes events from the timeline, src/workers/webhook-sender.ts
 // sends them); nothing here makes an HTTP call.
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import type { ScopedTx } from '../db/tenant.js';
 import type { ApiKeyKind, Prisma, SenderType } from '../generated/prisma/client.js';
 import { NotFoundError, ValidationError, forbidden, requestError } from '../errors.js';
 import { urlProblem, type OutboundPolicy } from '../security/outbound.js';
@@ -222,4 +224,53 @@ export async function queueTestDelivery(ctx: WebhookCaller, endpointId: string) 
       nextAttemptAt: null,
     },
   });
+}
+
+/** What a NOTIFY_WEBHOOK action reports (see the README, "Automation rules"). */
+export interface RuleNotification {
+  runId: string;
+  rule: { id: string; name: string; trigger: string };
+  event: { id: string; seq: bigint; type: string } | null;
+  episodeStart: Date | null;
+  conversation: { id: string; contactId: string };
+}
+
+/**
+ * Queues a delivery of a rule's run to an endpoint, in the run's transaction: the run and its
+ * delivery commit together, so each run is sent once (retried like any delivery). The body holds
+ * ids only; it names the contact so that erasing the contact erases it. False when the endpoint
+ * is disabled (nothing queued).
+ */
+export async function queueRuleNotification(tx: ScopedTx, workspaceId: string, endpointId: string, n: RuleNotification): Promise<boolean> {
+  const endpoint = await tx.webhookEndpoint.findUnique({ where: { id: endpointId }, select: { id: true, enabled: true } });
+  if (!endpoint) throw new NotFoundError('WebhookEndpoint', endpointId);
+  if (!endpoint.enabled) return false;
+  const id = uuidv7();
+  const body = JSON.stringify({
+    type: 'AUTOMATION_RULE',
+    timestamp: new Date().toISOString(),
+    cursor: n.event ? n.event.seq.toString() : null,
+    data: {
+      rule: { id: encodeGlobalID('AutomationRule', n.rule.id), name: n.rule.name, trigger: n.rule.trigger },
+      conversationId: encodeGlobalID('Conversation', n.conversation.id),
+      event: n.event ? { id: encodeGlobalID('TimelineEvent', n.event.id), type: n.event.type, cursor: n.event.seq.toString() } : null,
+      episodeStart: n.episodeStart?.toISOString() ?? null,
+    },
+  });
+  await tx.webhookDelivery.create({
+    data: {
+      id,
+      workspaceId,
+      endpointId,
+      kind: 'AUTOMATION_RULE',
+      // One run, one delivery: its webhook-id is derived from the run.
+      messageId: webhookMessageId(endpointId, n.runId),
+      body,
+      bodyBytes: Buffer.byteLength(body),
+      contactId: n.conversation.contactId,
+      state: 'PENDING',
+      nextAttemptAt: new Date(),
+    },
+  });
+  return true;
 }

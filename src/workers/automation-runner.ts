@@ -8,16 +8,19 @@
 // position moves (compare-and-set) after the batch; a process killed before that takes the same
 // events again, and the unique key skips what already ran. A domain failure (an illegal
 // transition, a human in control) rolls the actions back and records a FAILED run; any other
-// failure ends the pass, and the events are taken again at the next one.
-import type { AutomationRule, EventType, PrismaClient } from '../generated/prisma/client.js';
+// failure ends the pass, and the events are taken again at the next one. A rule whose
+// conditions fail (read once per event, without a lock) does nothing, so its NOT_MATCHED row
+// needs no transaction: those of an event are written together, under the same unique key.
+import type { AutomationRule, Conversation, EventType, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import type { Events } from '../pubsub.js';
-import { scopeToWorkspace } from '../db/tenant.js';
+import { scopeToWorkspace, type ScopedTx } from '../db/tenant.js';
 import { DomainError } from '../errors.js';
-import { evaluateConditions } from '../services/automation-conditions.js';
-import { applyActions, loadFacts, onRulesChanged, rulesActions, rulesConditions, sendsMessage } from '../services/automation.js';
+import { evaluateConditions, type Facts } from '../services/automation-conditions.js';
+import { applyActions, loadFacts, onRulesChanged, rulesActions, rulesConditions, sendsMessage, type RunSubject } from '../services/automation.js';
 import { lockConversation } from '../services/conversation-store.js';
 import { inTransaction, type ServiceContext } from '../services/timeline.js';
+import { uuidv7 } from '../uuid.js';
 import { PassLoop } from './pass-loop.js';
 
 export interface RunnerOptions {
@@ -37,12 +40,14 @@ interface EventRow {
   type: EventType;
   conversationId: string | null;
   messageId: string | null;
+  before: unknown;
   after: unknown;
   actorType: string;
   actorDepth: number | null;
 }
 
-const afterOf = (e: EventRow) => (e.after && typeof e.after === 'object' ? (e.after as Record<string, unknown>) : {});
+const valuesOf = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+const afterOf = (e: Pick<EventRow, 'after'>) => valuesOf(e.after);
 
 /** Whether the event is of the kind the rule's trigger names. */
 export function triggers(rule: Pick<AutomationRule, 'trigger' | 'triggerStatus'>, e: EventRow): boolean {
@@ -57,12 +62,57 @@ export function triggers(rule: Pick<AutomationRule, 'trigger' | 'triggerStatus'>
     case 'ASSIGNED':
       // Assigned to someone: an unassignment is not an assignment.
       return e.type === 'ASSIGNED' && after.assigneeId != null;
+    case 'SNOOZE_WOKE':
+      // The snooze waker's reopening (a contact's message also reopens a snoozed conversation: not this).
+      return e.type === 'STATUS_CHANGED' && e.actorType === 'SYSTEM' && valuesOf(e.before).status === 'SNOOZED' && after.status === 'OPEN';
+    case 'WAITING_FOR_REPLY':
+    case 'OPEN_UNASSIGNED':
+    case 'PENDING_TOO_LONG':
+      // Time-based: src/workers/automation-timer.ts runs them, no event does.
+      return false;
     default:
       return e.type === rule.trigger;
   }
 }
 
 type Outcome = { outcome: 'MATCHED' | 'NOT_MATCHED' | 'FAILED'; reason: string; actionsApplied?: string[]; error?: string | null };
+
+/**
+ * The chain depth a run of `rule` on `event` has, and the loop guard that stops it (recorded
+ * NOT_MATCHED); null when the event does not concern the rule at all (caused by a rule, and
+ * this one did not opt in).
+ */
+function guardOf(rule: AutomationRule, event: EventRow): { depth: number; guard: string | null } | null {
+  let depth = 1;
+  if (event.actorType === 'AUTOMATION') {
+    // Events a rule caused trigger only rules that opted in; a chain stops at MAX_CHAIN_DEPTH.
+    if (!rule.allowRuleEvents) return null;
+    depth = (event.actorDepth ?? 1) + 1;
+    if (depth > MAX_CHAIN_DEPTH) return { depth, guard: `chain depth limit: the event was caused at depth ${event.actorDepth}, and chains stop at ${MAX_CHAIN_DEPTH}` };
+  }
+  const sender = afterOf(event).senderType;
+  if (event.type === 'MESSAGE_ADDED' && sendsMessage(rulesActions(rule)) && (sender === 'AI_AGENT' || sender === 'SYSTEM')) {
+    return { depth, guard: 'a rule that sends messages never answers an AI or SYSTEM message' };
+  }
+  return { depth, guard: null };
+}
+
+/** A run log row. */
+function runRow(workspaceId: string, ruleId: string, target: Pick<RunTarget, 'conversationId' | 'event' | 'episodeStart'>, o: Outcome, id = uuidv7()) {
+  return {
+    id,
+    workspaceId,
+    ruleId,
+    eventId: target.event?.id ?? null,
+    eventSeq: target.event?.seq ?? null,
+    episodeStart: target.episodeStart ?? null,
+    conversationId: target.conversationId,
+    outcome: o.outcome,
+    reason: o.reason,
+    actionsApplied: o.actionsApplied ?? [],
+    error: o.error ?? null,
+  };
+}
 
 export class AutomationRunner {
   private readonly loop: PassLoop;
@@ -134,83 +184,130 @@ export class AutomationRunner {
       where: { workspaceId, seq: { gt: lastSeq, lte: eventSeq } },
       orderBy: { seq: 'asc' },
       take: this.options.batchSize,
-      select: { id: true, seq: true, type: true, conversationId: true, messageId: true, after: true, actorType: true, actorDepth: true },
+      select: { id: true, seq: true, type: true, conversationId: true, messageId: true, before: true, after: true, actorType: true, actorDepth: true },
     });
     if (!events.length) return false;
     for (const event of events) {
       if (!event.conversationId) continue;
-      for (const rule of rules) {
-        if (!this.running) return false;
-        if (event.seq <= rule.startSeq || !triggers(rule, event)) continue;
-        await this.runRule(workspaceId, rule, event);
-      }
+      const due = rules.filter((rule) => event.seq > rule.startSeq && triggers(rule, event));
+      if (due.length && !(await this.runEvent(workspaceId, due, event))) return false;
     }
     const last = events[events.length - 1]!.seq;
     await this.prisma.automationPosition.updateMany({ where: { workspaceId, lastSeq }, data: { lastSeq: last } });
     return last < eventSeq;
   }
 
-  /** Runs one rule on one event, once: its actions and its run row in one transaction. */
-  private async runRule(workspaceId: string, rule: AutomationRule, event: EventRow): Promise<void> {
-    let depth = 1;
-    let guard: string | null = null;
-    if (event.actorType === 'AUTOMATION') {
-      // Events a rule caused trigger only rules that opted in; a chain stops at MAX_CHAIN_DEPTH.
-      if (!rule.allowRuleEvents) return;
-      depth = (event.actorDepth ?? 1) + 1;
-      if (depth > MAX_CHAIN_DEPTH) guard = `chain depth limit: the event was caused at depth ${event.actorDepth}, and chains stop at ${MAX_CHAIN_DEPTH}`;
-    }
-    const actions = rulesActions(rule);
-    const sender = afterOf(event).senderType;
-    if (!guard && event.type === 'MESSAGE_ADDED' && sendsMessage(actions) && (sender === 'AI_AGENT' || sender === 'SYSTEM')) {
-      guard = 'a rule that sends messages never answers an AI or SYSTEM message';
-    }
+  /**
+   * Runs the rules an event triggers, in order. The conditions are read without a lock, once
+   * for all of them (again after a rule acted, as it may change what the next ones look at): the
+   * rules they fail, or a loop guard stops, are recorded NOT_MATCHED together in one statement;
+   * one they pass runs in its own transaction, where they are checked again on the locked
+   * conversation. False when the runner stopped meanwhile.
+   */
+  private async runEvent(workspaceId: string, rules: AutomationRule[], event: EventRow): Promise<boolean> {
     const db = scopeToWorkspace(this.prisma, workspaceId);
-    const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: rule.id, depth }, pubsub: this.pubsub, committed: () => this.wake() };
-    const row = (o: Outcome) => ({
-      workspaceId,
-      ruleId: rule.id,
-      eventId: event.id,
-      eventSeq: event.seq,
-      conversationId: event.conversationId,
-      outcome: o.outcome,
-      reason: o.reason,
-      actionsApplied: o.actionsApplied ?? [],
-      error: o.error ?? null,
-    });
-    try {
-      await inTransaction(sctx, async (tx, events) => {
-        // The exactly-once key: a run already recorded (by any process) is not run again.
-        const claimed = await tx.automationRun.createMany({ data: [row({ outcome: 'NOT_MATCHED', reason: 'running' })], skipDuplicates: true });
-        if (!claimed.count) return;
-        const finish = (o: Outcome) => tx.automationRun.updateMany({ where: { ruleId: rule.id, eventId: event.id }, data: { ...row(o), workspaceId: undefined } });
-        if (guard) return finish({ outcome: 'NOT_MATCHED', reason: guard });
-        const exists = await tx.conversation.findUnique({ where: { id: event.conversationId! }, select: { id: true } });
-        if (!exists) return finish({ outcome: 'NOT_MATCHED', reason: 'the conversation no longer exists' });
-        const conversation = await lockConversation(tx, workspaceId, event.conversationId!);
-        const recent = await tx.automationRun.count({
-          where: { ruleId: rule.id, conversationId: conversation.id, outcome: 'MATCHED', createdAt: { gt: new Date(Date.now() - 3_600_000) } },
-        });
-        if (recent >= this.options.maxRunsPerConversationHour) {
-          return finish({ outcome: 'NOT_MATCHED', reason: `hourly cap: the rule ran ${recent} times on this conversation in the last hour` });
-        }
-        const verdict = evaluateConditions(rulesConditions(rule), await loadFacts(tx, conversation, event.messageId));
-        if (!verdict.matched) return finish({ outcome: 'NOT_MATCHED', reason: verdict.reason });
-        const applied = await applyActions(tx, events, sctx, conversation, actions);
-        return finish({ outcome: 'MATCHED', reason: verdict.reason, actionsApplied: applied });
-      });
-    } catch (e) {
-      if (!(e instanceof DomainError)) throw e;
-      // Nothing of the run stayed; the failure is recorded on its own, under the same key.
-      await db.automationRun.createMany({
-        data: [row({ outcome: 'FAILED', reason: 'an action failed: nothing was changed', error: `${e.code}: ${e.message}` })],
-        skipDuplicates: true,
-      });
+    const target = { conversationId: event.conversationId!, event: { id: event.id, seq: event.seq, type: event.type }, messageId: event.messageId };
+    let facts: Promise<Facts | null> | null = null;
+    const misses: ReturnType<typeof runRow>[] = [];
+    for (const rule of rules) {
+      if (!this.running) return false;
+      const guarded = guardOf(rule, event);
+      if (!guarded) continue;
+      let miss = guarded.guard;
+      if (!miss) {
+        facts ??= db.conversation.findUnique({ where: { id: target.conversationId } }).then((c) => (c ? loadFacts(db, c, target.messageId) : null));
+        const f = await facts;
+        const verdict = f ? evaluateConditions(rulesConditions(rule), f) : { matched: false, reason: 'the conversation no longer exists' };
+        if (!verdict.matched) miss = verdict.reason;
+      }
+      if (miss) {
+        misses.push(runRow(workspaceId, rule.id, target, { outcome: 'NOT_MATCHED', reason: miss }));
+        continue;
+      }
+      await executeRun(this.deps, workspaceId, rule, { ...target, depth: guarded.depth });
+      facts = null;
     }
+    // Under the same unique keys: a run already recorded (another process, a read before a crash) stays as it was.
+    if (misses.length) await db.automationRun.createMany({ data: misses, skipDuplicates: true });
+    return true;
+  }
+
+  private get deps(): RunDeps {
+    return { prisma: this.prisma, pubsub: this.pubsub, maxRunsPerConversationHour: this.options.maxRunsPerConversationHour, committed: () => this.wake() };
   }
 
   async stop() {
     this.stopListening?.();
     await this.loop.stop();
+  }
+}
+
+/** What running a rule needs besides the rule and what it runs on. */
+export interface RunDeps {
+  prisma: PrismaClient;
+  pubsub?: Events['pubsub'];
+  maxRunsPerConversationHour: number;
+  /** After a run that wrote events committed. */
+  committed?: () => void;
+}
+
+/** One run: of a rule on an event, or of a time-based rule on a conversation's episode. */
+export interface RunTarget {
+  conversationId: string;
+  event: RunSubject['event'];
+  episodeStart?: Date;
+  /** The message conditions look at. */
+  messageId: string | null;
+  depth: number;
+  /**
+   * Checked on the locked conversation before the run is claimed: false when the run no longer
+   * applies (a time-based episode ended meanwhile); nothing is recorded then.
+   */
+  stillDue?: (tx: ScopedTx, conversation: Conversation) => Promise<boolean>;
+}
+
+/**
+ * Runs a rule once on its target: the run row (unique on (rule, event), or on (rule,
+ * conversation, episode start)) and the actions commit in one transaction. The row is inserted
+ * first with ON CONFLICT DO NOTHING: when it was there already (another process, or this one
+ * before a crash), nothing else happens. A domain failure rolls the actions back and records a
+ * FAILED run under the same key; any other failure is thrown (the caller tries again later).
+ */
+export async function executeRun(deps: RunDeps, workspaceId: string, rule: AutomationRule, target: RunTarget): Promise<void> {
+  const db = scopeToWorkspace(deps.prisma, workspaceId);
+  const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: rule.id, depth: target.depth }, pubsub: deps.pubsub, committed: deps.committed };
+  const runId = uuidv7();
+  const row = (o: Outcome) => runRow(workspaceId, rule.id, target, o, runId);
+  const actions = rulesActions(rule);
+  try {
+    await inTransaction(sctx, async (tx, events) => {
+      const exists = await tx.conversation.findUnique({ where: { id: target.conversationId }, select: { id: true } });
+      if (!exists && target.stillDue) return;
+      const conversation = exists ? await lockConversation(tx, workspaceId, target.conversationId) : null;
+      if (conversation && target.stillDue && !(await target.stillDue(tx, conversation))) return;
+      // The exactly-once key: a run already recorded (by any process) is not run again.
+      const claimed = await tx.automationRun.createMany({ data: [row({ outcome: 'NOT_MATCHED', reason: 'running' })], skipDuplicates: true });
+      if (!claimed.count) return;
+      const finish = (o: Outcome) => tx.automationRun.update({ where: { id: runId }, data: { ...row(o), id: undefined, workspaceId: undefined } });
+      if (!conversation) return finish({ outcome: 'NOT_MATCHED', reason: 'the conversation no longer exists' });
+      const recent = await tx.automationRun.count({
+        where: { ruleId: rule.id, conversationId: conversation.id, outcome: 'MATCHED', createdAt: { gt: new Date(Date.now() - 3_600_000) } },
+      });
+      if (recent >= deps.maxRunsPerConversationHour) {
+        return finish({ outcome: 'NOT_MATCHED', reason: `hourly cap: the rule ran ${recent} times on this conversation in the last hour` });
+      }
+      const verdict = evaluateConditions(rulesConditions(rule), await loadFacts(tx, conversation, target.messageId));
+      if (!verdict.matched) return finish({ outcome: 'NOT_MATCHED', reason: verdict.reason });
+      const subject: RunSubject = { runId, rule, event: target.event, episodeStart: target.episodeStart ?? null };
+      const applied = await applyActions(tx, events, sctx, conversation, actions, subject);
+      return finish({ outcome: 'MATCHED', reason: verdict.reason, actionsApplied: applied });
+    });
+  } catch (e) {
+    if (!(e instanceof DomainError)) throw e;
+    // Nothing of the run stayed; the failure is recorded on its own, under the same key.
+    await db.automationRun.createMany({
+      data: [row({ outcome: 'FAILED', reason: 'an action failed: nothing was changed', error: `${e.code}: ${e.message}` })],
+      skipDuplicates: true,
+    });
   }
 }

@@ -1,0 +1,118 @@
+// The time-based automation triggers (WAITING_FOR_REPLY, OPEN_UNASSIGNED, PENDING_TOO_LONG): a
+// periodic scan finds the conversations whose condition has held longer than a rule's threshold
+// and runs the rule on them through the same executeRun as the event-driven runner.
+//
+// Once per episode: a condition holding is an episode, and its start comes from the data (the
+// unanswered contact message's time, waitingSince; the time of the last status change or
+// assignment, which is when the conversation became open and unassigned or pending). A run is
+// recorded under the unique key (rule, conversation, episode start), in the transaction of its
+// actions: a conversation that waits, is answered and waits again has two episodes and two runs,
+// and a scan that sees the same episode again (later, after a restart, in another process)
+// finds the key taken and does nothing. The episode is computed again on the locked conversation
+// before the run is claimed, so an episode that ended during the scan does not fire.
+import { Prisma, type AutomationRule, type AutomationTrigger, type PrismaClient } from '../generated/prisma/client.js';
+import type { ScopedTx } from '../db/tenant.js';
+import type { Logger } from '../logger.js';
+import type { Events } from '../pubsub.js';
+import { TIME_TRIGGERS } from '../services/automation.js';
+import { executeRun } from './automation-runner.js';
+import { PassLoop } from './pass-loop.js';
+
+export interface TimerOptions {
+  /** How often the scan runs (AUTOMATION_SCAN_INTERVAL_MS). */
+  intervalMs: number;
+  maxRunsPerConversationHour: number;
+}
+
+/** Conversations run per rule per scan; a full batch makes the next scan come at once. */
+const BATCH = 100;
+
+/** The latest of the conversation's events of these types, or its creation. */
+const lastChange = (types: string) =>
+  `GREATEST(c."created_at", (SELECT max(e."created_at") FROM "event" e WHERE e."conversation_id" = c."id" AND e."workspace_id" = c."workspace_id" AND e."type"::text IN (${types})))`;
+
+/** When the trigger's condition started to hold for conversation c (null: it does not hold). */
+const EPISODE_START: Record<string, { holds: string; start: string }> = {
+  WAITING_FOR_REPLY: { holds: `c."status" = 'OPEN' AND c."waiting_since" IS NOT NULL`, start: `c."waiting_since"` },
+  // Open and unassigned now: the last status change made it open, the last assignment event unassigned it.
+  OPEN_UNASSIGNED: { holds: `c."status" = 'OPEN' AND c."assignee_id" IS NULL`, start: lastChange(`'STATUS_CHANGED', 'ASSIGNED'`) },
+  PENDING_TOO_LONG: { holds: `c."status" = 'PENDING'`, start: lastChange(`'STATUS_CHANGED'`) },
+} satisfies Partial<Record<AutomationTrigger, unknown>>;
+
+interface Episode {
+  id: string;
+  start: Date;
+  lastMessageId: string | null;
+}
+
+/**
+ * The conversations of the rule's workspace (or the one given) whose episode has lasted past
+ * the threshold, passed it after the rule started (no backfill) and has no run of the rule yet.
+ */
+function dueEpisodes(db: PrismaClient | ScopedTx, rule: AutomationRule, conversationId: string | null): Promise<Episode[]> {
+  const e = EPISODE_START[rule.trigger]!;
+  const seconds = rule.thresholdSeconds ?? 0;
+  return db.$queryRaw<Episode[]>`
+    SELECT x."id", x."start", x."lastMessageId" FROM (
+      SELECT c."id", c."last_message_id" AS "lastMessageId", ${Prisma.raw(e.start)} AS "start"
+      FROM "conversation" c
+      WHERE c."workspace_id" = ${rule.workspaceId}::uuid AND ${Prisma.raw(e.holds)}
+        ${conversationId ? Prisma.sql`AND c."id" = ${conversationId}::uuid` : Prisma.empty}
+    ) x
+    WHERE x."start" <= now() - ${seconds}::int * interval '1 second'
+      AND x."start" + ${seconds}::int * interval '1 second' > ${rule.startedAt}
+      AND NOT EXISTS (SELECT 1 FROM "automation_run" r WHERE r."rule_id" = ${rule.id}::uuid AND r."conversation_id" = x."id" AND r."episode_start" = x."start")
+    ORDER BY x."start" LIMIT ${BATCH}`;
+}
+
+export class AutomationTimer {
+  private readonly loop: PassLoop;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly options: TimerOptions,
+    private readonly logger: Logger,
+    private readonly pubsub?: Events['pubsub'],
+  ) {
+    this.loop = new PassLoop(() => this.pass(), options.intervalMs, (err) => this.logger.error({ err }, 'automation timer: a scan failed'));
+  }
+
+  start() {
+    this.loop.start();
+  }
+
+  /** One scan over the enabled time-based rules; true when a rule had more due than one batch. */
+  async pass(): Promise<boolean> {
+    const rules = await this.prisma.automationRule.findMany({
+      where: { enabled: true, trigger: { in: [...TIME_TRIGGERS] } },
+      orderBy: [{ workspaceId: 'asc' }, { position: 'asc' }, { id: 'asc' }],
+    });
+    let more = false;
+    for (const rule of rules) {
+      if (!this.loop.running) return false;
+      // One rule's failure is retried at the next scan; the others are served meanwhile.
+      try {
+        const due = await dueEpisodes(this.prisma, rule, null);
+        for (const episode of due) {
+          if (!this.loop.running) return false;
+          await executeRun({ prisma: this.prisma, pubsub: this.pubsub, maxRunsPerConversationHour: this.options.maxRunsPerConversationHour }, rule.workspaceId, rule, {
+            conversationId: episode.id,
+            event: null,
+            episodeStart: episode.start,
+            messageId: episode.lastMessageId,
+            depth: 1,
+            stillDue: async (tx, c) => (await dueEpisodes(tx, rule, c.id)).some((x) => x.start.getTime() === episode.start.getTime()),
+          });
+        }
+        if (due.length === BATCH) more = true;
+      } catch (err) {
+        this.logger.error({ err, ruleId: rule.id }, 'automation timer: a rule failed, retried at the next scan');
+      }
+    }
+    return more;
+  }
+
+  async stop() {
+    await this.loop.stop();
+  }
+}
