@@ -19,6 +19,7 @@ import { DEFAULT_LIMITS } from './security/plugins.js';
 import { createParley, type Parley } from './server.js';
 import { createPlatformKey } from './services/platform.js';
 import { startSnoozeWaker, type SnoozeWaker } from './services/snooze-waker.js';
+import type { SurveySettings } from './services/surveys.js';
 import type { Redis } from 'ioredis';
 import { loadSecretBox } from './security/secret-key.js';
 import { WebhookDispatcher } from './workers/webhook-dispatcher.js';
@@ -191,6 +192,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         budget = new MemoryBudget(config.COST_BUDGET_PER_MINUTE);
       }
     }
+    // Survey links name the public address; without PUBLIC_URL, the one listened on (set below).
+    const surveys: SurveySettings = { publicUrl: config.PUBLIC_URL ?? null, ttlMs: config.SURVEY_TTL_DAYS * 86_400_000 };
     const parley = createParley({
       budget,
       maxBodyBytes: config.MAX_BODY_BYTES,
@@ -218,6 +221,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       webhooks: { box, policy, sender, maxDepth: config.MAX_QUERY_DEPTH },
       // The runner starts after the server listens: until then there is nothing to wake.
       onCommit: () => runner?.wake(),
+      surveys,
       graphiql: config.GRAPHIQL,
       metricsToken: config.METRICS_TOKEN,
       accessLogLevel: config.ACCESS_LOG_LEVEL,
@@ -253,7 +257,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     dispatcher.start();
     runner = new AutomationRunner(
       db.prisma,
-      { pollMs: config.AUTOMATION_POLL_MS, batchSize: 200, maxRunsPerConversationHour: config.AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR },
+      { pollMs: config.AUTOMATION_POLL_MS, batchSize: 200, maxRunsPerConversationHour: config.AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR, surveys },
       logger.child({ worker: 'automation-runner' }),
       events.pubsub,
     );
@@ -262,6 +266,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     const { port } = parley.server.address() as AddressInfo;
     const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
     const url = `http://${host}:${port}`;
+    surveys.publicUrl ??= url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
     const ev = events;
     // On PGlite this process owns the data directory: the operator command reaches it through
     // the lock's channel and runs here, on this database (src/control/operator.ts).

@@ -54,6 +54,8 @@ const ACTIONS: Record<AutomationActionType, string> = {
   SEND_MESSAGE: 'Send a message as senderType (SYSTEM or AI_AGENT): content, or the rendered cannedResponseId.',
   START_HANDOFF: 'Hand the conversation to a human, with an optional reason.',
   END_HANDOFF: 'Give the conversation back to the AI, with an optional reason (kept as the note).',
+  REQUEST_SURVEY:
+    "Send the contact the satisfaction survey of the conversation's resolution (e.g. on STATUS_CHANGED to RESOLVED): once per resolution, nothing when it has one already; a run on a conversation that is not RESOLVED fails.",
 };
 
 export const AutomationActionTypeEnum = builder.enumType('AutomationActionType', {

@@ -12,6 +12,7 @@ import { applyAssignment, applyLifecycleChange, applyPriority, type LifecycleCha
 import { applyStartHandoff, applyStopHandoff } from './handoffs.js';
 import { applyLabelChange } from './labels.js';
 import { addMessage, validateMessage, withRenderedContent } from './messages.js';
+import { requestSurvey } from './surveys.js';
 import { inTransaction, type EventLog, type ServiceContext } from './timeline.js';
 import { LIMITS, requiredText } from './validation.js';
 
@@ -30,7 +31,8 @@ export type AutomationActionType =
   | 'ADD_NOTE'
   | 'SEND_MESSAGE'
   | 'START_HANDOFF'
-  | 'END_HANDOFF';
+  | 'END_HANDOFF'
+  | 'REQUEST_SURVEY';
 
 /** An action as saved; which fields it uses depends on its type. */
 export interface AutomationAction {
@@ -149,6 +151,8 @@ export function checkActions(actions: AutomationAction[] | undefined, field = 'i
       case 'START_HANDOFF':
       case 'END_HANDOFF':
         return { type: a.type, ...(a.reason?.trim() ? { reason: requiredText(a.reason, `${f}.reason`, 1000) } : {}) };
+      case 'REQUEST_SURVEY':
+        return { type: a.type };
       default:
         throw new ValidationError(`Unknown action ${String(a.type)}.`, f);
     }
@@ -381,6 +385,10 @@ export async function applyActions(tx: ScopedTx, events: EventLog, sctx: Service
         break;
       case 'END_HANDOFF':
         c = (await applyStopHandoff(tx, events, sctx, c, a.reason ?? null)).conversation;
+        break;
+      case 'REQUEST_SURVEY':
+        // Once per resolution: a resolution that has its survey (asked on resolving, say) gets no other.
+        c = (await requestSurvey(tx, events, sctx, c)).conversation;
         break;
     }
     applied.push(describeAction(a));

@@ -18,6 +18,7 @@ import { evaluateConditions } from '../services/automation-conditions.js';
 import { applyActions, loadFacts, onRulesChanged, rulesActions, rulesConditions, sendsMessage } from '../services/automation.js';
 import { lockConversation } from '../services/conversation-store.js';
 import { inTransaction, type ServiceContext } from '../services/timeline.js';
+import type { SurveySettings } from '../services/surveys.js';
 import { PassLoop } from './pass-loop.js';
 
 export interface RunnerOptions {
@@ -26,6 +27,8 @@ export interface RunnerOptions {
   batchSize: number;
   /** Runs (matched) of one rule on one conversation per hour. */
   maxRunsPerConversationHour: number;
+  /** How survey links are made, for REQUEST_SURVEY. */
+  surveys?: SurveySettings;
 }
 
 /** A chain of rule-caused events stops here: a rule run at this depth triggers no further rule. */
@@ -166,7 +169,7 @@ export class AutomationRunner {
       guard = 'a rule that sends messages never answers an AI or SYSTEM message';
     }
     const db = scopeToWorkspace(this.prisma, workspaceId);
-    const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: rule.id, depth }, pubsub: this.pubsub, committed: () => this.wake() };
+    const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: rule.id, depth }, pubsub: this.pubsub, committed: () => this.wake(), surveys: this.options.surveys };
     const row = (o: Outcome) => ({
       workspaceId,
       ruleId: rule.id,
