@@ -219,7 +219,8 @@ describe('the survey page', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     const html = await res.text();
     expect(html).toContain('<html lang="en">');
-    expect(html).toContain(`<form method="post" action="/survey/${token}">`);
+    // Relative addresses: they hold behind a proxy that serves Parley under a path prefix.
+    expect(html).toContain(`<form method="post" action="${token}">`);
     expect(html).toMatch(/<label for="comment">[^<]+<\/label>\s*<textarea id="comment" name="comment"/);
     for (let r = 1; r <= 5; r++) expect(html).toContain(`name="rating" value="${r}"`);
     expect(html).toContain('You chose 4 - Happy');
@@ -231,7 +232,7 @@ describe('the survey page', () => {
 
     const posted = await postForm(token, { comment: 'Fast & <b>kind</b>', rating: '4' });
     expect(posted.status).toBe(303);
-    expect(posted.headers.get('location')).toBe(`/survey/${token}?thanks`);
+    expect(posted.headers.get('location')).toBe(`${token}?thanks`);
     const thanks = await (await fetch(pageUrl(token, '?thanks'))).text();
     expect(thanks).toContain('Thank you! We recorded your rating: 4 - Happy.');
     expect(thanks).toContain('Fast &amp; &lt;b&gt;kind&lt;/b&gt;');

@@ -120,7 +120,7 @@ function formPage(found: SurveyByToken, token: string, state: FormState): string
     `<h1>How would you rate our help?</h1>
 <p class="note">About ${escapeHtml(who)}.</p>
 ${status}${previous}${chosen}
-<form method="post" action="${SURVEY_PATH_PREFIX}${escapeHtml(token)}">
+<form method="post" action="${escapeHtml(token)}">
 <label for="comment">Anything you want to tell us? (optional)</label>
 <textarea id="comment" name="comment" maxlength="${COMMENT_MAX}" rows="4">${escapeHtml(comment)}</textarea>
 <fieldset>
@@ -241,7 +241,8 @@ export function surveyPageRoute(deps: SurveyPageDeps) {
       }
       throw e;
     }
-    res.writeHead(303, { location: `${SURVEY_PATH_PREFIX}${token}?thanks`, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+    // Relative, as the form's action: right behind a proxy that adds a path prefix too.
+    res.writeHead(303, { location: `${token}?thanks`, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
     res.end();
   }
 
