@@ -97,6 +97,20 @@ function seedHoldForTests(signal?: AbortSignal): ((step: SeedStep) => Promise<vo
   };
 }
 
+/** Where a browser on this machine reaches a server listening on `host`:`port`. */
+function listenedUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/**
+ * How survey links are made: from PUBLIC_URL, else from the address listened on, which a start
+ * on PORT=0 learns only once it listens (publicUrl null until then).
+ */
+function surveySettings(config: Config): SurveySettings {
+  return { publicUrl: config.PUBLIC_URL ?? (config.PORT ? listenedUrl(config.HOST, config.PORT) : null), ttlMs: config.SURVEY_TTL_DAYS * 86_400_000 };
+}
+
 /**
  * Applies pending migrations, then seeds the demo workspace into an empty database (if
  * configured). When `signal` aborts, stops at the next step with its reason: after the
@@ -111,6 +125,7 @@ export async function prepareDatabase(db: Database, config: Config, logger: Logg
   if (!config.SEED_DEMO) return { demoKey: null, demoKeyUnused: null, platformKey: null };
   const hold = seedHoldForTests(signal);
   const demoKey = await seedDemoIfEmpty(db.prisma, {
+    surveys: surveySettings(config),
     onStart: () => logger.info('seeding the demo workspace'),
     afterStep: async (step) => {
       signal?.throwIfAborted();
@@ -192,8 +207,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         budget = new MemoryBudget(config.COST_BUDGET_PER_MINUTE);
       }
     }
-    // Survey links name the public address; without PUBLIC_URL, the one listened on (set below).
-    const surveys: SurveySettings = { publicUrl: config.PUBLIC_URL ?? null, ttlMs: config.SURVEY_TTL_DAYS * 86_400_000 };
+    const surveys = surveySettings(config);
     const parley = createParley({
       budget,
       maxBodyBytes: config.MAX_BODY_BYTES,
@@ -266,7 +280,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     const { port } = parley.server.address() as AddressInfo;
     const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
     const url = `http://${host}:${port}`;
-    surveys.publicUrl ??= url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
+    surveys.publicUrl ??= listenedUrl(config.HOST, port);
     const ev = events;
     // On PGlite this process owns the data directory: the operator command reaches it through
     // the lock's channel and runs here, on this database (src/control/operator.ts).
