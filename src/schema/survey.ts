@@ -86,7 +86,7 @@ const AnswerSurveyPayload = builder.objectRef<{ surveyId: string }>('AnswerSurve
       type: 'Survey',
       nullable: true,
       description: 'The survey with its answer. Null, with a FORBIDDEN error, for a key without read:conversations.',
-      resolve: (query, r, _args, ctx) => (r.surveyId ? ctx.db.survey.findUnique({ ...query, where: { id: r.surveyId } }) : noRow(query)),
+      resolve: (query, r, _args, ctx) => ctx.db.survey.findUniqueOrThrow({ ...query, where: { id: r.surveyId } }),
     }),
   }),
 });

@@ -4,14 +4,14 @@
 // and presses a rating, the thanks show, and the rating counts in conversationStats.
 // Screenshots go to test/artifacts/survey/. Run by `npm run test:browser`; it fails, never
 // skips, without Chromium.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertChromium, launchChromium, offline } from '../support/browser.js';
 import { globalId, openWriteWorld, randomPhone, type Api, type SeededWorkspace, type TestServer } from '../support/write-api.js';
 
-const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/survey/', import.meta.url));
 /** For each wait in the page: generous, for a loaded 2-core machine. They bound hangs. */
 const WAIT_MS = 60_000;
@@ -25,29 +25,16 @@ const blocked: string[] = [];
 const problems: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get update && apt-get install -y chromium (.ci/run does).`);
-  }
+  assertChromium();
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
   // No PUBLIC_URL: survey links name the address the server listens on.
   ({ server, ws, a } = await openWriteWorld('Acme Support'));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: WAIT_MS,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium(WAIT_MS);
   // The page must work without JavaScript: the context has none.
   const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 800, height: 900 } });
   context.setDefaultTimeout(WAIT_MS);
-  await context.route('**/*', (route) => {
-    const target = route.request().url();
-    if (new URL(target).hostname !== '127.0.0.1') {
-      blocked.push(target);
-      return route.abort('blockedbyclient');
-    }
-    return route.continue();
-  });
+  await offline(context, blocked);
   page = await context.newPage();
   page.on('console', (m) => {
     if (/Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`console: ${m.text()}`);
