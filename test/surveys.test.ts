@@ -9,7 +9,9 @@ import type { PrismaClient } from '../src/generated/prisma/client.js';
 import { until } from './support/process.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { liveClient } from './support/ws.js';
-import { api, ERROR, globalId, localId, openWriteWorld, randomPhone, type Api, type SeededWorkspace, type TestServer } from './support/write-api.js';
+import { LogCapture } from './support/log.js';
+import { startTestServer } from './support/server.js';
+import { api, ERROR, globalId, localId, randomPhone, seedWorkspace, type Api, type SeededWorkspace, type TestServer } from './support/write-api.js';
 
 const PUBLIC_URL = 'https://support.example.test/parley';
 
@@ -20,15 +22,18 @@ let a: Api;
 let connector: Api;
 let prisma: PrismaClient;
 let receiver: Receiver;
+const log = new LogCapture();
 
 beforeAll(async () => {
-  ({ server, ws, other, a } = await openWriteWorld('Survey <Co> & "Sons"', {
-    PUBLIC_URL: `${PUBLIC_URL}/`,
-    SURVEY_TTL_DAYS: '7',
-    WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
-    AUTOMATION_POLL_MS: '2000',
-  }));
+  // The access log is read (a survey's token must stay out of it): at info, into memory.
+  server = await startTestServer({
+    env: { COST_BUDGET_PER_MINUTE: '0', PUBLIC_URL: `${PUBLIC_URL}/`, SURVEY_TTL_DAYS: '7', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', AUTOMATION_POLL_MS: '2000', LOG_LEVEL: 'info' },
+    start: { logDestination: log.stream },
+  });
   prisma = server.db.prisma;
+  ws = await seedWorkspace(prisma, 'Survey <Co> & "Sons"');
+  other = await seedWorkspace(prisma, 'Other');
+  a = api(server.url, ws.key);
   connector = api(server.url, (await ws.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS'], userId: null })).secret);
   receiver = await startReceiver();
 });
@@ -239,6 +244,9 @@ describe('the survey page', () => {
     expect((await surveysOf(conversationId)).surveys[0]).toMatchObject({ rating: 4, comment: 'Fast & <b>kind</b>' });
     expect((await postForm(token, { comment: '', rating: '5' })).status).toBe(303);
     expect((await surveysOf(conversationId)).surveys[0]).toMatchObject({ rating: 5, comment: null });
+    // The token answers the survey: the access log names the route, never the token.
+    await log.waitFor((l) => l.path === '/survey/:token' && l.status === 303, 'the access log line of the answer');
+    expect(log.text).not.toContain(token);
   });
 
   it('answers unknown tokens 404, expired surveys 410, bad posts 400/415, with a page and nothing changed', async () => {
@@ -300,7 +308,7 @@ describe('SURVEY_ANSWERED in the timeline', () => {
 describe('conversationStats.csat', () => {
   it('counts sent and answered surveys, average, 4-5 share, per agent and per resolver, as recorded when sent', async () => {
     // A workspace of its own, so that only these surveys count.
-    const w = await (await import('./support/seed.js')).seedWorkspace(prisma, 'Stats Co');
+    const w = await seedWorkspace(prisma, 'Stats Co');
     const c = api(server.url, w.key);
     const conn = api(server.url, (await w.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS'], userId: null })).secret);
     const send = async (opts: { assignee?: string; handoff?: boolean; rating?: number }) => {
