@@ -159,15 +159,19 @@ class MinuteLimiter {
   }
 }
 
+/** The body, or 'too large' as soon as it passes the limit (the rest is discarded, the connection closed after the answer). */
 function readBody(req: IncomingMessage, limit: number): Promise<string | 'too large'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let seen = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       seen += chunk.length;
-      if (seen <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(seen > limit ? 'too large' : Buffer.concat(chunks).toString('utf8')));
+      if (seen <= limit) return void chunks.push(chunk);
+      req.off('data', onData).resume();
+      resolve('too large');
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }
