@@ -19,6 +19,7 @@ import { DEFAULT_LIMITS } from './security/plugins.js';
 import { createParley, type Parley } from './server.js';
 import { createPlatformKey } from './services/platform.js';
 import { startSnoozeWaker, type SnoozeWaker } from './services/snooze-waker.js';
+import type { SurveySettings } from './services/surveys.js';
 import type { Redis } from 'ioredis';
 import { loadSecretBox } from './security/secret-key.js';
 import { WebhookDispatcher } from './workers/webhook-dispatcher.js';
@@ -97,6 +98,20 @@ function seedHoldForTests(signal?: AbortSignal): ((step: SeedStep) => Promise<vo
   };
 }
 
+/** Where a browser on this machine reaches a server listening on `host`:`port`. */
+function listenedUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/**
+ * How survey links are made: from PUBLIC_URL, else from the address listened on, which a start
+ * on PORT=0 learns only once it listens (publicUrl null until then).
+ */
+function surveySettings(config: Config): SurveySettings {
+  return { publicUrl: config.PUBLIC_URL ?? (config.PORT ? listenedUrl(config.HOST, config.PORT) : null), ttlMs: config.SURVEY_TTL_DAYS * 86_400_000 };
+}
+
 /**
  * Applies pending migrations, then seeds the demo workspace into an empty database (if
  * configured). When `signal` aborts, stops at the next step with its reason: after the
@@ -111,6 +126,7 @@ export async function prepareDatabase(db: Database, config: Config, logger: Logg
   if (!config.SEED_DEMO) return { demoKey: null, demoKeyUnused: null, platformKey: null };
   const hold = seedHoldForTests(signal);
   const demoKey = await seedDemoIfEmpty(db.prisma, {
+    surveys: surveySettings(config),
     onStart: () => logger.info('seeding the demo workspace'),
     afterStep: async (step) => {
       signal?.throwIfAborted();
@@ -193,6 +209,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         budget = new MemoryBudget(config.COST_BUDGET_PER_MINUTE);
       }
     }
+    const surveys = surveySettings(config);
     const parley = createParley({
       budget,
       maxBodyBytes: config.MAX_BODY_BYTES,
@@ -220,6 +237,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       webhooks: { box, policy, sender, maxDepth: config.MAX_QUERY_DEPTH },
       // The runner starts after the server listens: until then there is nothing to wake.
       onCommit: () => runner?.wake(),
+      surveys,
       graphiql: config.GRAPHIQL,
       metricsToken: config.METRICS_TOKEN,
       accessLogLevel: config.ACCESS_LOG_LEVEL,
@@ -255,14 +273,14 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     dispatcher.start();
     runner = new AutomationRunner(
       db.prisma,
-      { pollMs: config.AUTOMATION_POLL_MS, batchSize: 200, maxRunsPerConversationHour: config.AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR },
+      { pollMs: config.AUTOMATION_POLL_MS, batchSize: 200, maxRunsPerConversationHour: config.AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR, surveys },
       logger.child({ worker: 'automation-runner' }),
       events.pubsub,
     );
     runner.start();
     timer = new AutomationTimer(
       db.prisma,
-      { intervalMs: config.AUTOMATION_SCAN_INTERVAL_MS, maxRunsPerConversationHour: config.AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR },
+      { intervalMs: config.AUTOMATION_SCAN_INTERVAL_MS, maxRunsPerConversationHour: config.AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR, surveys },
       logger.child({ worker: 'automation-timer' }),
       events.pubsub,
     );
@@ -271,6 +289,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     const { port } = parley.server.address() as AddressInfo;
     const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
     const url = `http://${host}:${port}`;
+    surveys.publicUrl ??= listenedUrl(config.HOST, port);
     const ev = events;
     // On PGlite this process owns the data directory: the operator command reaches it through
     // the lock's channel and runs here, on this database (src/control/operator.ts).

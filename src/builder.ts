@@ -28,6 +28,8 @@ export interface AuthScopes {
   scope: Scope;
   /** A TEAM key (agents' tools, dashboards): may see internal notes. */
   teamKey: boolean;
+  /** A CONNECTOR key (a channel connector, the chat widget): acts for contacts. */
+  connectorKey: boolean;
   /** A platform key: manages workspaces, sees nothing inside them. */
   platformKey: boolean;
 }
@@ -62,6 +64,7 @@ export const builder = new SchemaBuilder<{
       authenticated: ctx.auth !== null,
       scope: (scope: Scope) => (ctx.auth ? ctx.auth.scopes.has(scope) || ctx.auth.scopes.has('ADMIN') : false),
       teamKey: ctx.auth?.kind === 'TEAM',
+      connectorKey: ctx.auth?.kind === 'CONNECTOR',
       platformKey: ctx.platform !== null,
     }),
     unauthorizedError: (_parent, ctx, info, result) => {
@@ -76,6 +79,9 @@ export const builder = new SchemaBuilder<{
       if (failure.kind === 'AuthScope' && failure.scope === 'scope') {
         const needed = scopeName(failure.parameter as Scope);
         return forbidden(`${info.parentType.name}.${info.fieldName} needs the ${needed} scope.`, { scope: needed });
+      }
+      if (failure.kind === 'AuthScope' && failure.scope === 'connectorKey') {
+        return forbidden(`${info.parentType.name}.${info.fieldName} needs a CONNECTOR key: it acts for the contact, which a TEAM key never does.`);
       }
       if (failure.kind === 'AuthScope' && failure.scope === 'platformKey') {
         return forbidden(`${info.parentType.name}.${info.fieldName} needs a platform key: a workspace key never manages workspaces.`);

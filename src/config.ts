@@ -108,6 +108,20 @@ const schema = z
   AUTOMATION_SCAN_INTERVAL_MS: z.coerce.number().int().min(50).default(15_000),
   /** Matched runs of one rule on one conversation per hour, at most (a loop guard). */
   AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR: z.coerce.number().int().min(1).default(20),
+  // Satisfaction surveys (src/services/surveys.ts, src/http/survey-page.ts).
+  /**
+   * Where browsers reach this server (behind a proxy, its public address): survey links are
+   * built from it. Unset: the address it listens on, which suits local use only.
+   */
+  PUBLIC_URL: z
+    .string()
+    .url('must be a URL such as https://support.example.com')
+    .refine((v) => /^https?:\/\//.test(v), 'must be an http:// or https:// URL')
+    .refine((v) => !/[?#]/.test(v), 'must not have a query or fragment')
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
+  /** How long a survey can be answered (and its answer changed) after it is sent. */
+  SURVEY_TTL_DAYS: z.coerce.number().positive().max(3650).default(14),
   })
   .superRefine((c, ctx) => {
     if (c.WORKERS > 1 && !c.DATABASE_URL) {

@@ -7,6 +7,7 @@ import type { LiveHub } from './subscriptions/hub.js';
 import type { AuthInfo } from './services/auth.js';
 import type { PlatformAuth } from './services/platform.js';
 import type { ServiceContext } from './services/timeline.js';
+import type { SurveySettings } from './services/surveys.js';
 import type { WebhookDeps } from './services/webhooks.js';
 import type { WebhookSender } from './workers/webhook-sender.js';
 import { unauthenticated } from './errors.js';
@@ -34,6 +35,8 @@ export interface Context {
   deadline?: number;
   /** Called after a transaction with events commits: wakes the workers that read the timeline. */
   onCommit?: () => void;
+  /** How survey links are made. */
+  surveys?: SurveySettings;
 }
 
 export interface WebhookRuntime extends WebhookDeps {
@@ -50,6 +53,8 @@ export interface AppDeps {
   webhooks?: WebhookRuntime;
   /** Called after a transaction with events commits (the automation runner looks at once). */
   onCommit?: () => void;
+  /** How survey links are made (PUBLIC_URL, SURVEY_TTL_DAYS). */
+  surveys?: SurveySettings;
 }
 
 export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: string, platform: PlatformAuth | null = null): Context {
@@ -62,6 +67,7 @@ export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: st
     live: deps.live ?? null,
     webhooks: deps.webhooks ?? null,
     onCommit: deps.onCommit,
+    surveys: deps.surveys,
     logger: deps.logger.child({ requestId }),
     requestId,
   };
@@ -83,5 +89,6 @@ export function serviceContext(ctx: Context): ServiceContext {
     pubsub: ctx.pubsub,
     deadline: ctx.deadline,
     committed: ctx.onCommit,
+    surveys: ctx.surveys,
   };
 }

@@ -168,3 +168,14 @@ export class CannedResponseNotInInboxError extends DomainError {
     super("This canned response is limited to other inboxes than the conversation's.");
   }
 }
+
+/** A satisfaction survey past its expiry: it can no longer be answered, and nothing changed. */
+export class SurveyExpiredError extends DomainError {
+  readonly code = 'SURVEY_EXPIRED';
+  constructor(
+    readonly surveyId: string,
+    readonly expiresAt: Date,
+  ) {
+    super(`This survey expired on ${expiresAt.toISOString()}: it can no longer be answered.`);
+  }
+}

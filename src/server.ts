@@ -1,7 +1,8 @@
 // Wiring: yoga on Node's http server, /healthz, /readyz and /metrics beside /graphql,
 // GraphiQL and its files for browsers (src/http/graphiql.ts), authentication in the context
 // factory, unexpected errors masked and logged, an access log line per request
-// (src/access-log.ts) with its id echoed in `x-request-id`, and GraphQL over WebSocket
+// (src/access-log.ts) with its id echoed in `x-request-id`, the public survey page
+// (src/http/survey-page.ts), and GraphQL over WebSocket
 // (src/subscriptions/websocket.ts) on the same port and path.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -10,6 +11,8 @@ import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } fro
 import { beginRequest, logRequest, operationRecording, requestIdOf } from './access-log.js';
 import { buildContext, type AppDeps, type Context } from './context.js';
 import { graphiqlRoute } from './http/graphiql.js';
+import { surveyPageRoute } from './http/survey-page.js';
+import { SURVEY_PATH_PREFIX } from './services/surveys.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { schema } from './schema/index.js';
 import { securityPlugins, DEFAULT_LIMITS, type Limits } from './security/plugins.js';
@@ -162,6 +165,8 @@ export function createParley(opts: ParleyOptions): Parley {
 
   const graphiql = opts.graphiql === false ? null : graphiqlRoute({ title: 'Parley', endpoint: '/graphql', logger });
 
+  const surveyPage = surveyPageRoute({ prisma: prisma as PrismaClient, pubsub: opts.events.pubsub, logger, onCommit: opts.onCommit });
+
   const maxBodyBytes = opts.maxBodyBytes ?? 512 * 1024;
   const tooLarge = (res: ServerResponse, path: string | undefined) => {
     // A client's mistake (or an attack), refused as such: not an error of the server.
@@ -185,7 +190,9 @@ export function createParley(opts: ParleyOptions): Parley {
       const route = routeLabel(path);
       httpRequests.inc({ route, status: String(status) });
       const probe = route !== '/graphql' && route !== 'other' && status < 300;
-      logRequest(logger, probe ? probeLevel : accessLevel, record, { method: req.method ?? '', path, status });
+      // A survey's token answers it: it stays out of the log.
+      const logged = path.startsWith(SURVEY_PATH_PREFIX) ? `${SURVEY_PATH_PREFIX}:token` : path;
+      logRequest(logger, probe ? probeLevel : accessLevel, record, { method: req.method ?? '', path: logged, status });
     });
     if (Number(req.headers['content-length'] ?? '0') > maxBodyBytes) {
       tooLarge(res, path);
@@ -205,6 +212,7 @@ export function createParley(opts: ParleyOptions): Parley {
       await serveMetrics(req, res, opts.metricsToken);
       return;
     }
+    if (await surveyPage.serve(req, res, path)) return;
     if (graphiql && (await graphiql.serve(req, res, path ?? '/'))) return;
     // Long-lived event streams (SSE) are not waited for at shutdown; other requests are.
     const counted = !String(req.headers.accept ?? '').includes('text/event-stream');

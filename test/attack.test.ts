@@ -7,7 +7,7 @@ import { getNamedType, isObjectType, type GraphQLField, type GraphQLObjectType }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../src/schema/index.js';
 import { createPlatformKey } from '../src/services/platform.js';
-import { operationFor, variants, type IdsByType } from './support/attack.js';
+import { operationFor, variants, victimStrings, type IdsByType } from './support/attack.js';
 import { client, gql, globalId } from './support/graphql.js';
 import { liveClient, sleep } from './support/ws.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
@@ -31,7 +31,10 @@ const MARKERS = {
   cannedCode: '/ochre6187',
   cannedContent: 'periwinkle2264',
   ruleName: 'umber8842',
+  surveyComment: 'heliotrope5150',
 };
+/** The token of the victim's survey (from its card): a secret like the markers. */
+let surveyToken = '';
 let requests = 0;
 const serverErrors: string[] = [];
 
@@ -56,6 +59,7 @@ async function snapshot(): Promise<string> {
     cannedResponses: await p.cannedResponse.findMany({ where, orderBy: { id: 'asc' }, include: { inboxes: { select: { id: true } } } }),
     automationRules: await p.automationRule.findMany({ where, orderBy: { id: 'asc' } }),
     automationRuns: await p.automationRun.findMany({ where, orderBy: { id: 'asc' } }),
+    surveys: await p.survey.findMany({ where, orderBy: { id: 'asc' } }),
   };
   return JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
@@ -125,6 +129,20 @@ beforeAll(async () => {
     `mutation($id: ID!, $summary: String!) { startHumanHandoff(input: { conversationId: $id, reason: "needs a human", summary: $summary }) { __typename } }`,
     { id: conversationId, summary: `summary: ${MARKERS.note}` },
   );
+  // A second conversation of the contact, resolved with a survey, answered with a comment.
+  const second = await a.ok(
+    `mutation($input: CreateConversationInput!) { createConversation(input: $input) { ... on CreateConversationPayload { conversation { id } } ... on Error { code message } } }`,
+    { input: { inboxId: globalId('Inbox', victim.inboxes.email.id), contactId: (await a.ok(`query($id: ID!) { node(id: $id) { ... on Conversation { contact { id } } } }`, { id: conversationId })).node.contact.id } },
+  );
+  const surveyed = second.createConversation.conversation.id;
+  await a.ok(`mutation($id: ID!) { resolveConversation(input: { conversationId: $id, reason: ISSUE_RESOLVED, requestSatisfaction: true }) { __typename } }`, { id: surveyed });
+  const card = await a.ok(`query($id: ID!) { node(id: $id) { ... on Conversation { surveys { message { card { actions { url } } } } } } }`, { id: surveyed });
+  const link: string = card.node.surveys[0].message.card.actions[0].url;
+  surveyToken = new URL(link).pathname.split('/').pop()!;
+  victimStrings.token = surveyToken;
+  const widget = client(server.url, (await victim.makeKey({ kind: 'CONNECTOR', scopes: ['WRITE_CONVERSATIONS'], userId: null })).secret);
+  const answered = await widget.ok(`mutation($t: String!, $c: String!) { answerSurvey(input: { token: $t, rating: 2, comment: $c }) { __typename } }`, { t: surveyToken, c: MARKERS.surveyComment });
+  expect(answered.answerSurvey.__typename).toBe('AnswerSurveyPayload');
   const p = server.db.prisma;
   const w = { workspaceId: victim.workspaceId };
   const byType: Record<string, string[]> = {
@@ -133,7 +151,8 @@ beforeAll(async () => {
     ApiKey: (await p.apiKey.findMany({ where: w })).map((r) => r.id),
     Inbox: (await p.inbox.findMany({ where: w })).map((r) => r.id),
     Contact: (await p.contact.findMany({ where: w })).map((r) => r.id),
-    Conversation: (await p.conversation.findMany({ where: w })).map((r) => r.id),
+    // The first conversation first: the tests below read its note and handoff (the second is the surveyed one).
+    Conversation: (await p.conversation.findMany({ where: w, orderBy: { number: 'asc' } })).map((r) => r.id),
     Message: (await p.message.findMany({ where: w })).map((r) => r.id),
     Label: (await p.label.findMany({ where: w })).map((r) => r.id),
     Handoff: (await p.handoff.findMany({ where: w })).map((r) => r.id),
@@ -141,6 +160,7 @@ beforeAll(async () => {
     WebhookEndpoint: (await p.webhookEndpoint.findMany({ where: w })).map((r) => r.id),
     CannedResponse: (await p.cannedResponse.findMany({ where: w })).map((r) => r.id),
     AutomationRule: (await p.automationRule.findMany({ where: w })).map((r) => r.id),
+    Survey: (await p.survey.findMany({ where: w })).map((r) => r.id),
     AutomationRunLog: await (async () => {
       // The rule's run recorded (the snapshot must not see it arriving).
       await until(async () => (await p.automationRun.count({ where: w })) > 0, "the victim's rule to run", 60_000);
@@ -166,7 +186,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-const secrets = () => [...Object.values(MARKERS), ...rawIds, ...Object.values(ids).flat()];
+const secrets = () => [...Object.values(MARKERS), surveyToken, ...rawIds, ...Object.values(ids).flat()];
 
 describe('cross-workspace: workspace B against every operation, aimed at A', () => {
   it('finds, changes and learns nothing of A, through any query field or mutation', async () => {
@@ -206,6 +226,20 @@ describe('cross-workspace: workspace B against every operation, aimed at A', () 
     expect(await snapshot()).toBe(before);
     expect(serverErrors).toEqual([]);
   }, 240_000);
+});
+
+describe("B's CONNECTOR key holding A's survey link", () => {
+  it('cannot answer it nor learn anything of it, and changes nothing', async () => {
+    const before = await snapshot();
+    const widget = (await attacker.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS'], userId: null })).secret;
+    const query = `mutation($t: String!) { answerSurvey(input: { token: $t, rating: 5, comment: "attacker probe" }) { __typename ... on AnswerSurveyPayload { survey { id rating comment conversation { id } } } ... on Error { code message } } }`;
+    const res = await attack(widget, query, { t: surveyToken });
+    expect(res.body.data?.answerSurvey).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
+    expect(leaks(query + surveyToken, res.text, secrets())).toEqual([]);
+    // Not vacuous: the token is A's, and A's own widget may answer with it.
+    expect(await server.db.prisma.survey.count({ where: { workspaceId: victim.workspaceId, rating: 2 } })).toBe(1);
+    expect(await snapshot()).toBe(before);
+  });
 });
 
 describe('a platform key against every operation, aimed at A', () => {

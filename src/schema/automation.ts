@@ -62,6 +62,8 @@ const ACTIONS: Record<AutomationActionType, string> = {
     'Assign to the ONLINE one of userIds with the fewest OPEN conversations assigned (the earlier in the list on a tie); skipped (and said so in the run log) when none is ONLINE.',
   NOTIFY_WEBHOOK:
     'Queue a delivery to the webhook endpoint endpointId, in the run\'s transaction (sent once per run, retried like any delivery): type AUTOMATION_RULE, with the rule, the conversation id and the triggering event or episode start. Skipped when the endpoint is disabled.',
+  REQUEST_SURVEY:
+    "Send the contact the satisfaction survey of the conversation's resolution (e.g. on STATUS_CHANGED to RESOLVED): once per resolution, nothing when it has one already; a run on a conversation that is not RESOLVED fails.",
 };
 
 export const AutomationActionTypeEnum = builder.enumType('AutomationActionType', {

@@ -229,7 +229,10 @@ const ResolveConversationInput = builder.inputType('ResolveConversationInput', {
     conversationId: t.id({ required: true, description: 'The conversation.' }),
     reason: t.field({ type: ResolutionReasonEnum, required: true, description: 'Why it is resolved.' }),
     note: t.string({ description: 'An internal note kept on the conversation and in the timeline.' }),
-    requestSatisfaction: t.boolean({ description: 'Whether a satisfaction survey is requested from the contact (recorded on the conversation).' }),
+    requestSatisfaction: t.boolean({
+      description:
+        'Send the contact a satisfaction survey about this resolution: a CARD message with the ratings 1 to 5 and a link to the public survey page (see Conversation.surveys). Recorded as satisfactionRequested.',
+    }),
   }),
 });
 
@@ -326,7 +329,9 @@ const RecordSatisfactionInput = builder.inputType('RecordSatisfactionInput', {
 builder.mutationField('recordSatisfaction', (t) =>
   t.field({
     type: conversationPayload('RecordSatisfactionPayload', 'The conversation with the rating.'),
-    description: "Stores the contact's satisfaction rating (1-5) and comment on a conversation; a later answer replaces it." + MUTATION_NULL,
+    description:
+      "Stores a satisfaction rating (1-5) and comment collected outside Parley on a conversation; a later answer replaces it. Surveys Parley sends are answered on their page or with answerSurvey." +
+      MUTATION_NULL,
     nullable: true,
     authScopes: { scope: 'WRITE_CONVERSATIONS' },
     args: { input: t.arg({ type: RecordSatisfactionInput, required: true, description: 'The rating.' }) },

@@ -128,6 +128,7 @@ export const EventTypeEnum = enumOf<E.EventType>('TimelineEventType', 'What happ
   CONTACT_DELETED: 'A contact was erased with their conversations.',
   CONVERSATION_READ: "The team read the conversation: its unread count went back to zero.",
   SATISFACTION_RECORDED: "The contact's satisfaction rating was recorded.",
+  SURVEY_ANSWERED: 'The contact answered a satisfaction survey, or changed the answer (after: surveyId, rating, comment).',
   LABEL_CREATED: 'A label was created.',
   LABEL_UPDATED: 'A label was renamed, recoloured or redescribed.',
   LABEL_DELETED: 'A label was deleted and taken off every conversation.',

@@ -14,6 +14,7 @@ import {
   InvalidTransitionError,
   NoActiveHandoffError,
   NotFoundError,
+  SurveyExpiredError,
   UnknownTemplateVariableError,
   ValidationError,
   VersionConflictError,
@@ -165,5 +166,16 @@ builder.objectType(CannedResponseNotInInboxError, {
     cannedResponseId: t.id({ description: 'Global id of the canned response.', resolve: (e) => encodeGlobalID('CannedResponse', e.cannedResponseId) }),
     conversationId: t.id({ description: 'Global id of the conversation.', resolve: (e) => encodeGlobalID('Conversation', e.conversationId) }),
     inboxId: t.id({ description: "Global id of the conversation's inbox, which is not one of the response's.", resolve: (e) => encodeGlobalID('Inbox', e.inboxId) }),
+  }),
+});
+
+builder.objectType(SurveyExpiredError, {
+  name: 'SurveyExpiredError',
+  description: 'The survey expired (SURVEY_TTL_DAYS after it was sent): it can no longer be answered, and nothing changed.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof SurveyExpiredError,
+  fields: (t) => ({
+    surveyId: t.id({ description: 'Global id of the survey.', resolve: (e) => encodeGlobalID('Survey', e.surveyId) }),
+    expiresAt: t.field({ type: 'DateTime', description: 'When it expired.', resolve: (e) => e.expiresAt }),
   }),
 });

@@ -21,6 +21,7 @@ import './label-mutations.js';
 import './canned-response.js';
 import './contact-mutations.js';
 import './handoff-mutations.js';
+import './survey.js';
 import './stats.js';
 import './admin.js';
 import './webhook.js';

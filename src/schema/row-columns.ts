@@ -29,7 +29,7 @@ export const FIELD_COLUMNS: Partial<Record<RowModel, Record<string, string[]>>> 
 
 /** Fields that load what they show themselves, from the row's id or foreign keys (in ALWAYS). */
 export const SELF_LOADING: Record<RowModel, string[]> = {
-  Conversation: ['contact', 'inbox', 'assignee', 'resolvedBy', 'lastMessage', 'labels', 'handoffs', 'messages', 'timeline'],
+  Conversation: ['contact', 'inbox', 'assignee', 'resolvedBy', 'lastMessage', 'labels', 'handoffs', 'messages', 'timeline', 'surveys'],
   Contact: ['identities', 'conversations'],
   User: ['openConversationCount'],
   Inbox: [],

@@ -1,7 +1,9 @@
 // conversationStats: the figures of a dashboard's header, computed in the database.
 import { builder } from '../builder.js';
 import { READ_NULL } from './nullability.js';
-import { conversationSelection } from '../services/conversation-query.js';
+import { conversationSelection, type ConversationSelection } from '../services/conversation-query.js';
+import { csatStats } from '../services/survey-stats.js';
+import { CsatStatsRef } from './survey.js';
 import { conversationStats, type ConversationStats, type DurationFigures } from '../services/stats.js';
 import { ConversationFilterInput, parseConversationFilter, TimeRangeInput, viewerOf } from './conversation.js';
 import { ChannelEnum, ConversationStatusEnum, ControllerEnum, PriorityEnum } from './enums.js';
@@ -65,7 +67,10 @@ const StatsRange = builder.objectRef<ConversationStats['range']>('StatsRange').i
   }),
 });
 
-const ConversationStatsRef = builder.objectRef<ConversationStats>('ConversationStats').implement({
+/** The figures, and what they were computed over (the CSAT figures are computed when asked for). */
+type StatsResult = ConversationStats & { selection: ConversationSelection; workspaceId: string };
+
+const ConversationStatsRef = builder.objectRef<StatsResult>('ConversationStats').implement({
   description:
     'Figures over the conversations a filter matches. Counts describe their current state, whatever the range; time-based figures (first response, resolution, satisfaction) cover what happened in the range.',
   fields: (t) => ({
@@ -113,8 +118,18 @@ const ConversationStatsRef = builder.objectRef<ConversationStats>('ConversationS
       description: 'Conversations resolved in the range and not reopened since (resolution.count).',
       resolve: (s) => s.resolution.count,
     }),
-    satisfaction: t.field({ type: Satisfaction, description: 'CSAT of the conversations resolved in the range.', resolve: (s) => s.satisfaction }),
+    satisfaction: t.field({
+      type: Satisfaction,
+      description: 'The satisfaction rating on the conversations resolved in the range (recordSatisfaction, or the answer to their latest survey); see csat for the surveys themselves.',
+      resolve: (s) => s.satisfaction,
+    }),
     range: t.field({ type: StatsRange, description: 'The range the time-based figures cover.', resolve: (s) => s.range }),
+    csat: t.field({
+      type: CsatStatsRef,
+      description:
+        'Satisfaction surveys (CSAT) sent in the range for these conversations: average, share of 4-5 ratings, response rate, per agent and per resolver (the AI alone or with a human). Computed in a statement of its own, only when asked for.',
+      resolve: (s, _a, ctx) => csatStats(ctx.db, s.workspaceId, s.selection, { from: s.range.from ?? undefined, to: s.range.to ?? undefined }),
+    }),
   }),
 });
 
@@ -129,9 +144,10 @@ builder.queryField('conversationStats', (t) =>
       filter: t.arg({ type: ConversationFilterInput, required: false, description: 'Which conversations; see ConversationFilter.' }),
       range: t.arg({ type: TimeRangeInput, required: false, description: 'The span of the time-based figures; all time when omitted.' }),
     },
-    resolve: (_root, args, ctx) => {
-      const selection = conversationSelection(viewerOf(ctx), parseConversationFilter(args.filter));
-      return conversationStats(ctx.db, selection, args.range ?? {});
+    resolve: async (_root, args, ctx) => {
+      const viewer = viewerOf(ctx);
+      const selection = conversationSelection(viewer, parseConversationFilter(args.filter));
+      return { ...(await conversationStats(ctx.db, selection, args.range ?? {})), selection, workspaceId: viewer.workspaceId };
     },
   }),
 );

@@ -47,6 +47,7 @@ const KIND_DESCRIPTIONS: Record<ConversationEventKind, string> = {
   CONVERSATION_UPDATED: 'The subject or custom attributes changed.',
   CONVERSATION_READ: 'The team read the conversation: its unread count went back to zero.',
   SATISFACTION_RECORDED: "The contact's satisfaction rating was recorded.",
+  SURVEY_ANSWERED: 'The contact answered a satisfaction survey, or changed the answer.',
   HANDOFF_STARTED: 'A human took over from the AI.',
   HANDOFF_COMPLETED: 'Control went back to the AI.',
   CONVERSATION_DELETED: 'The conversation was deleted: drop it from your lists.',

@@ -28,6 +28,7 @@ import { createLabel } from '../services/labels.js';
 import { sendMessage } from '../services/messages.js';
 import { uuidv7 } from '../uuid.js';
 import type { Actor, ServiceContext } from '../services/timeline.js';
+import type { SurveySettings } from '../services/surveys.js';
 
 type Line = [sender: SenderType, text: string, opts?: { private?: boolean; by?: 'ada' | 'grace' | 'linus' }];
 
@@ -142,6 +143,8 @@ export interface SeedOptions {
   onStart?: () => void;
   /** Called after each step; the seed waits for it. */
   afterStep?: (step: SeedStep) => Promise<void>;
+  /** How the link of the demo's survey is made. */
+  surveys?: SurveySettings;
 }
 
 /**
@@ -175,7 +178,7 @@ export async function seedDemoIfEmpty(prisma: PrismaClient, options: SeedOptions
       if (Number(existing[0]!.n) > 0) return null;
       await tx.$executeRaw`INSERT INTO "workspace" ("id", "name", "updated_at") VALUES (${workspaceId}::uuid, ${DEMO_WORKSPACE_NAME}, now())`;
       await step('workspace');
-      return seed(tx, workspaceId, step);
+      return seed(tx, workspaceId, step, options.surveys);
     },
     // Seeding takes seconds when idle and much longer on a busy machine; a second process
     // waits here (on the advisory lock) for the first one's seed to commit.
@@ -185,9 +188,9 @@ export async function seedDemoIfEmpty(prisma: PrismaClient, options: SeedOptions
   return secret;
 }
 
-async function seed(tx: ScopedTx, workspaceId: string, step: (s: SeedStep) => Promise<void>): Promise<string> {
+async function seed(tx: ScopedTx, workspaceId: string, step: (s: SeedStep) => Promise<void>, surveys?: SurveySettings): Promise<string> {
   const db = joined(tx);
-  const as = (actor: Actor): ServiceContext => ({ db, workspaceId, actor });
+  const as = (actor: Actor): ServiceContext => ({ db, workspaceId, actor, surveys });
   const system = as({ type: 'SYSTEM' });
   const ai = as({ type: 'AI_AGENT' });
 

@@ -12,6 +12,7 @@ import { applyAssignment, applyLifecycleChange, applyPriority, type LifecycleCha
 import { applyStartHandoff, applyStopHandoff } from './handoffs.js';
 import { applyLabelChange } from './labels.js';
 import { addMessage, validateMessage, withRenderedContent } from './messages.js';
+import { requestSurvey } from './surveys.js';
 import { inTransaction, type EventLog, type ServiceContext } from './timeline.js';
 import { LIMITS, requiredText } from './validation.js';
 import { queueRuleNotification } from './webhooks.js';
@@ -33,7 +34,8 @@ export type AutomationActionType =
   | 'START_HANDOFF'
   | 'END_HANDOFF'
   | 'ASSIGN_LEAST_BUSY'
-  | 'NOTIFY_WEBHOOK';
+  | 'NOTIFY_WEBHOOK'
+  | 'REQUEST_SURVEY';
 
 /** An action as saved; which fields it uses depends on its type. */
 export interface AutomationAction {
@@ -176,6 +178,8 @@ export function checkActions(actions: AutomationAction[] | undefined, field = 'i
       case 'NOTIFY_WEBHOOK':
         need(a.endpointId, 'endpointId');
         return { type: a.type, endpointId: a.endpointId };
+      case 'REQUEST_SURVEY':
+        return { type: a.type };
       default:
         throw new ValidationError(`Unknown action ${String(a.type)}.`, f);
     }
@@ -449,6 +453,10 @@ export async function applyActions(
           applied.push('NOTIFY_WEBHOOK skipped: the endpoint is disabled');
           continue;
         }
+        break;
+      case 'REQUEST_SURVEY':
+        // Once per resolution: a resolution that has its survey (asked on resolving, say) gets no other.
+        c = (await requestSurvey(tx, events, sctx, c)).conversation;
         break;
     }
     applied.push(describeAction(a));

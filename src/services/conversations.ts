@@ -17,6 +17,7 @@ import {
   type SentMessage,
 } from './messages.js';
 import { changeStatus } from './status.js';
+import { requestSurvey } from './surveys.js';
 import { inTransaction, type EventLog, type ServiceContext } from './timeline.js';
 import { LIMITS, checkCustomAttributes, checkFuture, optionalText, requiredText } from './validation.js';
 
@@ -205,9 +206,12 @@ export function checkLifecycleChange(change: LifecycleChange, prefix = 'input'):
   return { ...change, note };
 }
 
-/** Applies a checked lifecycle change to a locked conversation, through the transition table. */
-export function applyLifecycleChange(tx: ScopedTx, events: EventLog, sctx: ServiceContext, conversation: Conversation, change: LifecycleChange) {
-  return changeStatus(tx, events, conversation, {
+/**
+ * Applies a checked lifecycle change to a locked conversation, through the transition table.
+ * A resolution with requestSatisfaction also sends its survey.
+ */
+export async function applyLifecycleChange(tx: ScopedTx, events: EventLog, sctx: ServiceContext, conversation: Conversation, change: LifecycleChange) {
+  const changed = await changeStatus(tx, events, conversation, {
     to: change.to,
     note: change.note ?? null,
     snoozedUntil: change.to === 'SNOOZED' ? change.until : undefined,
@@ -221,6 +225,8 @@ export function applyLifecycleChange(tx: ScopedTx, events: EventLog, sctx: Servi
           }
         : undefined,
   });
+  if (change.to === 'RESOLVED' && change.requestSatisfaction) return (await requestSurvey(tx, events, sctx, changed)).conversation;
+  return changed;
 }
 
 export async function changeConversationStatus(sctx: ServiceContext, conversationId: string, change: LifecycleChange): Promise<Conversation> {

@@ -18,6 +18,7 @@ import { liveEventsPublished } from '../metrics.js';
 import { requestError } from '../errors.js';
 import { sqlState } from '../db/unique-violation.js';
 import { uuidv7 } from '../uuid.js';
+import type { SurveySettings } from './surveys.js';
 
 /** Who is acting, as recorded on events and handoffs. */
 export interface Actor {
@@ -40,6 +41,8 @@ export interface ServiceContext {
   deadline?: number;
   /** Called after a transaction that wrote events has committed (wakes the automation runner). */
   committed?: () => void;
+  /** How survey links are made (src/services/surveys.ts); the defaults without it. */
+  surveys?: SurveySettings;
 }
 
 export interface EventInput {

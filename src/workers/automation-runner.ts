@@ -21,6 +21,7 @@ import { applyActions, loadFacts, onRulesChanged, rulesActions, rulesConditions,
 import { lockConversation } from '../services/conversation-store.js';
 import { inTransaction, type ServiceContext } from '../services/timeline.js';
 import { uuidv7 } from '../uuid.js';
+import type { SurveySettings } from '../services/surveys.js';
 import { PassLoop } from './pass-loop.js';
 
 export interface RunnerOptions {
@@ -29,6 +30,8 @@ export interface RunnerOptions {
   batchSize: number;
   /** Runs (matched) of one rule on one conversation per hour. */
   maxRunsPerConversationHour: number;
+  /** How survey links are made, for REQUEST_SURVEY. */
+  surveys?: SurveySettings;
 }
 
 /** A chain of rule-caused events stops here: a rule run at this depth triggers no further rule. */
@@ -233,7 +236,7 @@ export class AutomationRunner {
   }
 
   private get deps(): RunDeps {
-    return { prisma: this.prisma, pubsub: this.pubsub, maxRunsPerConversationHour: this.options.maxRunsPerConversationHour, committed: () => this.wake() };
+    return { prisma: this.prisma, pubsub: this.pubsub, maxRunsPerConversationHour: this.options.maxRunsPerConversationHour, surveys: this.options.surveys, committed: () => this.wake() };
   }
 
   async stop() {
@@ -247,6 +250,8 @@ export interface RunDeps {
   prisma: PrismaClient;
   pubsub?: Events['pubsub'];
   maxRunsPerConversationHour: number;
+  /** How survey links are made, for REQUEST_SURVEY. */
+  surveys?: SurveySettings;
   /** After a run that wrote events committed. */
   committed?: () => void;
 }
@@ -275,7 +280,7 @@ export interface RunTarget {
  */
 export async function executeRun(deps: RunDeps, workspaceId: string, rule: AutomationRule, target: RunTarget): Promise<void> {
   const db = scopeToWorkspace(deps.prisma, workspaceId);
-  const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: rule.id, depth: target.depth }, pubsub: deps.pubsub, committed: deps.committed };
+  const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: rule.id, depth: target.depth }, pubsub: deps.pubsub, committed: deps.committed, surveys: deps.surveys };
   const runId = uuidv7();
   const row = (o: Outcome) => runRow(workspaceId, rule.id, target, o, runId);
   const actions = rulesActions(rule);

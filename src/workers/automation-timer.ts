@@ -15,6 +15,7 @@ import type { ScopedTx } from '../db/tenant.js';
 import type { Logger } from '../logger.js';
 import type { Events } from '../pubsub.js';
 import { TIME_TRIGGERS } from '../services/automation.js';
+import type { SurveySettings } from '../services/surveys.js';
 import { executeRun } from './automation-runner.js';
 import { PassLoop } from './pass-loop.js';
 
@@ -22,6 +23,8 @@ export interface TimerOptions {
   /** How often the scan runs (AUTOMATION_SCAN_INTERVAL_MS). */
   intervalMs: number;
   maxRunsPerConversationHour: number;
+  /** How survey links are made, for REQUEST_SURVEY. */
+  surveys?: SurveySettings;
 }
 
 /** Conversations run per rule per scan; a full batch makes the next scan come at once. */
@@ -95,7 +98,7 @@ export class AutomationTimer {
         const due = await dueEpisodes(this.prisma, rule, null);
         for (const episode of due) {
           if (!this.loop.running) return false;
-          await executeRun({ prisma: this.prisma, pubsub: this.pubsub, maxRunsPerConversationHour: this.options.maxRunsPerConversationHour }, rule.workspaceId, rule, {
+          await executeRun({ prisma: this.prisma, pubsub: this.pubsub, maxRunsPerConversationHour: this.options.maxRunsPerConversationHour, surveys: this.options.surveys }, rule.workspaceId, rule, {
             conversationId: episode.id,
             event: null,
             episodeStart: episode.start,

@@ -5,17 +5,17 @@
 // subscription, which shows the event of a mutation made meanwhile. Screenshots go to
 // test/artifacts/graphiql/. Run by `npm run test:browser`; it fails, never skips, without
 // Chromium (.ci/run installs it).
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page, type Request } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_KEY_LINE } from '../support/demo.js';
+import { assertChromium, launchChromium, offline } from '../support/browser.js';
 import { client } from '../support/graphql.js';
 import { listening, PROCESS_TEST_TIMEOUT_MS, runParley } from '../support/process.js';
 
-const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/graphiql/', import.meta.url));
 /** For each wait in the page: generous, for a loaded 2-core machine. They bound hangs. */
 const WAIT_MS = 120_000;
@@ -51,10 +51,7 @@ const requested: string[] = [];
 const problems: string[] = [];
 
 beforeAll(async () => {
-  // Checked first: a missing browser is a failure of this suite, never a reason to skip it.
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get update && apt-get install -y chromium (.ci/run does).`);
-  }
+  assertChromium();
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'parley-graphiql-'));
@@ -62,32 +59,11 @@ beforeAll(async () => {
   url = await listening(server);
   key = (await server.waitFor(DEMO_KEY_LINE))[1]!;
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: WAIT_MS,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium(WAIT_MS);
   // A new context is a fresh profile: no GraphiQL tabs or headers kept from an earlier run.
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   context.setDefaultTimeout(WAIT_MS);
-  await context.route('**/*', (route) => {
-    const target = route.request().url();
-    requested.push(target);
-    if (new URL(target).hostname !== '127.0.0.1') {
-      blocked.push(target);
-      return route.abort('blockedbyclient');
-    }
-    return route.continue();
-  });
+  await offline(context, blocked, requested);
   page = await context.newPage();
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {

@@ -23,6 +23,12 @@ import {
 /** Global ids of the victim's objects, by GraphQL type name. */
 export type IdsByType = Record<string, string[]>;
 
+/**
+ * Values for string arguments and input fields by name, aimed at the victim where a string is
+ * a reference (a survey's token); other strings get a harmless probe.
+ */
+export const victimStrings: Record<string, string> = {};
+
 /** The object type an id-valued argument or input field refers to, from its name. */
 function typeForIdName(name: string, ids: IdsByType): string | null {
   const base = name.replace(/Ids?$/, '');
@@ -88,6 +94,7 @@ function valueFor(type: GraphQLInputType, name: string, ids: IdsByType, pick: nu
       case 'JSONObject':
         return { probe: 'x' };
       default:
+        if (victimStrings[name] !== undefined) return victimStrings[name];
         if (/email/i.test(name)) return 'attacker@example.test';
         if (/phone/i.test(name)) return '+15550100999';
         if (/url/i.test(name)) return 'https://example.test/x';
