@@ -144,35 +144,41 @@ describe('sending a survey', () => {
       '... on CreateAutomationRulePayload { rule { id actions } }',
     );
     expect(rule.rule.actions).toEqual([{ type: 'REQUEST_SURVEY' }]);
-    const runs = async (id: string) =>
-      (await a.ok(`query($r: ID!, $c: ID!) { automationRuns(ruleId: $r, conversationId: $c, first: 10) { edges { node { outcome actionsApplied error } } } }`, { r: rule.rule.id, c: id })).automationRuns.edges.map(
-        (e: { node: unknown }) => e.node,
+    // The rules are deleted whatever happens: a condition-free REQUEST_SURVEY rule left enabled would survey every later resolution.
+    const rules = [rule.rule.id as string];
+    try {
+      const runs = async (id: string) =>
+        (await a.ok(`query($r: ID!, $c: ID!) { automationRuns(ruleId: $r, conversationId: $c, first: 10) { edges { node { outcome actionsApplied error } } } }`, { r: rule.rule.id, c: id })).automationRuns.edges.map(
+          (e: { node: unknown }) => e.node,
+        );
+      // Resolved without a survey: the rule sends it.
+      const plain = await conversation();
+      await resolve(plain, false);
+      await until(async () => (await runs(plain)).length > 0, 'the rule to run');
+      expect(await runs(plain)).toEqual([{ outcome: 'MATCHED', actionsApplied: ['REQUEST_SURVEY'], error: null }]);
+      expect((await surveysOf(plain)).surveys).toHaveLength(1);
+      // Resolved with one: the rule matches and sends no second.
+      const asked = await conversation();
+      await resolve(asked);
+      await until(async () => (await runs(asked)).length > 0, 'the rule to run');
+      expect((await surveysOf(asked)).surveys).toHaveLength(1);
+      // A rule on another trigger, on a conversation that is open: a FAILED run, nothing sent.
+      const open = await a.must(
+        'createAutomationRule',
+        { name: 'CSAT too early', trigger: 'PRIORITY_CHANGED', actions: [{ type: 'REQUEST_SURVEY' }] },
+        '... on CreateAutomationRulePayload { rule { id } }',
       );
-    // Resolved without a survey: the rule sends it.
-    const plain = await conversation();
-    await resolve(plain, false);
-    await until(async () => (await runs(plain)).length > 0, 'the rule to run');
-    expect(await runs(plain)).toEqual([{ outcome: 'MATCHED', actionsApplied: ['REQUEST_SURVEY'], error: null }]);
-    expect((await surveysOf(plain)).surveys).toHaveLength(1);
-    // Resolved with one: the rule matches and sends no second.
-    const asked = await conversation();
-    await resolve(asked);
-    await until(async () => (await runs(asked)).length > 0, 'the rule to run');
-    expect((await surveysOf(asked)).surveys).toHaveLength(1);
-    // A rule on another trigger, on a conversation that is open: a FAILED run, nothing sent.
-    const open = await a.must(
-      'createAutomationRule',
-      { name: 'CSAT too early', trigger: 'PRIORITY_CHANGED', actions: [{ type: 'REQUEST_SURVEY' }] },
-      '... on CreateAutomationRulePayload { rule { id } }',
-    );
-    const id = await conversation();
-    await a.must('updateConversation', { conversationId: id, priority: 'HIGH' }, '__typename');
-    const failed = async () =>
-      (await a.ok(`query($r: ID!) { automationRuns(ruleId: $r, first: 10) { edges { node { outcome error } } } }`, { r: open.rule.id })).automationRuns.edges.map((e: { node: unknown }) => e.node);
-    await until(async () => (await failed()).length > 0, 'the rule to fail');
-    expect((await failed())[0]).toMatchObject({ outcome: 'FAILED', error: expect.stringContaining('RESOLVED') });
-    expect((await surveysOf(id)).surveys).toEqual([]);
-    for (const r of [rule.rule.id, open.rule.id]) await a.must('deleteAutomationRule', { ruleId: r }, '__typename');
+      rules.push(open.rule.id);
+      const id = await conversation();
+      await a.must('updateConversation', { conversationId: id, priority: 'HIGH' }, '__typename');
+      const failed = async () =>
+        (await a.ok(`query($r: ID!) { automationRuns(ruleId: $r, first: 10) { edges { node { outcome error } } } }`, { r: open.rule.id })).automationRuns.edges.map((e: { node: unknown }) => e.node);
+      await until(async () => (await failed()).length > 0, 'the rule to fail');
+      expect((await failed())[0]).toMatchObject({ outcome: 'FAILED', error: expect.stringContaining('RESOLVED') });
+      expect((await surveysOf(id)).surveys).toEqual([]);
+    } finally {
+      for (const r of rules) await a.must('deleteAutomationRule', { ruleId: r }, '__typename');
+    }
   });
 });
 
