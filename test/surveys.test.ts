@@ -357,6 +357,25 @@ describe('conversationStats.csat', () => {
   });
 });
 
+describe('merging contacts', () => {
+  it("the duplicate's surveys and ratings move to the survivor and still count", async () => {
+    const w = await seedWorkspace(prisma, 'Merge Co');
+    const c = api(server.url, w.key);
+    const conn = api(server.url, (await w.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS'], userId: null })).secret);
+    const contactOf = async (id: string) => (await c.ok(`query($id: ID!) { node(id: $id) { ... on Conversation { contact { id } } } }`, { id })).node.contact.id as string;
+    const survivor = await contactOf(await conversation(c, w));
+    const id = await conversation(c, w);
+    const duplicate = await contactOf(id);
+    await resolve(id, true, c);
+    const [survey] = (await surveysOf(id, c)).surveys;
+    expect(await answer(tokenOf(survey), 4, 'Good', conn)).toMatchObject({ __typename: 'AnswerSurveyPayload' });
+    await c.must('mergeContacts', { survivorId: survivor, duplicateId: duplicate }, '... on MergeContactsPayload { contact { id } }');
+    const row = await prisma.survey.findUniqueOrThrow({ where: { id: localId(survey.id) } });
+    expect(row).toMatchObject({ contactId: localId(survivor), rating: 4, comment: 'Good' });
+    expect((await c.ok(`{ conversationStats { csat { sent answered averageRating } } }`)).conversationStats.csat).toEqual({ sent: 1, answered: 1, averageRating: 4 });
+  });
+});
+
 describe('erasure', () => {
   it("erasing the contact erases its surveys, comments included; the link then finds nothing", async () => {
     const { conversationId, token } = await surveyed();
