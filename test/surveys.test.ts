@@ -202,6 +202,9 @@ describe('answering with a CONNECTOR key', () => {
     const before = await state(conversationId);
     for (const rating of [0, 6]) expect(await answer(token, rating)).toMatchObject({ __typename: 'ValidationError', field: 'input.rating' });
     expect(await answer(token, 3, 'x'.repeat(2001))).toMatchObject({ __typename: 'ValidationError', field: 'input.comment' });
+    // U+0000 never reaches the database through GraphQL either.
+    const nul = await connector.request(`mutation($input: AnswerSurveyInput!) { answerSurvey(input: $input) { __typename } }`, { input: { token, rating: 3, comment: 'a\u0000b' } });
+    expect(nul.errors?.[0]?.message).toContain('NUL');
     expect(await answer('not-a-token', 3)).toMatchObject({ __typename: 'NotFoundError', entity: 'Survey' });
     expect(await answer(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`, 3)).toMatchObject({ __typename: 'NotFoundError' });
     // Another workspace's connector holds the link: the survey does not exist for it.
@@ -274,6 +277,10 @@ describe('the survey page', () => {
     expect(json.status).toBe(415);
     expect((await postForm(token, { rating: '3', comment: 'x'.repeat(20_000) })).status).toBe(413);
     expect((await fetch(pageUrl(token), { method: 'DELETE' })).status).toBe(405);
+    // PostgreSQL text cannot hold U+0000: refused as a bad comment, with the page, not a 500.
+    const nul = await postForm(token, { rating: '3', comment: 'a\u0000b' });
+    expect(nul.status).toBe(400);
+    expect(await nul.text()).toContain('NUL character');
     expect(await state(conversationId)).toBe(before);
 
     await prisma.survey.updateMany({ where: { id: localId(survey.id) }, data: { expiresAt: new Date(Date.now() - 1000) } });

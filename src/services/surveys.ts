@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Conversation, PrismaClient, Survey } from '../generated/prisma/client.js';
 import type { ScopedTx } from '../db/tenant.js';
+import { hasLoneSurrogate } from '../security/input.js';
 import { NotFoundError, SurveyExpiredError, ValidationError } from '../errors.js';
 import { lockConversation } from './conversation-store.js';
 import { addMessage, validateMessage } from './messages.js';
@@ -37,9 +38,15 @@ export function surveyLink(settings: SurveySettings, token: string): string {
   return `${settings.publicUrl ?? FALLBACK_PUBLIC_URL}${SURVEY_PATH_PREFIX}${token}`;
 }
 
-/** Checks a rating and a comment before any transaction. */
+/**
+ * Checks a rating and a comment before any transaction. The survey page reaches this without
+ * the GraphQL input checks (src/security/plugins.ts), so the comment's text is checked here
+ * too: PostgreSQL text cannot hold U+0000 nor a lone surrogate.
+ */
 export function checkAnswer(rating: number, comment: string | null | undefined, prefix = 'input'): { rating: number; comment: string | null } {
   if (!Number.isInteger(rating) || rating < 1 || rating > 5) throw new ValidationError('The rating is a whole number from 1 to 5.', `${prefix}.rating`);
+  if (comment?.includes('\u0000')) throw new ValidationError('The comment may not contain the NUL character (U+0000).', `${prefix}.comment`);
+  if (comment && hasLoneSurrogate(comment)) throw new ValidationError('The comment may not contain a lone UTF-16 surrogate.', `${prefix}.comment`);
   return { rating, comment: optionalText(comment, `${prefix}.comment`, COMMENT_MAX) ?? null };
 }
 
