@@ -4,8 +4,10 @@
 // foreign tokens changing nothing, SURVEY_ANSWERED reaching a subscription and a webhook,
 // the CSAT figures (per agent, AI alone or with a human, unchanged by a reopening), erasure.
 // Effects of the workers are awaited by polling, never by sleeping.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
+import { hashSurveyToken } from '../src/services/surveys.js';
 import { until } from './support/process.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { liveClient } from './support/ws.js';
@@ -393,5 +395,40 @@ describe('erasure', () => {
     const [row] = await prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "survey" WHERE "comment" LIKE '%12345%'`;
     expect(row!.n).toBe(0);
     expect((await fetch(pageUrl(token))).status).toBe(404);
+  });
+});
+
+// Last in the file: it uses up this address's allowance of posts to unknown tokens for a minute.
+describe('the survey page limits', () => {
+  it('answers to many real surveys from one address all count; posts to unknown tokens from it get 429 past 60 a minute', async () => {
+    // 70 answerable surveys of one conversation (one resolution each), their tokens known: rows like the one sent.
+    const { conversationId, survey } = await surveyed();
+    const row = await prisma.survey.findUniqueOrThrow({ where: { id: localId(survey.id) } });
+    const tokens = Array.from({ length: 70 }, () => randomBytes(32).toString('base64url'));
+    await prisma.survey.createMany({
+      data: tokens.map((token, i) => ({
+        workspaceId: row.workspaceId,
+        conversationId: row.conversationId,
+        contactId: row.contactId,
+        tokenHash: hashSurveyToken(token),
+        resolvedAt: new Date(row.resolvedAt.getTime() - (i + 1) * 1000),
+        sentAt: new Date(row.sentAt.getTime() - (i + 1) * 1000),
+        expiresAt: row.expiresAt,
+        aiResolvedAlone: row.aiResolvedAlone,
+      })),
+    });
+    for (const token of tokens) expect((await postForm(token, { rating: '4' })).status).toBe(303);
+    expect(await prisma.survey.count({ where: { conversationId: localId(conversationId), rating: 4 } })).toBe(70);
+    // Junk tokens (well-formed, opening nothing): 404 until the address's allowance is used up, then 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < 61; i++) statuses.push((await postForm(randomBytes(32).toString('base64url'), { rating: '1' })).status);
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses.filter((s) => s === 404).length).toBeGreaterThan(50);
+    // The real surveys are not held back by it; one survey still has its own limit of 10 a minute.
+    const [first] = tokens;
+    const again: number[] = [];
+    for (let i = 0; i < 10; i++) again.push((await postForm(first!, { rating: '5' })).status);
+    expect(again.slice(0, 9).every((s) => s === 303)).toBe(true);
+    expect(again.at(-1)).toBe(429);
   });
 });
