@@ -72,12 +72,12 @@ function tokenOf(survey: { message: { card: { actions: { url: string | null }[] 
   return url.slice(url.lastIndexOf('/') + 1);
 }
 
-/** A resolved conversation with its survey sent; returns both and the token. */
-async function surveyed(opts: { assignee?: string; handoff?: boolean } = {}) {
+/** A resolved conversation with its survey sent; returns both and the token. `by` resolves it: the team member's key `a` by default. */
+async function surveyed(opts: { assignee?: string; handoff?: boolean; by?: Api } = {}) {
   const id = await conversation();
   if (opts.assignee) await a.must('assignConversation', { conversationId: id, assigneeId: globalId('User', opts.assignee) }, '__typename');
   if (opts.handoff) await a.must('startHumanHandoff', { conversationId: id, reason: 'asks for a person' }, '__typename');
-  await resolve(id);
+  await resolve(id, true, opts.by ?? a);
   const [survey] = (await surveysOf(id)).surveys;
   return { conversationId: id, survey, token: tokenOf(survey) };
 }
@@ -100,7 +100,8 @@ async function state(conversationId: string) {
 
 describe('sending a survey', () => {
   it('resolving with requestSatisfaction sends one CARD message with the ratings and a link built from PUBLIC_URL', async () => {
-    const { conversationId, survey, token } = await surveyed({ assignee: ws.agent.id });
+    // Resolved by the AI's connector: no handoff, no human reply, no human resolving.
+    const { conversationId, survey, token } = await surveyed({ assignee: ws.agent.id, by: connector });
     expect(survey).toMatchObject({ status: 'SENT', rating: null, comment: null, answeredAt: null, aiResolvedAlone: true, assignee: { id: globalId('User', ws.agent.id) } });
     expect(new Date(survey.expiresAt).getTime() - new Date(survey.sentAt).getTime()).toBe(7 * 86_400_000);
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -134,9 +135,11 @@ describe('sending a survey', () => {
     expect(new Set(surveys.map(tokenOf)).size).toBe(2);
   });
 
-  it('records whether the AI resolved alone: not after a handoff', async () => {
-    const { survey } = await surveyed({ handoff: true });
-    expect(survey.aiResolvedAlone).toBe(false);
+  it('records whether the AI resolved alone: not after a handoff, not when a team member resolves', async () => {
+    expect((await surveyed({ handoff: true, by: connector })).survey.aiResolvedAlone).toBe(false);
+    // No handoff and no human reply, but a person (a key of a user) resolved it: not the AI alone.
+    expect((await surveyed()).survey.aiResolvedAlone).toBe(false);
+    expect((await surveyed({ by: connector })).survey.aiResolvedAlone).toBe(true);
   });
 
   it('the REQUEST_SURVEY action sends the survey of a resolution once, and fails on a conversation that is not resolved', async () => {
@@ -326,20 +329,23 @@ describe('conversationStats.csat', () => {
     const w = await seedWorkspace(prisma, 'Stats Co');
     const c = api(server.url, w.key);
     const conn = api(server.url, (await w.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS'], userId: null })).secret);
-    const send = async (opts: { assignee?: string; handoff?: boolean; rating?: number }) => {
+    // Resolved by a team member (`c`, a key of a user) unless `by` says otherwise.
+    const send = async (opts: { assignee?: string; handoff?: boolean; rating?: number; by?: Api }) => {
       const id = await conversation(c, w);
       if (opts.assignee) await c.must('assignConversation', { conversationId: id, assigneeId: globalId('User', opts.assignee) }, '__typename');
       if (opts.handoff) await c.must('startHumanHandoff', { conversationId: id }, '__typename');
-      await resolve(id, true, c);
+      await resolve(id, true, opts.by ?? c);
       const [survey] = (await surveysOf(id, c)).surveys;
       if (opts.rating) expect(await answer(tokenOf(survey), opts.rating, null, conn)).toMatchObject({ __typename: 'AnswerSurveyPayload' });
       return id;
     };
     const reassigned = await send({ assignee: w.agent.id, handoff: true, rating: 5 });
     await send({ assignee: w.agent.id, handoff: true, rating: 4 });
-    await send({ assignee: w.agent.id, handoff: true });
-    await send({ rating: 2 });
-    await send({ rating: 4 });
+    // No handoff, no reply from a human, but a team member resolved it: with a human.
+    await send({ assignee: w.agent.id });
+    // Resolved by the AI's connector alone.
+    await send({ rating: 2, by: conn });
+    await send({ rating: 4, by: conn });
     // Reopened and handed to someone else: its rating still counts for the agent.
     await c.send(reassigned, { senderType: 'CONTACT', content: 'Back again' });
     await c.must('assignConversation', { conversationId: reassigned, assigneeId: globalId('User', w.admin.id) }, '__typename');

@@ -70,7 +70,7 @@ function surveyMessage(link: string) {
 /**
  * Sends the survey of the locked conversation's current resolution, in the caller's
  * transaction: its card message, and the survey row with the assignee and whether the AI
- * resolved alone as they are now. A resolution that has its survey already gets no second one.
+ * resolved alone (no handoff, no human reply, not resolved by a person) as they are now. A resolution that has its survey already gets no second one.
  */
 export async function requestSurvey(
   tx: ScopedTx,
@@ -96,7 +96,9 @@ export async function requestSurvey(
       tokenHash: hashSurveyToken(token),
       resolvedAt: conversation.resolvedAt,
       assigneeId: conversation.assigneeId,
-      aiResolvedAlone: handoffs === 0 && conversation.firstHumanResponseAt === null,
+      // The AI alone: no handoff, no human reply, and no person resolving (resolvedById is set
+      // only when a user's key resolves; the AI's connector, a rule, a key of no user leave it null).
+      aiResolvedAlone: handoffs === 0 && conversation.firstHumanResponseAt === null && conversation.resolvedById === null,
       messageId: sent.message.id,
       sentAt,
       expiresAt: new Date(sentAt.getTime() + settings.ttlMs),
