@@ -4,8 +4,10 @@
 // foreign tokens changing nothing, SURVEY_ANSWERED reaching a subscription and a webhook,
 // the CSAT figures (per agent, AI alone or with a human, unchanged by a reopening), erasure.
 // Effects of the workers are awaited by polling, never by sleeping.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
+import { hashSurveyToken } from '../src/services/surveys.js';
 import { until } from './support/process.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { liveClient } from './support/ws.js';
@@ -70,12 +72,12 @@ function tokenOf(survey: { message: { card: { actions: { url: string | null }[] 
   return url.slice(url.lastIndexOf('/') + 1);
 }
 
-/** A resolved conversation with its survey sent; returns both and the token. */
-async function surveyed(opts: { assignee?: string; handoff?: boolean } = {}) {
+/** A resolved conversation with its survey sent; returns both and the token. `by` resolves it: the team member's key `a` by default. */
+async function surveyed(opts: { assignee?: string; handoff?: boolean; by?: Api } = {}) {
   const id = await conversation();
   if (opts.assignee) await a.must('assignConversation', { conversationId: id, assigneeId: globalId('User', opts.assignee) }, '__typename');
   if (opts.handoff) await a.must('startHumanHandoff', { conversationId: id, reason: 'asks for a person' }, '__typename');
-  await resolve(id);
+  await resolve(id, true, opts.by ?? a);
   const [survey] = (await surveysOf(id)).surveys;
   return { conversationId: id, survey, token: tokenOf(survey) };
 }
@@ -98,7 +100,8 @@ async function state(conversationId: string) {
 
 describe('sending a survey', () => {
   it('resolving with requestSatisfaction sends one CARD message with the ratings and a link built from PUBLIC_URL', async () => {
-    const { conversationId, survey, token } = await surveyed({ assignee: ws.agent.id });
+    // Resolved by the AI's connector: no handoff, no human reply, no human resolving.
+    const { conversationId, survey, token } = await surveyed({ assignee: ws.agent.id, by: connector });
     expect(survey).toMatchObject({ status: 'SENT', rating: null, comment: null, answeredAt: null, aiResolvedAlone: true, assignee: { id: globalId('User', ws.agent.id) } });
     expect(new Date(survey.expiresAt).getTime() - new Date(survey.sentAt).getTime()).toBe(7 * 86_400_000);
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -132,9 +135,11 @@ describe('sending a survey', () => {
     expect(new Set(surveys.map(tokenOf)).size).toBe(2);
   });
 
-  it('records whether the AI resolved alone: not after a handoff', async () => {
-    const { survey } = await surveyed({ handoff: true });
-    expect(survey.aiResolvedAlone).toBe(false);
+  it('records whether the AI resolved alone: not after a handoff, not when a team member resolves', async () => {
+    expect((await surveyed({ handoff: true, by: connector })).survey.aiResolvedAlone).toBe(false);
+    // No handoff and no human reply, but a person (a key of a user) resolved it: not the AI alone.
+    expect((await surveyed()).survey.aiResolvedAlone).toBe(false);
+    expect((await surveyed({ by: connector })).survey.aiResolvedAlone).toBe(true);
   });
 
   it('the REQUEST_SURVEY action sends the survey of a resolution once, and fails on a conversation that is not resolved', async () => {
@@ -144,35 +149,41 @@ describe('sending a survey', () => {
       '... on CreateAutomationRulePayload { rule { id actions } }',
     );
     expect(rule.rule.actions).toEqual([{ type: 'REQUEST_SURVEY' }]);
-    const runs = async (id: string) =>
-      (await a.ok(`query($r: ID!, $c: ID!) { automationRuns(ruleId: $r, conversationId: $c, first: 10) { edges { node { outcome actionsApplied error } } } }`, { r: rule.rule.id, c: id })).automationRuns.edges.map(
-        (e: { node: unknown }) => e.node,
+    // The rules are deleted whatever happens: a condition-free REQUEST_SURVEY rule left enabled would survey every later resolution.
+    const rules = [rule.rule.id as string];
+    try {
+      const runs = async (id: string) =>
+        (await a.ok(`query($r: ID!, $c: ID!) { automationRuns(ruleId: $r, conversationId: $c, first: 10) { edges { node { outcome actionsApplied error } } } }`, { r: rule.rule.id, c: id })).automationRuns.edges.map(
+          (e: { node: unknown }) => e.node,
+        );
+      // Resolved without a survey: the rule sends it.
+      const plain = await conversation();
+      await resolve(plain, false);
+      await until(async () => (await runs(plain)).length > 0, 'the rule to run');
+      expect(await runs(plain)).toEqual([{ outcome: 'MATCHED', actionsApplied: ['REQUEST_SURVEY'], error: null }]);
+      expect((await surveysOf(plain)).surveys).toHaveLength(1);
+      // Resolved with one: the rule matches and sends no second.
+      const asked = await conversation();
+      await resolve(asked);
+      await until(async () => (await runs(asked)).length > 0, 'the rule to run');
+      expect((await surveysOf(asked)).surveys).toHaveLength(1);
+      // A rule on another trigger, on a conversation that is open: a FAILED run, nothing sent.
+      const open = await a.must(
+        'createAutomationRule',
+        { name: 'CSAT too early', trigger: 'PRIORITY_CHANGED', actions: [{ type: 'REQUEST_SURVEY' }] },
+        '... on CreateAutomationRulePayload { rule { id } }',
       );
-    // Resolved without a survey: the rule sends it.
-    const plain = await conversation();
-    await resolve(plain, false);
-    await until(async () => (await runs(plain)).length > 0, 'the rule to run');
-    expect(await runs(plain)).toEqual([{ outcome: 'MATCHED', actionsApplied: ['REQUEST_SURVEY'], error: null }]);
-    expect((await surveysOf(plain)).surveys).toHaveLength(1);
-    // Resolved with one: the rule matches and sends no second.
-    const asked = await conversation();
-    await resolve(asked);
-    await until(async () => (await runs(asked)).length > 0, 'the rule to run');
-    expect((await surveysOf(asked)).surveys).toHaveLength(1);
-    // A rule on another trigger, on a conversation that is open: a FAILED run, nothing sent.
-    const open = await a.must(
-      'createAutomationRule',
-      { name: 'CSAT too early', trigger: 'PRIORITY_CHANGED', actions: [{ type: 'REQUEST_SURVEY' }] },
-      '... on CreateAutomationRulePayload { rule { id } }',
-    );
-    const id = await conversation();
-    await a.must('updateConversation', { conversationId: id, priority: 'HIGH' }, '__typename');
-    const failed = async () =>
-      (await a.ok(`query($r: ID!) { automationRuns(ruleId: $r, first: 10) { edges { node { outcome error } } } }`, { r: open.rule.id })).automationRuns.edges.map((e: { node: unknown }) => e.node);
-    await until(async () => (await failed()).length > 0, 'the rule to fail');
-    expect((await failed())[0]).toMatchObject({ outcome: 'FAILED', error: expect.stringContaining('RESOLVED') });
-    expect((await surveysOf(id)).surveys).toEqual([]);
-    for (const r of [rule.rule.id, open.rule.id]) await a.must('deleteAutomationRule', { ruleId: r }, '__typename');
+      rules.push(open.rule.id);
+      const id = await conversation();
+      await a.must('updateConversation', { conversationId: id, priority: 'HIGH' }, '__typename');
+      const failed = async () =>
+        (await a.ok(`query($r: ID!) { automationRuns(ruleId: $r, first: 10) { edges { node { outcome error } } } }`, { r: open.rule.id })).automationRuns.edges.map((e: { node: unknown }) => e.node);
+      await until(async () => (await failed()).length > 0, 'the rule to fail');
+      expect((await failed())[0]).toMatchObject({ outcome: 'FAILED', error: expect.stringContaining('RESOLVED') });
+      expect((await surveysOf(id)).surveys).toEqual([]);
+    } finally {
+      for (const r of rules) await a.must('deleteAutomationRule', { ruleId: r }, '__typename');
+    }
   });
 });
 
@@ -196,6 +207,9 @@ describe('answering with a CONNECTOR key', () => {
     const before = await state(conversationId);
     for (const rating of [0, 6]) expect(await answer(token, rating)).toMatchObject({ __typename: 'ValidationError', field: 'input.rating' });
     expect(await answer(token, 3, 'x'.repeat(2001))).toMatchObject({ __typename: 'ValidationError', field: 'input.comment' });
+    // U+0000 never reaches the database through GraphQL either.
+    const nul = await connector.request(`mutation($input: AnswerSurveyInput!) { answerSurvey(input: $input) { __typename } }`, { input: { token, rating: 3, comment: 'a\u0000b' } });
+    expect(nul.errors?.[0]?.message).toContain('NUL');
     expect(await answer('not-a-token', 3)).toMatchObject({ __typename: 'NotFoundError', entity: 'Survey' });
     expect(await answer(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`, 3)).toMatchObject({ __typename: 'NotFoundError' });
     // Another workspace's connector holds the link: the survey does not exist for it.
@@ -268,6 +282,10 @@ describe('the survey page', () => {
     expect(json.status).toBe(415);
     expect((await postForm(token, { rating: '3', comment: 'x'.repeat(20_000) })).status).toBe(413);
     expect((await fetch(pageUrl(token), { method: 'DELETE' })).status).toBe(405);
+    // PostgreSQL text cannot hold U+0000: refused as a bad comment, with the page, not a 500.
+    const nul = await postForm(token, { rating: '3', comment: 'a\u0000b' });
+    expect(nul.status).toBe(400);
+    expect(await nul.text()).toContain('NUL character');
     expect(await state(conversationId)).toBe(before);
 
     await prisma.survey.updateMany({ where: { id: localId(survey.id) }, data: { expiresAt: new Date(Date.now() - 1000) } });
@@ -311,20 +329,23 @@ describe('conversationStats.csat', () => {
     const w = await seedWorkspace(prisma, 'Stats Co');
     const c = api(server.url, w.key);
     const conn = api(server.url, (await w.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS'], userId: null })).secret);
-    const send = async (opts: { assignee?: string; handoff?: boolean; rating?: number }) => {
+    // Resolved by a team member (`c`, a key of a user) unless `by` says otherwise.
+    const send = async (opts: { assignee?: string; handoff?: boolean; rating?: number; by?: Api }) => {
       const id = await conversation(c, w);
       if (opts.assignee) await c.must('assignConversation', { conversationId: id, assigneeId: globalId('User', opts.assignee) }, '__typename');
       if (opts.handoff) await c.must('startHumanHandoff', { conversationId: id }, '__typename');
-      await resolve(id, true, c);
+      await resolve(id, true, opts.by ?? c);
       const [survey] = (await surveysOf(id, c)).surveys;
       if (opts.rating) expect(await answer(tokenOf(survey), opts.rating, null, conn)).toMatchObject({ __typename: 'AnswerSurveyPayload' });
       return id;
     };
     const reassigned = await send({ assignee: w.agent.id, handoff: true, rating: 5 });
     await send({ assignee: w.agent.id, handoff: true, rating: 4 });
-    await send({ assignee: w.agent.id, handoff: true });
-    await send({ rating: 2 });
-    await send({ rating: 4 });
+    // No handoff, no reply from a human, but a team member resolved it: with a human.
+    await send({ assignee: w.agent.id });
+    // Resolved by the AI's connector alone.
+    await send({ rating: 2, by: conn });
+    await send({ rating: 4, by: conn });
     // Reopened and handed to someone else: its rating still counts for the agent.
     await c.send(reassigned, { senderType: 'CONTACT', content: 'Back again' });
     await c.must('assignConversation', { conversationId: reassigned, assigneeId: globalId('User', w.admin.id) }, '__typename');
@@ -351,6 +372,25 @@ describe('conversationStats.csat', () => {
   });
 });
 
+describe('merging contacts', () => {
+  it("the duplicate's surveys and ratings move to the survivor and still count", async () => {
+    const w = await seedWorkspace(prisma, 'Merge Co');
+    const c = api(server.url, w.key);
+    const conn = api(server.url, (await w.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS'], userId: null })).secret);
+    const contactOf = async (id: string) => (await c.ok(`query($id: ID!) { node(id: $id) { ... on Conversation { contact { id } } } }`, { id })).node.contact.id as string;
+    const survivor = await contactOf(await conversation(c, w));
+    const id = await conversation(c, w);
+    const duplicate = await contactOf(id);
+    await resolve(id, true, c);
+    const [survey] = (await surveysOf(id, c)).surveys;
+    expect(await answer(tokenOf(survey), 4, 'Good', conn)).toMatchObject({ __typename: 'AnswerSurveyPayload' });
+    await c.must('mergeContacts', { survivorId: survivor, duplicateId: duplicate }, '... on MergeContactsPayload { contact { id } }');
+    const row = await prisma.survey.findUniqueOrThrow({ where: { id: localId(survey.id) } });
+    expect(row).toMatchObject({ contactId: localId(survivor), rating: 4, comment: 'Good' });
+    expect((await c.ok(`{ conversationStats { csat { sent answered averageRating } } }`)).conversationStats.csat).toEqual({ sent: 1, answered: 1, averageRating: 4 });
+  });
+});
+
 describe('erasure', () => {
   it("erasing the contact erases its surveys, comments included; the link then finds nothing", async () => {
     const { conversationId, token } = await surveyed();
@@ -361,5 +401,40 @@ describe('erasure', () => {
     const [row] = await prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "survey" WHERE "comment" LIKE '%12345%'`;
     expect(row!.n).toBe(0);
     expect((await fetch(pageUrl(token))).status).toBe(404);
+  });
+});
+
+// Last in the file: it uses up this address's allowance of posts to unknown tokens for a minute.
+describe('the survey page limits', () => {
+  it('answers to many real surveys from one address all count; posts to unknown tokens from it get 429 past 60 a minute', async () => {
+    // 70 answerable surveys of one conversation (one resolution each), their tokens known: rows like the one sent.
+    const { conversationId, survey } = await surveyed();
+    const row = await prisma.survey.findUniqueOrThrow({ where: { id: localId(survey.id) } });
+    const tokens = Array.from({ length: 70 }, () => randomBytes(32).toString('base64url'));
+    await prisma.survey.createMany({
+      data: tokens.map((token, i) => ({
+        workspaceId: row.workspaceId,
+        conversationId: row.conversationId,
+        contactId: row.contactId,
+        tokenHash: hashSurveyToken(token),
+        resolvedAt: new Date(row.resolvedAt.getTime() - (i + 1) * 1000),
+        sentAt: new Date(row.sentAt.getTime() - (i + 1) * 1000),
+        expiresAt: row.expiresAt,
+        aiResolvedAlone: row.aiResolvedAlone,
+      })),
+    });
+    for (const token of tokens) expect((await postForm(token, { rating: '4' })).status).toBe(303);
+    expect(await prisma.survey.count({ where: { conversationId: localId(conversationId), rating: 4 } })).toBe(70);
+    // Junk tokens (well-formed, opening nothing): 404 until the address's allowance is used up, then 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < 61; i++) statuses.push((await postForm(randomBytes(32).toString('base64url'), { rating: '1' })).status);
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses.filter((s) => s === 404).length).toBeGreaterThan(50);
+    // The real surveys are not held back by it; one survey still has its own limit of 10 a minute.
+    const [first] = tokens;
+    const again: number[] = [];
+    for (let i = 0; i < 10; i++) again.push((await postForm(first!, { rating: '5' })).status);
+    expect(again.slice(0, 9).every((s) => s === 303)).toBe(true);
+    expect(again.at(-1)).toBe(429);
   });
 });

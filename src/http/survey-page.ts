@@ -5,7 +5,8 @@
 // GET: a reload does not post again). The token is the only authority: no key, no cookie.
 //
 // Unknown tokens are 404 and expired surveys 410, each a page that says so. Bodies are small
-// (16 KB at most) and only urlencoded; answers are limited per survey and per address.
+// (16 KB at most) and only urlencoded; answers are limited per survey, and posts to unknown
+// tokens per address.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PrismaClient } from '../generated/prisma/client.js';
@@ -17,7 +18,6 @@ import {
   answerSurvey,
   COMMENT_MAX,
   findSurveyByToken,
-  hashSurveyToken,
   isExpired,
   RATING_LABELS,
   SURVEY_PATH_PREFIX,
@@ -25,9 +25,15 @@ import {
 } from '../services/surveys.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
-/** Answers per survey, and posts per client address, in a minute. */
+/**
+ * Answers per survey in a minute, and posts per client address to tokens that open no survey
+ * (guessing, junk). Answers to real surveys are not counted per address: behind a proxy every
+ * contact shares the proxy's address.
+ */
 const PER_SURVEY_PER_MINUTE = 10;
-const PER_ADDRESS_PER_MINUTE = 60;
+const UNKNOWN_PER_ADDRESS_PER_MINUTE = 60;
+/** Keys a limiter remembers at most; past it, the oldest windows are forgotten first. */
+const LIMITER_KEYS = 10_000;
 
 const CSS = `
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f6f8fa;color:#1f2328}
@@ -143,19 +149,30 @@ function expiredPage(found: SurveyByToken): string {
   return messagePage('This survey has closed', `This survey closed on ${dateText(found.survey.expiresAt)} and can no longer be answered.${answer}`);
 }
 
-/** A fixed window count per key, forgotten after its minute (and all at once if it grows too big). */
-class MinuteLimiter {
+/**
+ * A fixed window count per key, forgotten after its minute. At most `maxKeys` keys: past it,
+ * the oldest windows go first (never all at once, which would let a flood of new keys reset
+ * every count). Windows are kept in the order they began, so the oldest is always first.
+ */
+export class MinuteLimiter {
   private readonly counts = new Map<string, { n: number; until: number }>();
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly maxKeys = LIMITER_KEYS,
+  ) {}
   allow(key: string, now = Date.now()): boolean {
-    if (this.counts.size > 10_000) this.counts.clear();
     const c = this.counts.get(key);
-    if (!c || c.until <= now) {
-      this.counts.set(key, { n: 1, until: now + 60_000 });
-      return true;
+    if (c && c.until > now) {
+      c.n += 1;
+      return c.n <= this.max;
     }
-    c.n += 1;
-    return c.n <= this.max;
+    if (c) this.counts.delete(key);
+    for (const [k, v] of this.counts) {
+      if (v.until > now && this.counts.size < this.maxKeys) break;
+      this.counts.delete(k);
+    }
+    this.counts.set(key, { n: 1, until: now + 60_000 });
+    return true;
   }
 }
 
@@ -186,7 +203,7 @@ export interface SurveyPageDeps {
 
 export function surveyPageRoute(deps: SurveyPageDeps) {
   const perSurvey = new MinuteLimiter(PER_SURVEY_PER_MINUTE);
-  const perAddress = new MinuteLimiter(PER_ADDRESS_PER_MINUTE);
+  const unknownPerAddress = new MinuteLimiter(UNKNOWN_PER_ADDRESS_PER_MINUTE);
 
   const send = (res: ServerResponse, status: number, html: string, extra: Record<string, string> = {}) => {
     res.writeHead(status, { ...HEADERS, ...extra });
@@ -213,15 +230,22 @@ export function surveyPageRoute(deps: SurveyPageDeps) {
       req.resume();
       return send(res, 415, messagePage('Not a survey form', 'Send the survey form from its page.'));
     }
-    if (!perAddress.allow(req.socket.remoteAddress ?? '') || !perSurvey.allow(hashSurveyToken(token))) {
+    const tooMany = () => {
       req.resume();
-      return send(res, 429, messagePage('Too many answers', 'Please wait a minute before answering again.'), { 'retry-after': '60' });
+      send(res, 429, messagePage('Too many answers', 'Please wait a minute before answering again.'), { 'retry-after': '60' });
+    };
+    // A token that opens no survey counts for its address (a malformed one is refused without a query);
+    // a real survey counts for itself only.
+    const found = await findSurveyByToken(deps.prisma, token);
+    if (!found) {
+      if (!unknownPerAddress.allow(req.socket.remoteAddress ?? '')) return tooMany();
+      req.resume();
+      return send(res, 404, NOT_FOUND());
     }
+    if (!perSurvey.allow(found.survey.id)) return tooMany();
     const body = await readBody(req, MAX_BODY_BYTES);
     if (body === 'too large') return send(res, 413, messagePage('Comment too long', `Comments are limited to ${COMMENT_MAX} characters. Go back and shorten it.`), { connection: 'close' });
     const form = new URLSearchParams(body);
-    const found = await findSurveyByToken(deps.prisma, token);
-    if (!found) return send(res, 404, NOT_FOUND());
     const workspaceId = found.survey.workspaceId;
     const comment = form.get('comment');
     const rating = /^[1-5]$/.test(form.get('rating') ?? '') ? Number(form.get('rating')) : NaN;

@@ -91,7 +91,7 @@ builder.mutationField('mergeContacts', (t) =>
   t.field({
     type: ContactPayload('MergeContactsPayload', 'The surviving contact, with what it took over.'),
     description:
-      "Merges a duplicate contact into a survivor: the duplicate's conversations and identities move to the survivor, the survivor's missing name, email and phone are taken from the duplicate, and the duplicate disappears." + MUTATION_NULL,
+      "Merges a duplicate contact into a survivor: the duplicate's conversations, identities and surveys move to the survivor, the survivor's missing name, email and phone are taken from the duplicate, and the duplicate disappears." + MUTATION_NULL,
     nullable: true,
     authScopes: { scope: 'WRITE_CONTACTS' },
     args: { input: t.arg({ type: MergeContactsInput, required: true, description: 'The contacts.' }) },

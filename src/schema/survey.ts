@@ -47,7 +47,7 @@ export const SurveyNode = builder.prismaNode('Survey', {
       description: 'Who was assigned when the conversation was resolved: the rating counts for them. Null when nobody was (or the user was deleted).',
     }),
     aiResolvedAlone: t.exposeBoolean('aiResolvedAlone', {
-      description: 'True when the AI resolved the conversation alone: no handoff and no reply from a human before the resolution.',
+      description: "True when the AI resolved the conversation alone: no handoff, no reply from a human before the resolution, and not resolved by a person (a key of a user; the AI's CONNECTOR key, a key of no user and an automation rule are not persons).",
     }),
     message: t.relation('message', { nullable: true, description: 'The CARD message that carried the survey; null once that message was erased.' }),
   }),
@@ -127,8 +127,8 @@ function figureFields<T extends CsatFigures>(t: PothosSchemaTypes.ObjectFieldBui
 const SurveyResolverEnum = builder.enumType('SurveyResolver', {
   description: 'Who resolved a surveyed conversation.',
   values: {
-    AI_ALONE: { description: 'The AI alone: no handoff, no reply from a human.' },
-    WITH_HUMAN: { description: 'A human took part: after a handoff, or a human replied.' },
+    AI_ALONE: { description: 'The AI alone: no handoff, no reply from a human, not resolved by a person (a key of a user).' },
+    WITH_HUMAN: { description: 'A human took part: after a handoff, a human replied, or a person resolved it.' },
   } as const,
 });
 
@@ -174,7 +174,7 @@ export const CsatStatsRef = builder.objectRef<CsatStats>('CsatStats').implement(
     }),
     byResolver: t.field({
       type: [CsatResolverStats],
-      description: 'The AI alone vs with a human (after a handoff, or a human replied): both listed, 0 included.',
+      description: 'The AI alone vs with a human (after a handoff, a human replied, or a person resolved it): both listed, 0 included.',
       resolve: (s) => s.byResolver,
     }),
   }),

@@ -179,7 +179,7 @@ export interface MergeContactsInput {
 }
 
 /**
- * Moves the duplicate's conversations, messages and identities to the survivor, fills the
+ * Moves the duplicate's conversations, messages, identities and surveys to the survivor, fills the
  * survivor's missing fields from the duplicate, and deletes the duplicate.
  */
 export async function mergeContacts(sctx: ServiceContext, input: MergeContactsInput): Promise<Contact> {
@@ -197,6 +197,8 @@ export async function mergeContacts(sctx: ServiceContext, input: MergeContactsIn
       WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "contact_id" = ${duplicate.id}::uuid RETURNING "id"`;
     await tx.message.updateMany({ where: { senderContactId: duplicate.id }, data: { senderContactId: survivor.id } });
     const identities = await tx.contactIdentity.updateMany({ where: { contactId: duplicate.id }, data: { contactId: survivor.id } });
+    // The duplicate's surveys (and their answers) are the survivor's now: deleting the duplicate would cascade to them.
+    await tx.survey.updateMany({ where: { contactId: duplicate.id }, data: { contactId: survivor.id } });
     await lockContact(tx, sctx.workspaceId, survivor.id);
     await lockContact(tx, sctx.workspaceId, duplicate.id);
     await tx.contact.delete({ where: { id: duplicate.id } });

@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Conversation, PrismaClient, Survey } from '../generated/prisma/client.js';
 import type { ScopedTx } from '../db/tenant.js';
+import { hasLoneSurrogate } from '../security/input.js';
 import { NotFoundError, SurveyExpiredError, ValidationError } from '../errors.js';
 import { lockConversation } from './conversation-store.js';
 import { addMessage, validateMessage } from './messages.js';
@@ -37,9 +38,15 @@ export function surveyLink(settings: SurveySettings, token: string): string {
   return `${settings.publicUrl ?? FALLBACK_PUBLIC_URL}${SURVEY_PATH_PREFIX}${token}`;
 }
 
-/** Checks a rating and a comment before any transaction. */
+/**
+ * Checks a rating and a comment before any transaction. The survey page reaches this without
+ * the GraphQL input checks (src/security/plugins.ts), so the comment's text is checked here
+ * too: PostgreSQL text cannot hold U+0000 nor a lone surrogate.
+ */
 export function checkAnswer(rating: number, comment: string | null | undefined, prefix = 'input'): { rating: number; comment: string | null } {
   if (!Number.isInteger(rating) || rating < 1 || rating > 5) throw new ValidationError('The rating is a whole number from 1 to 5.', `${prefix}.rating`);
+  if (comment?.includes('\u0000')) throw new ValidationError('The comment may not contain the NUL character (U+0000).', `${prefix}.comment`);
+  if (comment && hasLoneSurrogate(comment)) throw new ValidationError('The comment may not contain a lone UTF-16 surrogate.', `${prefix}.comment`);
   return { rating, comment: optionalText(comment, `${prefix}.comment`, COMMENT_MAX) ?? null };
 }
 
@@ -63,7 +70,7 @@ function surveyMessage(link: string) {
 /**
  * Sends the survey of the locked conversation's current resolution, in the caller's
  * transaction: its card message, and the survey row with the assignee and whether the AI
- * resolved alone as they are now. A resolution that has its survey already gets no second one.
+ * resolved alone (no handoff, no human reply, not resolved by a person) as they are now. A resolution that has its survey already gets no second one.
  */
 export async function requestSurvey(
   tx: ScopedTx,
@@ -89,7 +96,9 @@ export async function requestSurvey(
       tokenHash: hashSurveyToken(token),
       resolvedAt: conversation.resolvedAt,
       assigneeId: conversation.assigneeId,
-      aiResolvedAlone: handoffs === 0 && conversation.firstHumanResponseAt === null,
+      // The AI alone: no handoff, no human reply, and no person resolving (resolvedById is set
+      // only when a user's key resolves; the AI's connector, a rule, a key of no user leave it null).
+      aiResolvedAlone: handoffs === 0 && conversation.firstHumanResponseAt === null && conversation.resolvedById === null,
       messageId: sent.message.id,
       sentAt,
       expiresAt: new Date(sentAt.getTime() + settings.ttlMs),
