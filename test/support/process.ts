@@ -52,8 +52,14 @@ export const CHILD_NODE_FLAGS = ['--liftoff-only'];
 
 let perTest: Set<ChildRun> | null = null;
 const perFile = new Set<ChildRun>();
-/** Children not yet reaped: only their process groups are surely still theirs. */
-const unreaped = new Set<ChildRun>();
+/**
+ * Children not yet reaped: only their process groups are surely still theirs. One set per test
+ * worker process: test files share a worker (vitest.config.ts, isolate: false) and each
+ * evaluates this module anew, but the 'exit' listener below is added once.
+ */
+const shared = globalThis as { parleyUnreapedChildren?: Set<ChildRun> };
+const firstInProcess = !shared.parleyUnreapedChildren;
+const unreaped = (shared.parleyUnreapedChildren ??= new Set<ChildRun>());
 
 beforeEach(() => {
   perTest = new Set();
@@ -70,15 +76,17 @@ afterAll(async () => {
 // yet: the pid of one that was is free again, and with pid_max at 32768 a suite wraps around;
 // reused by a child another test file started (detached, so a group leader), a group kill
 // here would kill that child.
-process.once('exit', () => {
-  for (const c of unreaped) {
-    try {
-      process.kill(-c.pid, 'SIGKILL');
-    } catch {
-      // gone
+if (firstInProcess) {
+  process.once('exit', () => {
+    for (const c of unreaped) {
+      try {
+        process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
     }
-  }
-});
+  });
+}
 
 /**
  * Runs `node --import tsx <script> ...args` from the repository root with a clean environment
