@@ -99,7 +99,9 @@ if (!usePostgres) describe('a first start killed while it seeds the demo (PGlite
   it('stopped by SIGTERM while it seeds: exits 0, leaves nothing (no demo, no lock)', async () => {
     // SIGTERM is handled from the first moment (src/shutdown.ts), not only once the server
     // listens: a stop that lands during the start ends it cleanly, never by the signal.
-    const env = { DATA_DIR: emptyDataDir(), PORT: '0' };
+    // A migrated, empty database (the template): the seed is what runs, without the initdb and
+    // migrations the test above covers.
+    const env = { DATA_DIR: (await createTestDatabase({ dataDir: emptyDataDir(), postgres: false })).dataDir, PORT: '0' };
     const first = runParley({ ...env, PARLEY_TEST_SEED_HOLD_AT: 'conversation-3' });
     await first.waitFor(held('conversation-3'));
     await stopCleanly(first);
@@ -109,7 +111,8 @@ if (!usePostgres) describe('a first start killed while it seeds the demo (PGlite
   });
 
   it('after the seed committed but before the key was printed: the next start says how to make a key, and that works', async () => {
-    const env = { DATA_DIR: emptyDataDir(), PORT: '0' };
+    // Migrated and empty, as above.
+    const env = { DATA_DIR: (await createTestDatabase({ dataDir: emptyDataDir(), postgres: false })).dataDir, PORT: '0' };
     const first = runParley({ ...env, PARLEY_TEST_SEED_HOLD_AT: 'committed' });
     await first.waitFor(held('committed'));
     await first.kill();

@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from './support/databases.js';
 import { DEMO_KEY_LINE, DEMO_VIEWER } from './support/demo.js';
 import { gql } from './support/graphql.js';
 import { listening, PROCESS_TEST_TIMEOUT_MS, runCommand, until, type ChildRun } from './support/process.js';
@@ -20,7 +21,11 @@ const work = mkdtempSync(join(tmpdir(), 'parley-npm-'));
 const project = join(work, 'parley');
 const dataDir = join(work, 'data');
 
-beforeAll(() => {
+beforeAll(async () => {
+  // The data directory starts migrated and empty (the global setup's template): the first
+  // `npm start` still seeds the demo and prints its key, without the initdb and migrations that
+  // test/first-start.test.ts covers (about 8 s of CPU).
+  await createTestDatabase({ dataDir, postgres: false });
   for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'prisma.config.ts', 'prisma', 'scripts', 'src']) {
     cpSync(join(repo, entry), join(project, entry), { recursive: true });
   }

@@ -25,11 +25,16 @@ export const MIGRATIONS_DIR = join(PRISMA_DIR, 'migrations');
 export const SCHEMA_PATH = join(PRISMA_DIR, 'schema.prisma');
 
 type EngineModule = { SchemaEngine: typeof SchemaEngine };
-let engineModule: Promise<EngineModule> | undefined;
+/**
+ * Kept on globalThis, not in this module: the glue is loaded once per process (Node's module
+ * cache), and instantiating the wasm module again into it (this module evaluated a second time,
+ * as the test runner does for each test file in a shared worker) left the engine hanging.
+ */
+const processWide = globalThis as { parleySchemaEngineModule?: Promise<EngineModule> };
 
 /** Instantiates the wasm module once per process (its glue expects a bundler's wasm import). */
 function loadEngineModule(): Promise<EngineModule> {
-  engineModule ??= (async () => {
+  return (processWide.parleySchemaEngineModule ??= (async () => {
     const pkgDir = dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
     const glue = await import(join(pkgDir, 'schema_engine_bg.js'));
     const bytes = await readFile(join(pkgDir, 'schema_engine_bg.wasm'));
@@ -37,8 +42,7 @@ function loadEngineModule(): Promise<EngineModule> {
     glue.__wbg_set_wasm(instance.exports);
     (instance.exports as { __wbindgen_start?: () => void }).__wbindgen_start?.();
     return glue as EngineModule;
-  })();
-  return engineModule;
+  })());
 }
 
 /**
