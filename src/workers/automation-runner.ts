@@ -32,6 +32,11 @@ export interface RunnerOptions {
   maxRunsPerConversationHour: number;
   /** How survey links are made, for REQUEST_SURVEY. */
   surveys?: SurveySettings;
+  /**
+   * False only in tests (PARLEY_TEST_AUTOMATION_NO_WAKE): commits and saved rules wake nothing,
+   * the runner looks only at its start and every `pollMs`.
+   */
+  wakes?: boolean;
 }
 
 /** A chain of rule-caused events stops here: a rule run at this depth triggers no further rule. */
@@ -143,13 +148,14 @@ export class AutomationRunner {
 
   /** A rule was saved in this process: commits wake the runner again. */
   rulesMayExist() {
+    if (this.options.wakes === false) return;
     this.rulesSeen = true;
     this.wake();
   }
 
   /** Looks at the timeline now (an event has just committed), unless no rule is enabled anywhere. */
   wake() {
-    if (this.rulesSeen) this.loop.wake();
+    if (this.rulesSeen && this.options.wakes !== false) this.loop.wake();
   }
 
   /** One pass over the workspaces with events the runner has not taken; true if more are waiting. */
