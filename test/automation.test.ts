@@ -478,6 +478,35 @@ describe('snooze and time-based triggers', () => {
     }
   });
 
+  it('time-based rules written to loop (open unassigned → pending → reopened) stop: the episode a rule started obeys the loop guards', async () => {
+    const update = (ruleId: string, input: Record<string, unknown>) => a.must('updateAutomationRule', { ruleId, ...input }, '... on UpdateAutomationRulePayload { rule { id } }');
+    const pair = async (tag: string, allowRuleEvents: boolean) => [
+      await createRule({ name: `Park ${tag}`, trigger: 'OPEN_UNASSIGNED', thresholdSeconds: 1, conditions: mark(tag), allowRuleEvents, actions: [{ type: 'CHANGE_STATUS', status: 'PENDING' }] }),
+      await createRule({ name: `Reopen ${tag}`, trigger: 'PENDING_TOO_LONG', thresholdSeconds: 1, conditions: mark(tag), allowRuleEvents, actions: [{ type: 'CHANGE_STATUS', status: 'OPEN' }] }),
+    ];
+    const [park, reopen] = await pair('bounce', false);
+    const [park3, reopen3] = await pair('bounce3', true);
+    try {
+      // Not opted in: the reopening rule does not take the episode the parking rule started.
+      const id = await conversationWith({ tag: 'bounce' });
+      const missed = await waitRuns(reopen!, (r) => onConversation(id, 'NOT_MATCHED')(r).length >= 1, 'the reopening rule stopped by the guard');
+      expect(onConversation(id, 'NOT_MATCHED')(missed)[0]!.reason).toMatch(/started by a rule/);
+      expect(onConversation(id)(missed)).toHaveLength(0);
+      expect(onConversation(id)(await runs(park!))).toHaveLength(1);
+      expect((await a.conversation(id)).status).toBe('PENDING');
+      // Opted in: depth 1 (park), 2 (reopen), 3 (park), then the chain's depth limit.
+      const id3 = await conversationWith({ tag: 'bounce3' });
+      const limited = await waitRuns(reopen3!, (r) => onConversation(id3, 'NOT_MATCHED')(r).length >= 1, 'the chain depth limit');
+      expect(onConversation(id3, 'NOT_MATCHED')(limited)[0]!.reason).toMatch(/chain depth limit/);
+      expect(onConversation(id3)(limited)).toHaveLength(1);
+      expect(onConversation(id3)(await runs(park3!))).toHaveLength(2);
+      expect((await a.conversation(id3)).status).toBe('PENDING');
+    } finally {
+      for (const r of [park, reopen, park3, reopen3]) await update(r!, { enabled: false });
+      for (const r of [park, reopen, park3, reopen3]) await deleteRule(r!);
+    }
+  });
+
   it('PENDING_TOO_LONG → NOTIFY_WEBHOOK: one delivery per run reaches a real receiver', async () => {
     const created = await a.mutate('createWebhookEndpoint', { url: `${receiver.url}/rules`, eventKinds: ['PRIORITY_CHANGED'] }, `... on WebhookEndpointSecretPayload { endpoint { id } } ${ERROR}`);
     const endpointId = created.endpoint.id as string;

@@ -91,13 +91,9 @@ type Outcome = { outcome: 'MATCHED' | 'NOT_MATCHED' | 'FAILED'; reason: string; 
  * this one did not opt in).
  */
 function guardOf(rule: AutomationRule, event: EventRow): { depth: number; guard: string | null } | null {
-  let depth = 1;
-  if (event.actorType === 'AUTOMATION') {
-    // Events a rule caused trigger only rules that opted in; a chain stops at MAX_CHAIN_DEPTH.
-    if (!rule.allowRuleEvents) return null;
-    depth = (event.actorDepth ?? 1) + 1;
-    if (depth > MAX_CHAIN_DEPTH) return { depth, guard: `chain depth limit: the event was caused at depth ${event.actorDepth}, and chains stop at ${MAX_CHAIN_DEPTH}` };
-  }
+  const chain = chainGuard(rule, event);
+  if (!chain || chain.guard) return chain;
+  const depth = chain.depth;
   const sender = afterOf(event).senderType;
   if (event.type === 'MESSAGE_ADDED' && sendsMessage(rulesActions(rule)) && (sender === 'AI_AGENT' || sender === 'SYSTEM')) {
     return { depth, guard: 'a rule that sends messages never answers an AI or SYSTEM message' };
@@ -105,7 +101,25 @@ function guardOf(rule: AutomationRule, event: EventRow): { depth: number; guard:
   return { depth, guard: null };
 }
 
+/**
+ * The loop guard of a run caused by an event with this actor (for the timer, the event that
+ * started the episode): its chain depth, and the reason it stops there (null: it runs); null
+ * when a rule caused the event and this one did not opt in to rule-caused events.
+ */
+export function chainGuard(
+  rule: Pick<AutomationRule, 'allowRuleEvents'>,
+  cause: { actorType: string; actorDepth: number | null },
+): { depth: number; guard: string | null } | null {
+  if (cause.actorType !== 'AUTOMATION') return { depth: 1, guard: null };
+  // Events a rule caused trigger only rules that opted in; a chain stops at MAX_CHAIN_DEPTH.
+  if (!rule.allowRuleEvents) return null;
+  const depth = (cause.actorDepth ?? 1) + 1;
+  if (depth > MAX_CHAIN_DEPTH) return { depth, guard: `chain depth limit: the event was caused at depth ${cause.actorDepth}, and chains stop at ${MAX_CHAIN_DEPTH}` };
+  return { depth, guard: null };
+}
+
 /** A run log row. */
+export
 function runRow(workspaceId: string, ruleId: string, target: Pick<RunTarget, 'conversationId' | 'event' | 'episodeStart'>, o: Outcome, id = uuidv7()) {
   return {
     id,
