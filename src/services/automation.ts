@@ -250,6 +250,8 @@ export async function createRule(sctx: ServiceContext, input: Required<Pick<Rule
   const conditions = checkConditions(input.conditions);
   const actions = checkActions(input.actions);
   const saved = await inTransaction(sctx, async (tx) => {
+    // The workspace row's lock first: two creations at once count and number the rules one after the other.
+    const startSeq = await currentSeq(tx, sctx.workspaceId);
     await checkReferences(tx, actions);
     const count = await tx.automationRule.count();
     if (count >= MAX_RULES_PER_WORKSPACE) throw new ValidationError(`A workspace has at most ${MAX_RULES_PER_WORKSPACE} rules.`, 'input');
@@ -266,7 +268,7 @@ export async function createRule(sctx: ServiceContext, input: Required<Pick<Rule
         actions: actions as unknown as Prisma.InputJsonArray,
         allowRuleEvents: input.allowRuleEvents ?? false,
         thresholdSeconds: input.thresholdSeconds ?? null,
-        startSeq: await currentSeq(tx, sctx.workspaceId),
+        startSeq,
         startedAt: new Date(),
       },
     });
