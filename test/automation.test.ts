@@ -507,6 +507,23 @@ describe('snooze and time-based triggers', () => {
     }
   });
 
+  it('a rule switched to a time-based trigger does not fire for an episode that passed its threshold before the switch', async () => {
+    const rule = await createRule({ name: 'Switched', trigger: 'MESSAGE_RECEIVED', conditions: mark('switch'), actions: [{ type: 'ADD_NOTE', content: 'noted' }] });
+    try {
+      const old = await conversationWith({ tag: 'switch' }, 'waiting long');
+      const since = (await conversationRow(old)).waitingSince!;
+      // Waiting past the new threshold (1 s) before the switch: polled on the clock, not slept.
+      while (Date.now() - since.getTime() < 2_000) await new Promise((res) => setTimeout(res, 50));
+      await a.must('updateAutomationRule', { ruleId: rule, trigger: 'WAITING_FOR_REPLY', thresholdSeconds: 1 }, '... on UpdateAutomationRulePayload { rule { id } }');
+      // A wait after the switch fires; by then a scan has seen the old one, which did not.
+      const fresh = await conversationWith({ tag: 'switch' }, 'me now');
+      const log = await waitRuns(rule, (r) => r.some((x) => x.conversationId === fresh && x.episodeStart), 'the wait after the switch');
+      expect(log.filter((x) => x.conversationId === old && x.episodeStart)).toEqual([]);
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+
   it('PENDING_TOO_LONG → NOTIFY_WEBHOOK: one delivery per run reaches a real receiver', async () => {
     const created = await a.mutate('createWebhookEndpoint', { url: `${receiver.url}/rules`, eventKinds: ['PRIORITY_CHANGED'] }, `... on WebhookEndpointSecretPayload { endpoint { id } } ${ERROR}`);
     const endpointId = created.endpoint.id as string;
