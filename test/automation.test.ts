@@ -7,6 +7,7 @@
 // Time-based rules use a threshold of 1 second and a 200 ms scan: no clock is mocked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
+import { executeRun } from '../src/workers/automation-runner.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { labelIds } from './support/seed.js';
 import { api, ERROR, globalId, localId, openWriteWorld, randomPhone, type Api, type SeededWorkspace, type TestServer } from './support/write-api.js';
@@ -378,6 +379,36 @@ describe('exactly once, caps and no backfill', () => {
       expect(await prisma.message.count({ where: { conversationId: localId(quiet), private: true } })).toBe(1);
     } finally {
       await deleteRule(rule);
+    }
+  });
+});
+
+describe('a rule changed after the runner read it', () => {
+  it('runs its current actions when edited, and nothing (no run recorded) once disabled or deleted', async () => {
+    const rule = await createRule({ name: 'Stale', trigger: 'MESSAGE_RECEIVED', conditions: mark('stale'), actions: [{ type: 'ADD_NOTE', content: 'seen' }] });
+    let deleted = false;
+    try {
+      const id = await conversationWith({ tag: 'stale' });
+      await waitRuns(rule, matched(), 'the first run');
+      // As a batch or scan that read the rule before the changes below.
+      const stale = await prisma.automationRule.findUniqueOrThrow({ where: { id: localId(rule) } });
+      const run = () =>
+        executeRun({ prisma, maxRunsPerConversationHour: 8 }, ws.workspaceId, stale, { conversationId: localId(id), event: null, episodeStart: new Date(), messageId: null, depth: 1 });
+      const count = () => prisma.automationRun.count({ where: { ruleId: stale.id } });
+      await a.must('updateAutomationRule', { ruleId: rule, actions: [{ type: 'SET_PRIORITY', priority: 'HIGH' }] }, '... on UpdateAutomationRulePayload { rule { id } }');
+      await run();
+      expect(await count()).toBe(2);
+      expect((await a.conversation(id)).priority).toBe('HIGH');
+      expect(await prisma.message.count({ where: { conversationId: localId(id), private: true } })).toBe(1);
+      await a.must('updateAutomationRule', { ruleId: rule, enabled: false }, '... on UpdateAutomationRulePayload { rule { id } }');
+      await run();
+      expect(await count()).toBe(2);
+      await deleteRule(rule);
+      deleted = true;
+      await run();
+      expect(await count()).toBe(0);
+    } finally {
+      if (!deleted) await deleteRule(rule);
     }
   });
 });

@@ -298,14 +298,21 @@ export interface RunTarget {
  * before a crash), nothing else happens. A domain failure rolls the actions back and records a
  * FAILED run under the same key; any other failure is thrown (the caller tries again later).
  */
-export async function executeRun(deps: RunDeps, workspaceId: string, rule: AutomationRule, target: RunTarget): Promise<void> {
+export async function executeRun(deps: RunDeps, workspaceId: string, read: AutomationRule, target: RunTarget): Promise<void> {
   const db = scopeToWorkspace(deps.prisma, workspaceId);
-  const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: rule.id, depth: target.depth }, pubsub: deps.pubsub, committed: deps.committed, surveys: deps.surveys };
+  const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: read.id, depth: target.depth }, pubsub: deps.pubsub, committed: deps.committed, surveys: deps.surveys };
   const runId = uuidv7();
-  const row = (o: Outcome) => runRow(workspaceId, rule.id, target, o, runId);
-  const actions = rulesActions(rule);
+  const row = (o: Outcome) => runRow(workspaceId, read.id, target, o, runId);
   try {
     await inTransaction(sctx, async (tx, events) => {
+      // The rule as it is now, not as the batch or scan read it: one disabled, deleted, re-enabled
+      // or retriggered since (startedAt moved) does not run, and nothing is recorded; one edited
+      // runs its current conditions and actions. The key-share lock keeps it from being deleted
+      // before the run's row (which references it) commits.
+      await tx.$queryRaw`SELECT 1 FROM "automation_rule" WHERE "id" = ${read.id}::uuid FOR KEY SHARE`;
+      const rule = await tx.automationRule.findUnique({ where: { id: read.id } });
+      if (!rule || !rule.enabled || rule.startedAt.getTime() !== read.startedAt.getTime()) return;
+      const actions = rulesActions(rule);
       const exists = await tx.conversation.findUnique({ where: { id: target.conversationId }, select: { id: true } });
       if (!exists && target.stillDue) return;
       const conversation = exists ? await lockConversation(tx, workspaceId, target.conversationId) : null;
