@@ -98,6 +98,17 @@ function seedHoldForTests(signal?: AbortSignal): ((step: SeedStep) => Promise<vo
   };
 }
 
+/**
+ * For the tests that kill a server before its automation runner took the events committed:
+ * with PARLEY_TEST_AUTOMATION_NO_WAKE=true, commits and saved rules do not wake the runner (it
+ * looks at the timeline at its start and every AUTOMATION_POLL_MS only).
+ */
+function automationWakesForTests(): boolean {
+  if (process.env.PARLEY_TEST_AUTOMATION_NO_WAKE !== 'true') return true;
+  process.stderr.write('automation runner: commits do not wake it (PARLEY_TEST_AUTOMATION_NO_WAKE)\n');
+  return false;
+}
+
 /** Where a browser on this machine reaches a server listening on `host`:`port`. */
 function listenedUrl(host: string, port: number): string {
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
@@ -273,7 +284,13 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     dispatcher.start();
     runner = new AutomationRunner(
       db.prisma,
-      { pollMs: config.AUTOMATION_POLL_MS, batchSize: 200, maxRunsPerConversationHour: config.AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR, surveys },
+      {
+        pollMs: config.AUTOMATION_POLL_MS,
+        batchSize: 200,
+        maxRunsPerConversationHour: config.AUTOMATION_MAX_RUNS_PER_CONVERSATION_HOUR,
+        surveys,
+        wakes: automationWakesForTests(),
+      },
       logger.child({ worker: 'automation-runner' }),
       events.pubsub,
     );

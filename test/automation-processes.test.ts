@@ -76,7 +76,9 @@ describe.each([
   });
 
   it('runs each rule once per committed trigger after a SIGKILL, and a time-based rule once per episode across the restart', { timeout: PROCESS_TEST_TIMEOUT_MS }, async () => {
-    const first = await start(env);
+    // The first server's runner never looks at the timeline after its start (no wakes, a poll
+    // far away): the kill comes before any run of the noter, and the restart has to do them all.
+    const first = await start({ ...env, PARLEY_TEST_AUTOMATION_NO_WAKE: 'true', AUTOMATION_POLL_MS: '1000000000' });
     const key = (await first.p.waitFor(DEMO_KEY_LINE))[1]!;
     let api = calls(first.url, key);
     const noter = await api.rule({ name: 'Noter', trigger: 'MESSAGE_RECEIVED', conditions: tagged('crash'), actions: [{ type: 'ADD_NOTE', content: 'seen' }] });
@@ -94,6 +96,7 @@ describe.each([
     // Ten contact messages, and the kill right after the last one's commit.
     const crash = await api.conversation(inbox, '+14155550202', 'crash');
     for (let i = 0; i < 10; i++) await api.send(crash, `message ${i}`);
+    expect((await api.runs(noter)).get(crash) ?? 0).toBe(0);
     await first.p.kill();
 
     const second = await start(env);
@@ -105,6 +108,8 @@ describe.each([
     const later = await api.conversation(inbox, '+14155550203', 'wait', 'me too');
     await until(async () => (await api.runs(waiter)).get(later) === 1, 'a wait after the restart', WAIT_MS);
     expect((await api.runs(waiter)).get(waiting)).toBe(1);
+    // Still one run per message, none added late.
+    expect((await api.runs(noter)).get(crash)).toBe(10);
     // Answered, then waiting again: a second episode, a second run.
     await api.send(waiting, 'here', 'HUMAN');
     await api.send(waiting, 'again?');

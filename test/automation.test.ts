@@ -7,6 +7,7 @@
 // Time-based rules use a threshold of 1 second and a 200 ms scan: no clock is mocked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
+import { executeRun } from '../src/workers/automation-runner.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { labelIds } from './support/seed.js';
 import { api, ERROR, globalId, localId, openWriteWorld, randomPhone, type Api, type SeededWorkspace, type TestServer } from './support/write-api.js';
@@ -81,6 +82,16 @@ async function conversationWith(customAttributes: Record<string, unknown>, text 
     message: { senderType: 'CONTACT', content: text },
   });
   return created.conversation.id as string;
+}
+
+/** Polls until the runner's position has passed every event committed so far in the workspace. */
+async function caughtUp() {
+  const { eventSeq } = await prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } });
+  const deadline = Date.now() + 20_000;
+  while ((await prisma.automationPosition.findUniqueOrThrow({ where: { workspaceId: ws.workspaceId } })).lastSeq < eventSeq) {
+    if (Date.now() > deadline) throw new Error(`the runner did not pass event ${eventSeq}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
 }
 
 const mark = (tag: string) => ({ all: [{ conversationAttribute: { key: 'tag', equals: { value: tag } } }] });
@@ -226,6 +237,8 @@ describe('running rules', () => {
       await once(rules.sent, 'MESSAGE_SENT → START_HANDOFF');
       expect((await a.conversation(id)).controller).toBe('HUMAN');
       // The rule's own HANDOFF_STARTED triggers nothing: events caused by rules need an opt-in.
+      // Asked only once the runner's position has passed it (it is committed by now).
+      await caughtUp();
       expect(await runs(rules.handoffStarted)).toEqual([]);
 
       await a.must('stopHumanHandoff', cid, '... on StopHumanHandoffPayload { conversation { id } }');
@@ -333,7 +346,10 @@ describe('exactly once, caps and no backfill', () => {
       for (let i = 1; i < 9; i++) await a.send(id, { senderType: 'CONTACT', content: `m${i}` });
       const log = await waitRuns(rule, (r) => r.length >= 9, 'nine runs');
       expect(log.filter((x) => x.outcome === 'MATCHED').length).toBe(8);
-      expect(log[0]!.reason).toMatch(/^hourly cap: the rule ran 8 times/);
+      // Found by outcome, not by place: run ids made in one millisecond need not sort in creation order.
+      const capped = log.filter((x) => x.outcome === 'NOT_MATCHED');
+      expect(capped).toHaveLength(1);
+      expect(capped[0]!.reason).toMatch(/^hourly cap: the rule ran 8 times/);
       const notes = () => prisma.message.count({ where: { conversationId: localId(id), private: true } });
       expect(await notes()).toBe(8);
 
@@ -363,6 +379,36 @@ describe('exactly once, caps and no backfill', () => {
       expect(await prisma.message.count({ where: { conversationId: localId(quiet), private: true } })).toBe(1);
     } finally {
       await deleteRule(rule);
+    }
+  });
+});
+
+describe('a rule changed after the runner read it', () => {
+  it('runs its current actions when edited, and nothing (no run recorded) once disabled or deleted', async () => {
+    const rule = await createRule({ name: 'Stale', trigger: 'MESSAGE_RECEIVED', conditions: mark('stale'), actions: [{ type: 'ADD_NOTE', content: 'seen' }] });
+    let deleted = false;
+    try {
+      const id = await conversationWith({ tag: 'stale' });
+      await waitRuns(rule, matched(), 'the first run');
+      // As a batch or scan that read the rule before the changes below.
+      const stale = await prisma.automationRule.findUniqueOrThrow({ where: { id: localId(rule) } });
+      const run = () =>
+        executeRun({ prisma, maxRunsPerConversationHour: 8 }, ws.workspaceId, stale, { conversationId: localId(id), event: null, episodeStart: new Date(), messageId: null, depth: 1 });
+      const count = () => prisma.automationRun.count({ where: { ruleId: stale.id } });
+      await a.must('updateAutomationRule', { ruleId: rule, actions: [{ type: 'SET_PRIORITY', priority: 'HIGH' }] }, '... on UpdateAutomationRulePayload { rule { id } }');
+      await run();
+      expect(await count()).toBe(2);
+      expect((await a.conversation(id)).priority).toBe('HIGH');
+      expect(await prisma.message.count({ where: { conversationId: localId(id), private: true } })).toBe(1);
+      await a.must('updateAutomationRule', { ruleId: rule, enabled: false }, '... on UpdateAutomationRulePayload { rule { id } }');
+      await run();
+      expect(await count()).toBe(2);
+      await deleteRule(rule);
+      deleted = true;
+      await run();
+      expect(await count()).toBe(0);
+    } finally {
+      if (!deleted) await deleteRule(rule);
     }
   });
 });
@@ -473,6 +519,52 @@ describe('snooze and time-based triggers', () => {
       const log2 = await waitRuns(rule, (r) => onConversation(nobody)(r).length >= 1, 'the run with nobody online');
       expect(onConversation(nobody)(log2)[0]!.actionsApplied).toEqual(['ASSIGN_LEAST_BUSY skipped: none of them is ONLINE']);
       expect((await a.conversation(nobody)).assignee).toBeNull();
+    } finally {
+      await deleteRule(rule);
+    }
+  });
+
+  it('time-based rules written to loop (open unassigned → pending → reopened) stop: the episode a rule started obeys the loop guards', async () => {
+    const update = (ruleId: string, input: Record<string, unknown>) => a.must('updateAutomationRule', { ruleId, ...input }, '... on UpdateAutomationRulePayload { rule { id } }');
+    const pair = async (tag: string, allowRuleEvents: boolean) => [
+      await createRule({ name: `Park ${tag}`, trigger: 'OPEN_UNASSIGNED', thresholdSeconds: 1, conditions: mark(tag), allowRuleEvents, actions: [{ type: 'CHANGE_STATUS', status: 'PENDING' }] }),
+      await createRule({ name: `Reopen ${tag}`, trigger: 'PENDING_TOO_LONG', thresholdSeconds: 1, conditions: mark(tag), allowRuleEvents, actions: [{ type: 'CHANGE_STATUS', status: 'OPEN' }] }),
+    ];
+    const [park, reopen] = await pair('bounce', false);
+    const [park3, reopen3] = await pair('bounce3', true);
+    try {
+      // Not opted in: the reopening rule does not take the episode the parking rule started.
+      const id = await conversationWith({ tag: 'bounce' });
+      const missed = await waitRuns(reopen!, (r) => onConversation(id, 'NOT_MATCHED')(r).length >= 1, 'the reopening rule stopped by the guard');
+      expect(onConversation(id, 'NOT_MATCHED')(missed)[0]!.reason).toMatch(/started by a rule/);
+      expect(onConversation(id)(missed)).toHaveLength(0);
+      expect(onConversation(id)(await runs(park!))).toHaveLength(1);
+      expect((await a.conversation(id)).status).toBe('PENDING');
+      // Opted in: depth 1 (park), 2 (reopen), 3 (park), then the chain's depth limit.
+      const id3 = await conversationWith({ tag: 'bounce3' });
+      const limited = await waitRuns(reopen3!, (r) => onConversation(id3, 'NOT_MATCHED')(r).length >= 1, 'the chain depth limit');
+      expect(onConversation(id3, 'NOT_MATCHED')(limited)[0]!.reason).toMatch(/chain depth limit/);
+      expect(onConversation(id3)(limited)).toHaveLength(1);
+      expect(onConversation(id3)(await runs(park3!))).toHaveLength(2);
+      expect((await a.conversation(id3)).status).toBe('PENDING');
+    } finally {
+      for (const r of [park, reopen, park3, reopen3]) await update(r!, { enabled: false });
+      for (const r of [park, reopen, park3, reopen3]) await deleteRule(r!);
+    }
+  });
+
+  it('a rule switched to a time-based trigger does not fire for an episode that passed its threshold before the switch', async () => {
+    const rule = await createRule({ name: 'Switched', trigger: 'MESSAGE_RECEIVED', conditions: mark('switch'), actions: [{ type: 'ADD_NOTE', content: 'noted' }] });
+    try {
+      const old = await conversationWith({ tag: 'switch' }, 'waiting long');
+      const since = (await conversationRow(old)).waitingSince!;
+      // Waiting past the new threshold (1 s) before the switch: polled on the clock, not slept.
+      while (Date.now() - since.getTime() < 2_000) await new Promise((res) => setTimeout(res, 50));
+      await a.must('updateAutomationRule', { ruleId: rule, trigger: 'WAITING_FOR_REPLY', thresholdSeconds: 1 }, '... on UpdateAutomationRulePayload { rule { id } }');
+      // A wait after the switch fires; by then a scan has seen the old one, which did not.
+      const fresh = await conversationWith({ tag: 'switch' }, 'me now');
+      const log = await waitRuns(rule, (r) => r.some((x) => x.conversationId === fresh && x.episodeStart), 'the wait after the switch');
+      expect(log.filter((x) => x.conversationId === old && x.episodeStart)).toEqual([]);
     } finally {
       await deleteRule(rule);
     }

@@ -1,6 +1,7 @@
 // An automation rule's conditions, and their evaluation: pure functions over what the runner
 // (or a dry run) loaded, so the same answer comes from both and a unit test needs no database.
 // The conversation part is the live filter grammar (src/subscriptions/conversation-filter.ts).
+import { isDeepStrictEqual } from 'node:util';
 import type { ContentType, SenderType } from '../generated/prisma/client.js';
 import { matchesFilter, type LiveConversationFilter } from '../subscriptions/conversation-filter.js';
 
@@ -58,7 +59,8 @@ const attr = (values: unknown, key: string): unknown =>
 function attributeHolds(values: unknown, t: AttributeTest): boolean {
   const value = attr(values, t.key);
   if (value === undefined || value === null) return false;
-  if (t.equals !== undefined && JSON.stringify(value) !== JSON.stringify(t.equals)) return false;
+  // A deep comparison: objects equal whatever the order of their keys (JSON text would not be).
+  if (t.equals !== undefined && !isDeepStrictEqual(value, t.equals)) return false;
   if (t.contains != null) {
     const text = typeof value === 'string' ? value : JSON.stringify(value);
     if (!text.toLowerCase().includes(t.contains.toLowerCase())) return false;

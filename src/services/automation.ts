@@ -250,6 +250,8 @@ export async function createRule(sctx: ServiceContext, input: Required<Pick<Rule
   const conditions = checkConditions(input.conditions);
   const actions = checkActions(input.actions);
   const saved = await inTransaction(sctx, async (tx) => {
+    // The workspace row's lock first: two creations at once count and number the rules one after the other.
+    const startSeq = await currentSeq(tx, sctx.workspaceId);
     await checkReferences(tx, actions);
     const count = await tx.automationRule.count();
     if (count >= MAX_RULES_PER_WORKSPACE) throw new ValidationError(`A workspace has at most ${MAX_RULES_PER_WORKSPACE} rules.`, 'input');
@@ -266,7 +268,7 @@ export async function createRule(sctx: ServiceContext, input: Required<Pick<Rule
         actions: actions as unknown as Prisma.InputJsonArray,
         allowRuleEvents: input.allowRuleEvents ?? false,
         thresholdSeconds: input.thresholdSeconds ?? null,
-        startSeq: await currentSeq(tx, sctx.workspaceId),
+        startSeq,
         startedAt: new Date(),
       },
     });
@@ -288,6 +290,8 @@ export async function updateRule(sctx: ServiceContext, ruleId: string, input: Ru
     checkTrigger(trigger, triggerStatus, thresholdSeconds);
     if (actions) await checkReferences(tx, actions);
     const reenabled = input.enabled === true && !rule.enabled;
+    // A rule that now fires on other events or episodes starts again: what happened before is not backfilled.
+    const retriggered = trigger !== rule.trigger || triggerStatus !== rule.triggerStatus || thresholdSeconds !== rule.thresholdSeconds;
     return tx.automationRule.update({
       where: { id: ruleId },
       data: {
@@ -299,8 +303,9 @@ export async function updateRule(sctx: ServiceContext, ruleId: string, input: Ru
         ...(conditions ? { conditions: conditions as unknown as Prisma.InputJsonObject } : {}),
         ...(actions ? { actions: actions as unknown as Prisma.InputJsonArray } : {}),
         ...(input.allowRuleEvents != null ? { allowRuleEvents: input.allowRuleEvents } : {}),
-        // Re-enabled: from the current cursor, no backfill of what happened while it was off.
-        ...(reenabled ? { startSeq: await currentSeq(tx, sctx.workspaceId), startedAt: new Date() } : {}),
+        // Re-enabled or retriggered: from the current cursor (under the workspace lock, as on
+        // create), no backfill of what happened while it was off or fired on something else.
+        ...(reenabled || retriggered ? { startSeq: await currentSeq(tx, sctx.workspaceId), startedAt: new Date() } : {}),
       },
     });
   });

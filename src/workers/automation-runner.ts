@@ -32,6 +32,11 @@ export interface RunnerOptions {
   maxRunsPerConversationHour: number;
   /** How survey links are made, for REQUEST_SURVEY. */
   surveys?: SurveySettings;
+  /**
+   * False only in tests (PARLEY_TEST_AUTOMATION_NO_WAKE): commits and saved rules wake nothing,
+   * the runner looks only at its start and every `pollMs`.
+   */
+  wakes?: boolean;
 }
 
 /** A chain of rule-caused events stops here: a rule run at this depth triggers no further rule. */
@@ -86,13 +91,9 @@ type Outcome = { outcome: 'MATCHED' | 'NOT_MATCHED' | 'FAILED'; reason: string; 
  * this one did not opt in).
  */
 function guardOf(rule: AutomationRule, event: EventRow): { depth: number; guard: string | null } | null {
-  let depth = 1;
-  if (event.actorType === 'AUTOMATION') {
-    // Events a rule caused trigger only rules that opted in; a chain stops at MAX_CHAIN_DEPTH.
-    if (!rule.allowRuleEvents) return null;
-    depth = (event.actorDepth ?? 1) + 1;
-    if (depth > MAX_CHAIN_DEPTH) return { depth, guard: `chain depth limit: the event was caused at depth ${event.actorDepth}, and chains stop at ${MAX_CHAIN_DEPTH}` };
-  }
+  const chain = chainGuard(rule, event);
+  if (!chain || chain.guard) return chain;
+  const depth = chain.depth;
   const sender = afterOf(event).senderType;
   if (event.type === 'MESSAGE_ADDED' && sendsMessage(rulesActions(rule)) && (sender === 'AI_AGENT' || sender === 'SYSTEM')) {
     return { depth, guard: 'a rule that sends messages never answers an AI or SYSTEM message' };
@@ -100,7 +101,25 @@ function guardOf(rule: AutomationRule, event: EventRow): { depth: number; guard:
   return { depth, guard: null };
 }
 
+/**
+ * The loop guard of a run caused by an event with this actor (for the timer, the event that
+ * started the episode): its chain depth, and the reason it stops there (null: it runs); null
+ * when a rule caused the event and this one did not opt in to rule-caused events.
+ */
+export function chainGuard(
+  rule: Pick<AutomationRule, 'allowRuleEvents'>,
+  cause: { actorType: string; actorDepth: number | null },
+): { depth: number; guard: string | null } | null {
+  if (cause.actorType !== 'AUTOMATION') return { depth: 1, guard: null };
+  // Events a rule caused trigger only rules that opted in; a chain stops at MAX_CHAIN_DEPTH.
+  if (!rule.allowRuleEvents) return null;
+  const depth = (cause.actorDepth ?? 1) + 1;
+  if (depth > MAX_CHAIN_DEPTH) return { depth, guard: `chain depth limit: the event was caused at depth ${cause.actorDepth}, and chains stop at ${MAX_CHAIN_DEPTH}` };
+  return { depth, guard: null };
+}
+
 /** A run log row. */
+export
 function runRow(workspaceId: string, ruleId: string, target: Pick<RunTarget, 'conversationId' | 'event' | 'episodeStart'>, o: Outcome, id = uuidv7()) {
   return {
     id,
@@ -143,13 +162,14 @@ export class AutomationRunner {
 
   /** A rule was saved in this process: commits wake the runner again. */
   rulesMayExist() {
+    if (this.options.wakes === false) return;
     this.rulesSeen = true;
     this.wake();
   }
 
   /** Looks at the timeline now (an event has just committed), unless no rule is enabled anywhere. */
   wake() {
-    if (this.rulesSeen) this.loop.wake();
+    if (this.rulesSeen && this.options.wakes !== false) this.loop.wake();
   }
 
   /** One pass over the workspaces with events the runner has not taken; true if more are waiting. */
@@ -278,14 +298,21 @@ export interface RunTarget {
  * before a crash), nothing else happens. A domain failure rolls the actions back and records a
  * FAILED run under the same key; any other failure is thrown (the caller tries again later).
  */
-export async function executeRun(deps: RunDeps, workspaceId: string, rule: AutomationRule, target: RunTarget): Promise<void> {
+export async function executeRun(deps: RunDeps, workspaceId: string, read: AutomationRule, target: RunTarget): Promise<void> {
   const db = scopeToWorkspace(deps.prisma, workspaceId);
-  const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: rule.id, depth: target.depth }, pubsub: deps.pubsub, committed: deps.committed, surveys: deps.surveys };
+  const sctx: ServiceContext = { db, workspaceId, actor: { type: 'AUTOMATION', ruleId: read.id, depth: target.depth }, pubsub: deps.pubsub, committed: deps.committed, surveys: deps.surveys };
   const runId = uuidv7();
-  const row = (o: Outcome) => runRow(workspaceId, rule.id, target, o, runId);
-  const actions = rulesActions(rule);
+  const row = (o: Outcome) => runRow(workspaceId, read.id, target, o, runId);
   try {
     await inTransaction(sctx, async (tx, events) => {
+      // The rule as it is now, not as the batch or scan read it: one disabled, deleted, re-enabled
+      // or retriggered since (startedAt moved) does not run, and nothing is recorded; one edited
+      // runs its current conditions and actions. The key-share lock keeps it from being deleted
+      // before the run's row (which references it) commits.
+      await tx.$queryRaw`SELECT 1 FROM "automation_rule" WHERE "id" = ${read.id}::uuid FOR KEY SHARE`;
+      const rule = await tx.automationRule.findUnique({ where: { id: read.id } });
+      if (!rule || !rule.enabled || rule.startedAt.getTime() !== read.startedAt.getTime()) return;
+      const actions = rulesActions(rule);
       const exists = await tx.conversation.findUnique({ where: { id: target.conversationId }, select: { id: true } });
       if (!exists && target.stillDue) return;
       const conversation = exists ? await lockConversation(tx, workspaceId, target.conversationId) : null;

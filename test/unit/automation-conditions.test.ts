@@ -54,6 +54,17 @@ describe('automation conditions', () => {
     expect(evaluateConditions({ all: [{ conversationAttribute: { key: 'missing', contains: 'x' } }], any: [] }, facts()).matched).toBe(false);
   });
 
+  it('attribute equals compares objects deeply, whatever the order of their keys', () => {
+    const nested = facts({ customAttributes: { address: { city: 'Lyon', zip: '69001' }, tags: ['a', 'b'] } });
+    const holds = (key: string, equals: unknown) => evaluateConditions({ all: [{ conversationAttribute: { key, equals } }], any: [] } as never, nested).matched;
+    expect(holds('address', { zip: '69001', city: 'Lyon' })).toBe(true);
+    expect(holds('address', { city: 'Lyon', zip: '69001' })).toBe(true);
+    expect(holds('address', { city: 'Lyon' })).toBe(false);
+    expect(holds('address', { city: 'Lyon', zip: 69001 })).toBe(false);
+    expect(holds('tags', ['a', 'b'])).toBe(true);
+    expect(holds('tags', ['b', 'a'])).toBe(false);
+  });
+
   it('any-of needs one to hold; all-of fails on the first that does not, and says which', () => {
     const any = [{ contactEmailDomains: ['nowhere.test'] }, { conversationAttribute: { key: 'tier', equals: 'gold' } }];
     expect(evaluateConditions({ all: [], any }, facts())).toEqual({ matched: true, reason: 'all conditions held (any-of: conversation attribute tier)' });
