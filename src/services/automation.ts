@@ -341,11 +341,11 @@ export async function reorderRules(sctx: ServiceContext, ruleIds: string[]): Pro
 
 /** What the conditions look at: the conversation as it is now, the event's message, the contact. */
 export async function loadFacts(db: ScopedDb | ScopedTx, conversation: Conversation, messageId: string | null): Promise<Facts> {
-  const [labels, message, contact] = await Promise.all([
-    db.label.findMany({ where: { conversations: { some: { id: conversation.id } } }, select: { id: true } }),
-    messageId ? db.message.findUnique({ where: { id: messageId }, select: { content: true, senderType: true, contentType: true } }) : null,
-    db.contact.findUnique({ where: { id: conversation.contactId }, select: { email: true, customAttributes: true } }),
-  ]);
+  // One after the other: inside a transaction they share one connection, where pg queues
+  // concurrent queries only with a deprecation warning (an error in pg 9).
+  const labels = await db.label.findMany({ where: { conversations: { some: { id: conversation.id } } }, select: { id: true } });
+  const message = messageId ? await db.message.findUnique({ where: { id: messageId }, select: { content: true, senderType: true, contentType: true } }) : null;
+  const contact = await db.contact.findUnique({ where: { id: conversation.contactId }, select: { email: true, customAttributes: true } });
   const inbox = await db.inbox.findUnique({ where: { id: conversation.inboxId }, select: { channel: true } });
   return {
     conversation: {

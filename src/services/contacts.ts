@@ -185,10 +185,9 @@ export interface MergeContactsInput {
 export async function mergeContacts(sctx: ServiceContext, input: MergeContactsInput): Promise<Contact> {
   if (input.survivorId === input.duplicateId) throw new ValidationError('A contact cannot be merged into itself.', 'input.duplicateId');
   return inTransaction(sctx, async (tx, events) => {
-    const [survivor, duplicate] = await Promise.all([
-      tx.contact.findUnique({ where: { id: input.survivorId } }),
-      tx.contact.findUnique({ where: { id: input.duplicateId } }),
-    ]);
+    // One after the other: a transaction's queries share one connection (see loadFacts).
+    const survivor = await tx.contact.findUnique({ where: { id: input.survivorId } });
+    const duplicate = await tx.contact.findUnique({ where: { id: input.duplicateId } });
     if (!survivor) throw new NotFoundError('Contact', input.survivorId);
     if (!duplicate) throw new NotFoundError('Contact', input.duplicateId);
     // Conversations first, then contacts: the order every other writer takes these locks in.
