@@ -199,17 +199,21 @@ export async function replayWebhookEvents(ctx: WebhookCaller, input: { endpointI
   });
 }
 
+/**
+ * A delivery's body, the one envelope every webhook has (an event's, a test's, a rule's
+ * notification): its kind, when, the timeline cursor (null when it is not an event), the data.
+ */
+export function webhookBody(type: string, timestamp: Date, cursor: bigint | null, data: unknown, errors?: readonly unknown[]): { body: string; bodyBytes: number } {
+  const body = JSON.stringify({ type, timestamp: timestamp.toISOString(), cursor: cursor?.toString() ?? null, data, ...(errors?.length ? { errors } : {}) });
+  return { body, bodyBytes: Buffer.byteLength(body) };
+}
+
 /** A test delivery, queued to go at once; the sender makes its one attempt. */
 export async function queueTestDelivery(ctx: WebhookCaller, endpointId: string) {
   const endpoint = await findEndpoint(ctx, endpointId);
   await mayManage(ctx, endpoint.kind, 'test');
   const id = uuidv7();
-  const body = JSON.stringify({
-    type: 'WEBHOOK_TEST',
-    timestamp: new Date().toISOString(),
-    cursor: null,
-    data: { message: 'A test delivery from Parley: your endpoint is reachable and can verify the signature.' },
-  });
+  const envelope = webhookBody('WEBHOOK_TEST', new Date(), null, { message: 'A test delivery from Parley: your endpoint is reachable and can verify the signature.' });
   return ctx.db.webhookDelivery.create({
     data: {
       id,
@@ -217,8 +221,7 @@ export async function queueTestDelivery(ctx: WebhookCaller, endpointId: string) 
       endpointId: endpoint.id,
       kind: 'WEBHOOK_TEST',
       messageId: webhookMessageId(endpoint.id, id),
-      body,
-      bodyBytes: Buffer.byteLength(body),
+      ...envelope,
       state: 'PENDING',
       // Not due for the worker's loop: the mutation sends it itself, once.
       nextAttemptAt: null,
@@ -246,16 +249,11 @@ export async function queueRuleNotification(tx: ScopedTx, workspaceId: string, e
   if (!endpoint) throw new NotFoundError('WebhookEndpoint', endpointId);
   if (!endpoint.enabled) return false;
   const id = uuidv7();
-  const body = JSON.stringify({
-    type: 'AUTOMATION_RULE',
-    timestamp: new Date().toISOString(),
-    cursor: n.event ? n.event.seq.toString() : null,
-    data: {
-      rule: { id: encodeGlobalID('AutomationRule', n.rule.id), name: n.rule.name, trigger: n.rule.trigger },
-      conversationId: encodeGlobalID('Conversation', n.conversation.id),
-      event: n.event ? { id: encodeGlobalID('TimelineEvent', n.event.id), type: n.event.type, cursor: n.event.seq.toString() } : null,
-      episodeStart: n.episodeStart?.toISOString() ?? null,
-    },
+  const envelope = webhookBody('AUTOMATION_RULE', new Date(), n.event?.seq ?? null, {
+    rule: { id: encodeGlobalID('AutomationRule', n.rule.id), name: n.rule.name, trigger: n.rule.trigger },
+    conversationId: encodeGlobalID('Conversation', n.conversation.id),
+    event: n.event ? { id: encodeGlobalID('TimelineEvent', n.event.id), type: n.event.type, cursor: n.event.seq.toString() } : null,
+    episodeStart: n.episodeStart?.toISOString() ?? null,
   });
   await tx.webhookDelivery.create({
     data: {
@@ -265,8 +263,7 @@ export async function queueRuleNotification(tx: ScopedTx, workspaceId: string, e
       kind: 'AUTOMATION_RULE',
       // One run, one delivery: its webhook-id is derived from the run.
       messageId: webhookMessageId(endpointId, n.runId),
-      body,
-      bodyBytes: Buffer.byteLength(body),
+      ...envelope,
       contactId: n.conversation.contactId,
       state: 'PENDING',
       nextAttemptAt: new Date(),

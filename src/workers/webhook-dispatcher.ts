@@ -16,6 +16,7 @@ import { webhookDeliveriesQueued } from '../metrics.js';
 import { scopeToWorkspace } from '../db/tenant.js';
 import { webhookMessageId } from '../security/webhook-signature.js';
 import type { AuthInfo } from '../services/auth.js';
+import { webhookBody } from '../services/webhooks.js';
 import {
   acceptsConversationEvent,
   contactKindOf,
@@ -295,13 +296,7 @@ export class WebhookDispatcher {
         const auth: AuthInfo = { workspaceId, apiKeyId: endpoint.id, keyPrefix: 'webhook', kind: endpoint.kind, scopes: READ_SCOPES, userId: null };
         const result = await this.execute(auth, document, event, share);
         const data = result.data ? Object.values(result.data)[0] ?? null : null;
-        body = JSON.stringify({
-          type: kind,
-          timestamp: row.createdAt.toISOString(),
-          cursor: row.seq.toString(),
-          data,
-          ...(result.errors?.length ? { errors: result.errors } : {}),
-        });
+        body = webhookBody(kind, row.createdAt, row.seq, data, result.errors).body;
         bodies.set(key, body);
       }
       out.push({
