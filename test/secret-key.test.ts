@@ -1,7 +1,7 @@
 // SECRET_KEY: made in the data directory on the embedded database, checked against the
 // database's fingerprint on every start. A wrong key, or a missing one once secrets exist, stops
 // the start with a clear error; nothing is ever silently re-keyed.
-import { existsSync, mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,23 @@ describe('on the embedded database', () => {
     unlinkSync(file);
     await expect(startTestServer({ database })).rejects.toThrow(/secret\.key is missing/);
     expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('on an in-memory database', () => {
+  it('keeps its key in memory and writes no file (a memory:// data directory is not a path)', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'parley-secret-cwd-'));
+    dirs.push(cwd);
+    const before = process.cwd();
+    process.chdir(cwd);
+    try {
+      const database = await createTestDatabase({ postgres: false });
+      const server = await startTestServer({ database });
+      await server.close();
+      expect(readdirSync(cwd, { recursive: true })).toEqual([]);
+    } finally {
+      process.chdir(before);
+    }
   });
 });
 

@@ -4,7 +4,8 @@
 // Where the key comes from:
 // - SECRET_KEY in the environment (32 bytes, base64 or hex): what PostgreSQL deployments set;
 // - otherwise, on the embedded database, `secret.key` in the data directory, made on the first
-//   start that needs it, readable by its owner only.
+//   start that needs it, readable by its owner only; an in-memory database (`memory://`, the
+//   tests') gets a fresh key that lives as long as it does, and nothing is written to disk.
 // The database keeps a fingerprint of the key that encrypted its secrets (never the key), so
 // a start with another key, or without the key once secrets exist, stops with a clear error:
 // never a silent re-key that would leave every stored secret unreadable.
@@ -74,6 +75,8 @@ export async function loadSecretBox(config: Pick<Config, 'SECRET_KEY' | 'DATABAS
   let key: Buffer | null = null;
   if (config.SECRET_KEY) {
     key = parseSecretKey(config.SECRET_KEY);
+  } else if (!config.DATABASE_URL && config.DATA_DIR.startsWith('memory://')) {
+    key = randomBytes(32);
   } else if (!config.DATABASE_URL) {
     const file = join(config.DATA_DIR, KEY_FILE);
     try {
