@@ -226,6 +226,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       maxBodyBytes: config.MAX_BODY_BYTES,
       authCacheMs: config.AUTH_CACHE_MS,
       maxBatch: config.MAX_BATCH,
+      queryPlanner: config.QUERY_PLANNER,
       liveLimits: {
         maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
         maxSubscriptionsPerConnection: config.WS_MAX_SUBSCRIPTIONS,

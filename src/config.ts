@@ -43,6 +43,12 @@ const schema = z
    * Unset: there is no /metrics (404).
    */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').regex(/^\S+$/, 'must not contain spaces').optional(),
+  /**
+   * Answer the dashboard's common queries (conversation lists) with one planned SQL statement
+   * each instead of a resolver per field (src/planner/). The answers are the same; false is
+   * for comparing the two.
+   */
+  QUERY_PLANNER: booleanish.default(true),
   /** Create the demo workspace when the database has no workspace yet. */
   SEED_DEMO: booleanish.default(true),
   GRAPHIQL: booleanish.default(true),

@@ -11,6 +11,7 @@ import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } fro
 import { beginRequest, logRequest, operationRecording, requestIdOf } from './access-log.js';
 import { buildContext, type AppDeps, type Context } from './context.js';
 import { graphiqlRoute } from './http/graphiql.js';
+import { queryPlanner } from './planner/plugin.js';
 import { surveyPageRoute } from './http/survey-page.js';
 import { SURVEY_PATH_PREFIX } from './services/surveys.js';
 import type { PrismaClient } from './generated/prisma/client.js';
@@ -81,6 +82,8 @@ export interface ParleyOptions extends AppDeps {
   metricsToken?: string;
   /** The level of access log lines ("silent": none). */
   accessLogLevel?: string;
+  /** Answer the queries it knows with one planned statement (src/planner/); on unless false. */
+  queryPlanner?: boolean;
 }
 
 export interface Parley {
@@ -137,7 +140,13 @@ export function createParley(opts: ParleyOptions): Parley {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    plugins: [operationRecording() as Plugin<Context>, tagUnexpectedErrors, ...securityPlugins(opts.limits ?? DEFAULT_LIMITS, opts.budget ?? null)],
+    plugins: [
+      operationRecording() as Plugin<Context>,
+      tagUnexpectedErrors,
+      // Before the security plugins: their cost checks run first, and their timeout wraps it.
+      ...(opts.queryPlanner === false ? [] : [queryPlanner()]),
+      ...securityPlugins(opts.limits ?? DEFAULT_LIMITS, opts.budget ?? null),
+    ],
     batching: { limit: opts.maxBatch ?? 10 },
     // yoga's CORS defaults otherwise (any origin); a browser reads only the response headers it
     // is told it may, and a client of another origin needs the versions and the request id too.

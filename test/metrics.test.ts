@@ -201,6 +201,7 @@ describe('/metrics', () => {
       type: /^[A-Z_]+$/,
       state: /^(in_use|idle|max)$/,
       outcome: /^(success|retry|failed|gone)$/,
+      executor: /^(planner|interpreter)$/,
     };
     const uuid = /[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}/i;
     for (const { metric, label, value } of m.labelValues()) {

@@ -188,8 +188,11 @@ export function securityPlugins(limits: Limits, budget: Budget | null): Plugin<C
     return null;
   };
 
-  const withCostExtension = (result: ExecutionResult, ctx: WithCost): ExecutionResult =>
-    ctx.__cost ? { ...result, extensions: { ...result.extensions, cost: ctx.__cost } } : result;
+  // In place, not in a copy: a planned result's data is parsed only when read (src/planner/plugin.ts).
+  const withCostExtension = (result: ExecutionResult, ctx: WithCost): ExecutionResult => {
+    if (ctx.__cost) (result as { extensions?: Record<string, unknown> }).extensions = { ...result.extensions, cost: ctx.__cost };
+    return result;
+  };
 
   const plugins: Plugin<Context>[] = [
     ...(armor.plugins as Plugin<Context>[]),

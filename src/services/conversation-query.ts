@@ -14,7 +14,9 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { ScopedDb } from '../db/tenant.js';
 import { parseConversationRow, type ConversationRow } from './conversation-rows.js';
 import { badInput } from '../errors.js';
+import { base64urlSql, isoSql } from '../db/json-sql.js';
 import {
+  cursorJsonPrefix,
   decodeCursor,
   encodeCursor,
   enumValue,
@@ -387,6 +389,52 @@ function cursorScope(viewer: Viewer, order: ConversationOrder): CursorScope {
   return { list: 'conversations', order: `${order.field}:${order.direction}`, workspaceId: viewer.workspaceId };
 }
 
+/**
+ * The page's keys: ids and sort-key columns of the page's rows in the page's fetch order (the
+ * requested order, reversed when paging backward), with one extra row when more follow.
+ */
+export function pageKeysSql(selection: ConversationSelection, order: ConversationOrder, request: PageRequest): Prisma.Sql {
+  const forward = orderingOf(order);
+  const ordering = request.backward ? reversed(forward) : forward;
+  const position = request.backward ? request.before : request.after;
+  const keyset = position ? Prisma.sql` AND ${afterSql(ordering, position)}` : Prisma.empty;
+  const offset = !request.backward && request.offset > 0 ? Prisma.sql` OFFSET ${request.offset}` : Prisma.empty;
+  return Prisma.sql`
+    SELECT c."id", c."last_activity_at", c."created_at", c."priority", c."waiting_since"
+    FROM ${selection.from} WHERE ${selection.where}${keyset}
+    ORDER BY ${orderBySql(ordering)} LIMIT ${request.size + 1}${offset}`;
+}
+
+/**
+ * The SQL text of a conversation's cursor, as {@link encodeCursor} makes it from positionOf(),
+ * for a row of {@link pageKeysSql} under `alias`; `prefix` is the parameter that holds
+ * {@link cursorJsonPrefix} of the list's scope (the planner builds whole pages in SQL).
+ */
+export function conversationCursorSql(order: ConversationOrder, alias: string, prefix: string): string {
+  const iso = (column: string) => `'"' || ${isoSql(`${alias}."${column}"`)} || '"'`;
+  let values: string;
+  switch (order.field) {
+    case 'LAST_MESSAGE_AT':
+      values = iso('last_activity_at');
+      break;
+    case 'CREATED_AT':
+      values = iso('created_at');
+      break;
+    case 'PRIORITY':
+      values = `'"' || ${alias}."priority"::text || '",' || ${iso('created_at')}`;
+      break;
+    case 'WAITING_TIME':
+      values = `coalesce(${iso('waiting_since')}, 'null')`;
+      break;
+  }
+  return base64urlSql(`${prefix} || ${values} || '],"i":"' || ${alias}."id"::text || '"}'`);
+}
+
+/** The JSON text every cursor of this conversation list starts with (see conversationCursorSql). */
+export function conversationCursorPrefix(viewer: Viewer, order: ConversationOrder): string {
+  return cursorJsonPrefix(cursorScope(viewer, order));
+}
+
 /** The ids (and cursors) of one page of conversations. One SQL statement. */
 export async function findConversationPage(
   db: ScopedDb,
@@ -397,15 +445,7 @@ export async function findConversationPage(
   /** The JSON of a row as conversation-rows.ts builds it (conversationJson): built in the same statement. */
   rows: Prisma.Sql,
 ): Promise<ConversationPage> {
-  const forward = orderingOf(order);
-  const ordering = request.backward ? reversed(forward) : forward;
-  const position = request.backward ? request.before : request.after;
-  const keyset = position ? Prisma.sql` AND ${afterSql(ordering, position)}` : Prisma.empty;
-  const offset = !request.backward && request.offset > 0 ? Prisma.sql` OFFSET ${request.offset}` : Prisma.empty;
-  const keys = Prisma.sql`
-    SELECT c."id", c."last_activity_at", c."created_at", c."priority", c."waiting_since"
-    FROM ${selection.from} WHERE ${selection.where}${keyset}
-    ORDER BY ${orderBySql(ordering)} LIMIT ${request.size + 1}${offset}`;
+  const keys = pageKeysSql(selection, order, request);
   // The page is found first (materialized, numbered in its order), then each of its rows is
   // built, by primary key; the extra row that only tells whether more follow is not.
   const found = await db.$queryRaw<KeyRow[]>`

@@ -63,6 +63,14 @@ export function encodeCursor(scope: CursorScope, position: Position): string {
 }
 
 /**
+ * The JSON text of {@link encodeCursor}'s body up to its values (`{"l":...,"w":"...","v":[`),
+ * for cursors that PostgreSQL writes (src/services/conversation-query.ts, conversationCursorSql).
+ */
+export function cursorJsonPrefix(scope: CursorScope): string {
+  return `${JSON.stringify({ l: scope.list, o: scope.order, w: workspaceTag(scope.workspaceId) }).slice(0, -1)},"v":[`;
+}
+
+/**
  * Decodes a cursor made by {@link encodeCursor} for the same list, ordering and workspace.
  * `check` validates each sort-key value (a date, an enum value...) and returns it normalised.
  */

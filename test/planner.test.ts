@@ -1,0 +1,244 @@
+// The query planner (src/planner/) answers the documents it knows with one statement built as
+// JSON by the database. Its answers must be the interpreter's, byte for byte: every document
+// here is sent twice to the same server, as is (planned) and with `@include(if: true)` on its
+// root fields, which the planner leaves to the interpreter (graphql-js and the resolvers). The
+// two `data` (key order included) and `errors` must be equal, and the metrics must show which
+// path answered each. Documents cover every field the planner lists (generated from its
+// table, so a field added there is compared here), aliases, fragments, every ordering, both
+// directions of paging, offsets, filters, search, and keys of each kind and scope.
+import { Kind, parse, print, visit, type DocumentNode, type FieldNode, type GraphQLObjectType } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROW_TYPES } from '../src/planner/objects.js';
+import { queriesExecuted } from '../src/planner/plugin.js';
+import { schema } from '../src/schema/index.js';
+import { gql } from './support/graphql.js';
+import { buildReadWorld, type ReadWorld } from './support/read-world.js';
+import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+let server: TestServer;
+let ws: SeededWorkspace;
+let other: SeededWorkspace;
+let world: ReadWorld;
+const keys: Record<'team' | 'connector' | 'connectorNoUser' | 'noContacts' | 'other', string> = {} as never;
+
+beforeAll(async () => {
+  const idle = String(3600_000);
+  server = await startTestServer({
+    env: { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle },
+  });
+  const prisma = server.db.prisma;
+  ws = await seedWorkspace(prisma, 'Planned');
+  other = await seedWorkspace(prisma, 'Elsewhere');
+  world = await buildReadWorld(prisma, ws);
+  await buildReadWorld(prisma, other);
+  // A resolution note and a contact with every field, for the fields that depend on the key.
+  await prisma.conversation.update({ where: { id: world.rows.c5.id }, data: { resolutionNote: 'refund approved', resolvedById: ws.agent.id } });
+  keys.team = ws.key;
+  keys.connector = (await ws.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'READ_CONTACTS'], userId: ws.agent.id })).secret;
+  keys.connectorNoUser = (await ws.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'READ_CONTACTS'], userId: null })).secret;
+  keys.noContacts = (await ws.makeKey({ scopes: ['READ_CONVERSATIONS'] })).secret;
+  keys.other = other.key;
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+/** The document with `@include(if: true)` on each root field: the same answer, from the interpreter. */
+function interpretedTwin(doc: DocumentNode): DocumentNode {
+  return visit(doc, {
+    OperationDefinition(op) {
+      return {
+        ...op,
+        selectionSet: {
+          ...op.selectionSet,
+          selections: op.selectionSet.selections.map((s) =>
+            s.kind === Kind.FIELD
+              ? ({
+                  ...s,
+                  directives: [
+                    ...(s.directives ?? []),
+                    { kind: Kind.DIRECTIVE, name: { kind: Kind.NAME, value: 'include' }, arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'if' }, value: { kind: Kind.BOOLEAN, value: true } }] },
+                  ],
+                } as FieldNode)
+              : s,
+          ),
+        },
+      };
+    },
+  });
+}
+
+async function counts() {
+  const values = (await queriesExecuted.get()).values;
+  const of = (executor: string) => values.find((v) => v.labels.executor === executor)?.value ?? 0;
+  return { planned: of('planner'), interpreted: of('interpreter') };
+}
+
+/**
+ * Sends `query` planned and interpreted; expects the same data and errors, and that the first
+ * was planned (or, with `interpreted: true`, that the planner left both to the interpreter).
+ */
+async function compare(query: string, variables: Record<string, unknown>, key: string, opts: { interpreted?: boolean } = {}) {
+  const doc = parse(query);
+  const before = await counts();
+  const planned = await gql(server.url, print(doc), variables, { key });
+  const middle = await counts();
+  const interpreted = await gql(server.url, print(interpretedTwin(doc)), variables, { key });
+  const after = await counts();
+  expect(planned.status).toBe(interpreted.status);
+  expect(JSON.stringify(planned.data)).toBe(JSON.stringify(interpreted.data));
+  expect(JSON.stringify(planned.errors)).toBe(JSON.stringify(interpreted.errors));
+  expect({ planned: middle.planned - before.planned, interpreted: middle.interpreted - before.interpreted }).toEqual(
+    opts.interpreted ? { planned: 0, interpreted: 1 } : { planned: 1, interpreted: 0 },
+  );
+  expect({ planned: after.planned - middle.planned, interpreted: after.interpreted - middle.interpreted }).toEqual({ planned: 0, interpreted: 1 });
+  return planned;
+}
+
+/** A selection of every field the planner lists for `typeName`, relations included. */
+function everyField(typeName: string, depth = 0): string {
+  const t = ROW_TYPES[typeName]!;
+  const type = schema.getType(typeName) as GraphQLObjectType;
+  const fields = ['id', '__typename', ...t.columns, ...Object.keys(t.computed)].map((name) => {
+    const field = type.getFields()[name];
+    if (!field && name !== '__typename') throw new Error(`${typeName}.${name} is not in the schema`);
+    let named = field?.type;
+    while (named && 'ofType' in named) named = named.ofType;
+    const target = named && ROW_TYPES[(named as GraphQLObjectType).name];
+    return target && depth < 2 ? `${name} { ${everyField((named as GraphQLObjectType).name, depth + 1)} }` : name;
+  });
+  return fields.join(' ');
+}
+
+const INBOX = /* GraphQL */ `
+  query Inbox($first: Int, $after: String, $last: Int, $before: String, $offset: Int, $filter: ConversationFilter, $orderBy: ConversationOrder) {
+    conversations(first: $first, after: $after, last: $last, before: $before, offset: $offset, filter: $filter, orderBy: $orderBy) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges { cursor node { id number subject status priority lastMessageAt unreadCount contact { id name email phone } assignee { id name } labels { id name color } lastMessage { id content senderType createdAt } } }
+    }
+  }`;
+
+describe('the query planner answers as the interpreter does', () => {
+  it('for every field it knows, with each kind of key', async () => {
+    const query = `query Everything { conversations(first: 20, filter: { allStatuses: true }) { edges { cursor node { ${everyField('Conversation')} } } } }`;
+    for (const key of [keys.team, keys.connector, keys.connectorNoUser, keys.other]) {
+      const res = await compare(query, {}, key);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.conversations.edges).toHaveLength(10);
+    }
+    // The fields that depend on the key did answer differently for the two kinds.
+    const team = await gql(server.url, query, {}, { key: keys.team });
+    const connector = await gql(server.url, query, {}, { key: keys.connector });
+    const c5 = (res: typeof team) => res.data.conversations.edges.find((e: { node: { number: number } }) => e.node.number === world.rows.c5.number).node;
+    expect(c5(team).resolutionNote).toBe('refund approved');
+    expect(c5(connector).resolutionNote).toBeNull();
+    expect(c5(team).resolvedBy.email).toBe('alan@example.test');
+    expect(c5(connector).resolvedBy.email).toBe('alan@example.test'); // the connector key's own user
+    expect(c5(team).assignee.email).toBe('ada@example.test');
+    expect(c5(connector).assignee.email).toBeNull();
+  });
+
+  it('with aliases, fragments, __typename and the same field selected twice', async () => {
+    const query = /* GraphQL */ `
+      fragment Who on Contact { name email }
+      fragment Row on Conversation { number status contact { ...Who } }
+      query Aliased($n: Int) {
+        __typename
+        page: conversations(first: $n) {
+          __typename
+          count: totalCount
+          info: pageInfo { __typename more: hasNextPage endCursor hasNextPage }
+          edges { __typename c: cursor node { ... on Node { id } key: id ...Row contact { phone ...Who id } labels { n: name, __typename } } }
+        }
+        open: conversations(filter: { status: [OPEN] }, orderBy: { field: PRIORITY }) { totalCount edges { node { number priority } } }
+        counted: conversations { totalCount }
+        infoOnly: conversations(first: 2) { pageInfo { startCursor endCursor hasPreviousPage } }
+      }`;
+    const res = await compare(query, { n: 4 }, keys.team);
+    expect(Object.keys(res.data)).toEqual(['__typename', 'page', 'open', 'counted', 'infoOnly']);
+    expect(res.data.page.edges).toHaveLength(4);
+  });
+
+  it('through every ordering, forward and backward, to the end and back', async () => {
+    for (const field of ['LAST_MESSAGE_AT', 'CREATED_AT', 'PRIORITY', 'WAITING_TIME']) {
+      for (const direction of ['ASC', 'DESC']) {
+        const orderBy = { field, direction };
+        const filter = { allStatuses: true };
+        const seen: number[] = [];
+        let after: string | null = null;
+        for (;;) {
+          const res = await compare(INBOX, { first: 3, after, orderBy, filter }, keys.team);
+          const page = res.data.conversations;
+          seen.push(...page.edges.map((e: { node: { number: number } }) => e.node.number));
+          if (!page.pageInfo.hasNextPage) break;
+          after = page.pageInfo.endCursor;
+        }
+        expect(new Set(seen).size, `${field} ${direction}`).toBe(10);
+        const back: number[] = [];
+        let before: string | null = null;
+        for (;;) {
+          const res = await compare(INBOX, { last: 4, before, orderBy, filter }, keys.team);
+          const page = res.data.conversations;
+          back.unshift(...page.edges.map((e: { node: { number: number } }) => e.node.number));
+          if (!page.pageInfo.hasPreviousPage) break;
+          before = page.pageInfo.startCursor;
+        }
+        expect(back, `${field} ${direction} backward`).toEqual(seen);
+      }
+    }
+    await compare(INBOX, { first: 3, offset: 4 }, keys.team);
+    await compare(INBOX, { first: 0 }, keys.team);
+  });
+
+  it('with filters and search', async () => {
+    const filters = [
+      { status: ['OPEN', 'PENDING'] },
+      { labels: { anyOf: [Buffer.from(`Label:${world.labels.vip}`).toString('base64')] } },
+      { assignee: { me: true } },
+      { assignee: { unassigned: true }, waitingForReply: true },
+      { search: 'invoice' },
+      { search: 'secretword' },
+      { channels: ['EMAIL'], createdAt: { from: '2026-01-01T02:00:00.000Z' } },
+    ];
+    for (const filter of filters) {
+      await compare(INBOX, { first: 5, filter }, keys.team);
+      await compare(INBOX, { first: 5, filter }, keys.connector);
+    }
+    // Internal notes are searched for TEAM keys only: the planned answers differ as the interpreter's do.
+    const team = await gql(server.url, INBOX, { filter: { search: 'secretword' } }, { key: keys.team });
+    const connector = await gql(server.url, INBOX, { filter: { search: 'secretword' } }, { key: keys.connector });
+    expect(team.data.conversations.totalCount).toBe(1);
+    expect(connector.data.conversations.totalCount).toBe(0);
+  });
+
+  it("never shows another workspace's conversations", async () => {
+    const mine = await gql(server.url, INBOX, { first: 50, filter: { allStatuses: true } }, { key: keys.team });
+    const theirs = await gql(server.url, INBOX, { first: 50, filter: { allStatuses: true } }, { key: keys.other });
+    const ids = (res: typeof mine) => res.data.conversations.edges.map((e: { node: { id: string } }) => e.node.id);
+    expect(ids(mine)).toHaveLength(10);
+    expect(ids(theirs)).toHaveLength(10);
+    expect(ids(mine).filter((id: string) => ids(theirs).includes(id))).toEqual([]);
+    const contactIds = (res: typeof mine) => res.data.conversations.edges.map((e: { node: { contact: { id: string } } }) => e.node.contact.id);
+    expect(contactIds(mine).filter((id: string) => contactIds(theirs).includes(id))).toEqual([]);
+  });
+
+  it('leaves to the interpreter what it does not know, and what the key may not see', async () => {
+    // A key without read:contacts: FORBIDDEN on each contact, the rest of the page answered.
+    const res = await compare(INBOX, { first: 3 }, keys.noContacts, { interpreted: true });
+    expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(res.data.conversations.edges).toHaveLength(3);
+    // ...but a page without contacts is planned for it.
+    await compare('{ conversations(first: 3) { edges { node { id number } } } }', {}, keys.noContacts);
+    // Arguments the resolver refuses: its errors, on its path.
+    const big = await compare(INBOX, { first: 101 }, keys.team, { interpreted: true });
+    expect(big.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const cursor = await compare(INBOX, { after: 'bm90IGEgY3Vyc29y' }, keys.team, { interpreted: true });
+    expect(cursor.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    // A field it does not plan (a thread), and another root field.
+    await compare('{ conversations(first: 2) { edges { node { id messages(first: 2) { edges { node { id } } } } } } }', {}, keys.team, { interpreted: true });
+    await compare('{ conversations(first: 2) { totalCount } labels { id } }', {}, keys.team, { interpreted: true });
+  });
+});
