@@ -4,7 +4,8 @@
 //      10 concurrent requests;
 //   2. Parley's conversations(first: 50) with the same fields, over HTTP at 10 connections;
 //   3. a search for a word in 0.1 % of the messages, and a filtered page (status + label + assignee);
-//   4. the same inbox page on the 10,000-conversation workspace, and totalCount alone on each.
+//   4. the same inbox page on the 10,000-conversation workspace, and totalCount alone on each;
+//   5. the inbox page again with the query planner off (QUERY_PLANNER=false), for comparison.
 // Parley runs as its own process (NODE_ENV=production), as it would be deployed; autocannon
 // drives it. SQL statements per request are counted exactly by a second, in-process Parley
 // that records Prisma's query events (one request per scenario, before the load).
@@ -152,10 +153,16 @@ async function http(name: string, base: string, key: string, query: string, seco
 }
 
 /** Statements per request, counted exactly on an in-process Parley (one warm request, then one counted). */
-async function countStatements(url: string, requests: { name: string; key: string; query: string }[]): Promise<Map<string, number>> {
+async function countStatements(url: string, requests: { name: string; key: string; query: string }[], extraEnv: Record<string, string> = {}): Promise<Map<string, number>> {
   const queries: string[] = [];
+  // The background workers poll on their own: an hour apart here, so that only the request's statements are counted.
+  const idle = String(3_600_000);
   const app = await startParley(
-    loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SEED_DEMO: 'false', DATABASE_URL: url, COST_BUDGET_PER_MINUTE: '0', MAX_QUERY_COST: '10000000' }),
+    loadConfig({
+      PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SEED_DEMO: 'false', DATABASE_URL: url, COST_BUDGET_PER_MINUTE: '0', MAX_QUERY_COST: '10000000',
+      SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle,
+      ...extraEnv,
+    }),
     { onQuery: (sql) => queries.push(sql) },
   );
   const out = new Map<string, number>();
@@ -177,7 +184,7 @@ async function countStatements(url: string, requests: { name: string; key: strin
   return out;
 }
 
-async function startServer(url: string): Promise<{ base: string; child: ChildProcess; stop: () => Promise<void> }> {
+async function startServer(url: string, extraEnv: Record<string, string> = {}): Promise<{ base: string; child: ChildProcess; stop: () => Promise<void> }> {
   const profileDir = new URL('./profiles/', import.meta.url).pathname;
   if (PROFILE) mkdirSync(profileDir, { recursive: true });
   const child = spawn(
@@ -199,6 +206,7 @@ async function startServer(url: string): Promise<{ base: string; child: ChildPro
         MAX_QUERY_COST: '10000000',
         WORKERS: String(WORKERS),
         REDIS_URL: WORKERS > 1 ? BENCH_REDIS_URL : '',
+        ...extraEnv,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
@@ -278,6 +286,19 @@ async function main() {
     }
   } finally {
     await server.stop();
+  }
+  // The same inbox page without the query planner (graphql-js and the resolvers, field by
+  // field), in the same run: the planner's before and after on the same machine and load.
+  const interpreted = await startServer(url, { QUERY_PLANNER: 'false' });
+  try {
+    const s = scenarios[0]!;
+    const name = `${s.name}, interpreter (QUERY_PLANNER=false)`;
+    log(`${name}: ${DURATION} s at ${CONNECTIONS} connection(s)`);
+    const f = await http(name, interpreted.base, s.key, s.query, DURATION, admin, s.check, CONNECTIONS);
+    f.statements = (await countStatements(url, [{ ...s, name }], { QUERY_PLANNER: 'false' })).get(name);
+    results.push(f);
+  } finally {
+    await interpreted.stop();
     await admin.end();
   }
 

@@ -244,6 +244,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         introspection: config.INTROSPECTION,
       },
       prisma: db.prisma,
+      jsonText: db.jsonText,
       events,
       logger,
       webhooks: { box, policy, sender, maxDepth: config.MAX_QUERY_DEPTH },

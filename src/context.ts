@@ -1,5 +1,5 @@
 // The request context: who is calling, and a database client scoped to their workspace.
-import type { PrismaClient } from './generated/prisma/client.js';
+import type { Prisma, PrismaClient } from './generated/prisma/client.js';
 import { scopeToWorkspace, type ScopedDb } from './db/tenant.js';
 import type { Logger } from './logger.js';
 import type { Events } from './pubsub.js';
@@ -37,6 +37,8 @@ export interface Context {
   onCommit?: () => void;
   /** How survey links are made. */
   surveys?: SurveySettings;
+  /** Runs a statement that builds JSON, and returns its text (the query planner's; see Database.jsonText). */
+  jsonText: (sql: Prisma.Sql) => Promise<string>;
 }
 
 export interface WebhookRuntime extends WebhookDeps {
@@ -55,6 +57,8 @@ export interface AppDeps {
   onCommit?: () => void;
   /** How survey links are made (PUBLIC_URL, SURVEY_TTL_DAYS). */
   surveys?: SurveySettings;
+  /** The query planner's statements (Database.jsonText); through Prisma when absent. */
+  jsonText?: (sql: Prisma.Sql) => Promise<string>;
 }
 
 export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: string, platform: PlatformAuth | null = null): Context {
@@ -68,6 +72,7 @@ export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: st
     webhooks: deps.webhooks ?? null,
     onCommit: deps.onCommit,
     surveys: deps.surveys,
+    jsonText: deps.jsonText ?? (async (sql) => Object.values((await deps.prisma.$queryRaw<Record<string, string>[]>(sql))[0]!)[0]!),
     logger: deps.logger.child({ requestId }),
     requestId,
   };

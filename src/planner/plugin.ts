@@ -126,8 +126,7 @@ async function run(plan: DocumentPlan, args: ExecutionArgs, ctx: Context): Promi
       continue;
     }
     try {
-      const rows = await ctx.db.$queryRaw<{ data: string }[]>(statement);
-      parts.push(`${key}:${rows[0]!.data}`);
+      parts.push(`${key}:${await ctx.jsonText(statement)}`);
     } catch (err) {
       // As the interpreter would: this field null, the error (masked and logged) on its path.
       parts.push(`${key}:null`);
