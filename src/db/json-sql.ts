@@ -18,10 +18,16 @@ export function base64urlSql(textExpr: string): string {
   return `rtrim(translate(encode(convert_to(${textExpr}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')`;
 }
 
-/** The Relay global id of the row `idExpr` of GraphQL type `typeName` (`base64("Type:uuid")`). */
+/**
+ * The Relay global id of the row `idExpr` of GraphQL type `typeName` (`base64("Type:uuid")`).
+ * PostgreSQL's encoder starts a new line once a line holds 76 characters, which 56 bytes of
+ * input never fill: up to a 19-letter type name, the id needs no line breaks removed (a
+ * quarter of what it costs PostgreSQL to write one).
+ */
 export function globalIdSql(typeName: string, idExpr: string): string {
   if (!/^[A-Za-z]+$/.test(typeName)) throw new Error(`globalIdSql: ${typeName} is not a type name`);
-  return base64Sql(`'${typeName}:' || ${idExpr}::text`);
+  const text = `'${typeName}:' || ${idExpr}::text`;
+  return typeName.length <= 19 ? `encode(convert_to(${text}, 'UTF8'), 'base64')` : base64Sql(text);
 }
 
 /** A string as a SQL literal (the planner's JSON keys are GraphQL names, checked before). */
