@@ -15,6 +15,7 @@ import { gql } from './support/graphql.js';
 import { buildReadWorld, type ReadWorld } from './support/read-world.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
 import { startTestServer, type TestServer } from './support/server.js';
+import { liveClient } from './support/ws.js';
 
 let server: TestServer;
 let ws: SeededWorkspace;
@@ -240,5 +241,30 @@ describe('the query planner answers as the interpreter does', () => {
     // A field it does not plan (a thread), and another root field.
     await compare('{ conversations(first: 2) { edges { node { id messages(first: 2) { edges { node { id } } } } } } }', {}, keys.team, { interpreted: true });
     await compare('{ conversations(first: 2) { totalCount } labels { id } }', {}, keys.team, { interpreted: true });
+  });
+
+  it('answers the same in a batch and over WebSocket, where the result is serialised by others', async () => {
+    const single = await gql(server.url, INBOX, { first: 5 }, { key: keys.team });
+    const before = await counts();
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': keys.team },
+      body: JSON.stringify([
+        { query: INBOX, variables: { first: 5 } },
+        { query: INBOX, variables: { first: 5, filter: { status: ['PENDING'] } } },
+      ]),
+    });
+    const batch = (await res.json()) as { data: any }[];
+    expect(batch).toHaveLength(2);
+    expect(JSON.stringify(batch[0]!.data)).toBe(JSON.stringify(single.data));
+    expect(batch[1]!.data.conversations.edges.map((e: { node: { number: number } }) => e.node.number)).toEqual([world.rows.c3.number]);
+    const live = liveClient(server.url, keys.team);
+    try {
+      const overSocket = await live.request(INBOX, { first: 5 });
+      expect(JSON.stringify(overSocket.data)).toBe(JSON.stringify(single.data));
+    } finally {
+      await live.dispose();
+    }
+    expect((await counts()).planned - before.planned).toBe(3);
   });
 });
