@@ -91,6 +91,8 @@ async function compare(query: string, variables: Record<string, unknown>, key: s
   expect(planned.status).toBe(interpreted.status);
   expect(JSON.stringify(planned.data)).toBe(JSON.stringify(interpreted.data));
   expect(JSON.stringify(planned.errors)).toBe(JSON.stringify(interpreted.errors));
+  expect(planned.extensions?.cost).toBeDefined();
+  expect(planned.extensions).toEqual(interpreted.extensions);
   expect({ planned: middle.planned - before.planned, interpreted: middle.interpreted - before.interpreted }).toEqual(
     opts.interpreted ? { planned: 0, interpreted: 1 } : { planned: 1, interpreted: 0 },
   );
