@@ -3,16 +3,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestChannel } from '../src/control/channel.js';
 import { OPERATOR_REQUEST, type CommandResult, type Options } from '../src/control/operator.js';
 import { lockDataDir, ownerSocketPath } from '../src/db/data-dir-lock.js';
+import { createTestDatabase } from './support/databases.js';
 import { client, gql } from './support/graphql.js';
 import { listening, PROCESS_TEST_TIMEOUT_MS, runCli, runParley, stopCleanly } from './support/process.js';
 import { startTestServer } from './support/server.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-cli-'));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const emptyDir = mkdtempSync(join(tmpdir(), 'parley-cli-empty-'));
+afterAll(() => {
+  for (const d of [dataDir, emptyDir]) rmSync(d, { recursive: true, force: true });
+});
+// The commands run on a migrated, empty database (the global setup's template, whose smaller
+// shared buffers each of the many processes opening it zeroes faster); `migrate` itself runs on
+// an empty directory of its own.
+beforeAll(() => createTestDatabase({ dataDir, postgres: false }));
 
 const parley = (...args: string[]) => runCli(args, { DATA_DIR: dataDir });
 
@@ -26,9 +34,9 @@ async function viewer(key: string) {
 }
 
 describe('npm run parley', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
-  it('creates a workspace, a user and a scoped key that works, then revokes it', async () => {
-    expect((await parley('migrate')).out).toMatch(/applied: .*_init/);
-    expect((await parley('migrate')).out).toContain('nothing to apply');
+  it('migrates an empty data directory; creates a workspace, a user and a scoped key that works, then revokes it', async () => {
+    expect((await runCli(['migrate'], { DATA_DIR: emptyDir })).out).toMatch(/applied: .*_init/);
+    expect((await runCli(['migrate'], { DATA_DIR: emptyDir })).out).toContain('nothing to apply');
     const ws = (await parley('workspace:create', '--name', 'Globex')).out.match(/workspace (\S+)/)![1]!;
     const user = (await parley('user:create', '--workspace', ws, '--name', 'Hank', '--email', 'Hank@Globex.test', '--role', 'ADMIN')).out.match(
       /user (\S+)/,

@@ -25,7 +25,7 @@ const lockFiles = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('
 
 /** Leaves the state a crashed owner leaves: a generation socket nothing listens on. */
 async function crashedOwner(dir: string) {
-  const holder = runScript('test/support/lock-holder.ts', [dir], {});
+  const holder = runScript('test/support/lock-holder.mjs', [dir], {});
   await holder.waitFor(/locked \d+/);
   await holder.kill();
 }

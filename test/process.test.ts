@@ -1,10 +1,10 @@
-// `npm start` as a newcomer runs it: an empty data directory gets the demo workspace and a
-// key printed once; the data survives a restart; one process per data directory; a clean
+// `npm start` as a newcomer runs it: a database without a workspace gets the demo workspace
+// and a key printed once; the data survives a restart; one process per data directory; a clean
 // stop on SIGTERM; a clear message for bad configuration.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql } from './support/graphql.js';
 import { createTestDatabase, usePostgres } from './support/databases.js';
 import { DEMO_KEY_LINE, DEMO_VIEWER, expectCompleteDemo } from './support/demo.js';
@@ -12,6 +12,10 @@ import { listening, PROCESS_TEST_TIMEOUT_MS, runParley, stopCleanly } from './su
 
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-process-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// Migrated and empty (the global setup's template): the first start seeds the demo and prints
+// its key without the initdb and migrations (about 6 CPU-seconds), which the first test of
+// test/first-start.test.ts runs from a directory that does not exist yet.
+beforeAll(() => createTestDatabase({ dataDir, postgres: false }));
 
 function start(env: Record<string, string> = {}) {
   return runParley({ DATA_DIR: dataDir, PORT: '0', ...env });

@@ -89,12 +89,12 @@ if (firstInProcess) {
 }
 
 /**
- * Runs `node --import tsx <script> ...args` from the repository root with a clean environment
- * (PATH and HOME, then `env`). The child is reaped after the current test, or after the file
- * when started outside a test (beforeAll).
+ * Runs `node <script> ...args` (a JavaScript file: no TypeScript loader) from the repository
+ * root with a clean environment (PATH and HOME, then `env`). The child is reaped after the
+ * current test, or after the file when started outside a test (beforeAll).
  */
 export function runScript(script: string, args: string[], env: Record<string, string>): ChildRun {
-  return runCommand(process.execPath, [...CHILD_NODE_FLAGS, '--import', 'tsx', script, ...args], env);
+  return runCommand(process.execPath, [...CHILD_NODE_FLAGS, script, ...args], env);
 }
 
 /** Runs any command as runScript runs a script: clean environment, own process group, reaped after. */
