@@ -8,6 +8,11 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import { isUuid } from './uuid.js';
 
+/** By tag, not instanceof: yoga and Pothos may load graphql's CommonJS and ESM builds side by side. */
+export function isGraphQLError(e: unknown): e is GraphQLError {
+  return Object.prototype.toString.call(e) === '[object GraphQLError]';
+}
+
 export type RequestErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'

@@ -10,6 +10,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { beginRequest, logRequest, operationRecording, requestIdOf } from './access-log.js';
 import { buildContext, type AppDeps, type Context } from './context.js';
+import { isGraphQLError } from './errors.js';
 import { graphiqlRoute } from './http/graphiql.js';
 import { queryPlanner } from './planner/plugin.js';
 import { surveyPageRoute } from './http/survey-page.js';
@@ -58,11 +59,6 @@ function readCappedBody(req: IncomingMessage, limit: number): Promise<Buffer | '
     const onGone = () => finish('gone');
     req.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
   });
-}
-
-/** By tag, not instanceof: yoga and Pothos may load graphql's CommonJS and ESM builds side by side. */
-function isGraphQLError(e: unknown): e is GraphQLError {
-  return Object.prototype.toString.call(e) === '[object GraphQLError]';
 }
 
 export interface ParleyOptions extends AppDeps {

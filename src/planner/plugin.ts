@@ -30,6 +30,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
+import { isGraphQLError } from '../errors.js';
 import { Counter } from 'prom-client';
 import type { Prisma } from '../generated/prisma/client.js';
 import { registry } from '../metrics.js';
@@ -98,9 +99,6 @@ function planFor(args: ExecutionArgs, ctx: Context): DocumentPlan | null {
   }
   return plan;
 }
-
-/** By tag, not instanceof: graphql's CommonJS and ESM builds may both be loaded. */
-const isGraphQLError = (e: unknown): e is GraphQLError => Object.prototype.toString.call(e) === '[object GraphQLError]';
 
 /** The planned answer; null when the interpreter must answer (variables or arguments it would refuse). */
 async function run(plan: DocumentPlan, args: ExecutionArgs, ctx: Context): Promise<ExecutionResult | null> {
