@@ -57,8 +57,8 @@ export interface AppDeps {
   onCommit?: () => void;
   /** How survey links are made (PUBLIC_URL, SURVEY_TTL_DAYS). */
   surveys?: SurveySettings;
-  /** The query planner's statements (Database.jsonText); through Prisma when absent. */
-  jsonText?: (sql: Prisma.Sql) => Promise<string>;
+  /** Runs the query planner's statements (Database.jsonText). */
+  jsonText: (sql: Prisma.Sql) => Promise<string>;
 }
 
 export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: string, platform: PlatformAuth | null = null): Context {
@@ -72,7 +72,7 @@ export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: st
     webhooks: deps.webhooks ?? null,
     onCommit: deps.onCommit,
     surveys: deps.surveys,
-    jsonText: deps.jsonText ?? (async (sql) => Object.values((await deps.prisma.$queryRaw<Record<string, string>[]>(sql))[0]!)[0]!),
+    jsonText: deps.jsonText,
     logger: deps.logger.child({ requestId }),
     requestId,
   };

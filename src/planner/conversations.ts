@@ -2,21 +2,12 @@
 // pageInfo, totalCount) as one statement whose result PostgreSQL builds as the field's JSON.
 // The arguments go through the same checks as the resolver's (src/schema/conversation.ts), and
 // the page through the same SQL (src/services/conversation-query.ts).
-import type { FieldNode, GraphQLObjectType, SelectionSetNode } from 'graphql';
+import type { FieldNode } from 'graphql';
 import { Prisma } from '../generated/prisma/client.js';
 import { textLiteral } from '../db/json-sql.js';
-import {
-  conversationCursorPrefix,
-  conversationCursorSql,
-  conversationPageRequest,
-  conversationSelection,
-  DEFAULT_ORDER,
-  pageKeysSql,
-  type ConversationOrder,
-  type Viewer,
-} from '../services/conversation-query.js';
-import { parseConversationFilter } from '../schema/conversation.js';
-import { collectFields, rowObjectSql, subSelections, type PlanEnv } from './objects.js';
+import { conversationCursorSql, pageKeysSql, type Viewer } from '../services/conversation-query.js';
+import { conversationListQuery, type ConversationListArgs } from '../schema/conversation.js';
+import { plannedFields, rowObjectSql, subSelections, type PlanEnv } from './objects.js';
 
 type EdgeItem = { key: string; kind: 'typename' | 'cursor' } | { key: string; kind: 'node'; sql: string };
 type PageInfoItem = { key: string; kind: 'typename' | 'hasNextPage' | 'hasPreviousPage' | 'startCursor' | 'endCursor' };
@@ -32,36 +23,23 @@ export interface ConversationsPlan {
   paged: boolean;
 }
 
-function items<T extends { key: string }>(env: PlanEnv, typeName: string, sets: readonly SelectionSetNode[], item: (name: string, key: string, nodes: FieldNode[]) => T | null): T[] | null {
-  const fields = collectFields(env, env.schema.getType(typeName) as GraphQLObjectType, sets);
-  if (!fields || fields.size === 0 || fields.size > 50) return null;
-  const out: T[] = [];
-  for (const [key, nodes] of fields) {
-    if (nodes.some((n) => n.arguments?.length)) return null;
-    const it = item(nodes[0]!.name.value, key, nodes);
-    if (!it) return null;
-    out.push(it);
-  }
-  return out;
-}
-
 /** The plan of a `conversations` field's selection (its nodes, merged); null when the planner cannot answer it. */
 export function planConversations(env: PlanEnv, nodes: readonly FieldNode[]): ConversationsPlan | null {
   if (!env.vis.readConversations) return null;
   let paged = false;
-  const plan = items<ConnectionItem>(env, 'ConversationConnection', subSelections(nodes), (name, key, nodes) => {
+  const plan = plannedFields<ConnectionItem>(env, 'ConversationConnection', subSelections(nodes), (name, key, nodes) => {
     if (name === '__typename') return { key, kind: 'typename' };
     if (name === 'totalCount') return { key, kind: 'totalCount' };
     if (name === 'pageInfo') {
       paged = true;
-      const info = items<PageInfoItem>(env, 'PageInfo', subSelections(nodes), (n, k) =>
+      const info = plannedFields<PageInfoItem>(env, 'PageInfo', subSelections(nodes), (n, k) =>
         n === '__typename' || n === 'hasNextPage' || n === 'hasPreviousPage' || n === 'startCursor' || n === 'endCursor' ? { key: k, kind: n === '__typename' ? 'typename' : n } : null,
       );
       return info && { key, kind: 'pageInfo', items: info };
     }
     if (name === 'edges') {
       paged = true;
-      const edge = items<EdgeItem>(env, 'ConversationEdge', subSelections(nodes), (n, k, nn) => {
+      const edge = plannedFields<EdgeItem>(env, 'ConversationEdge', subSelections(nodes), (n, k, nn) => {
         if (n === '__typename') return { key: k, kind: 'typename' };
         if (n === 'cursor') return { key: k, kind: 'cursor' };
         if (n !== 'node') return null;
@@ -75,29 +53,16 @@ export function planConversations(env: PlanEnv, nodes: readonly FieldNode[]): Co
   return plan && { items: plan, paged };
 }
 
-/** The field's arguments, as graphql-js coerced them for the resolver. */
-export interface ConversationsArgs {
-  filter?: Parameters<typeof parseConversationFilter>[0];
-  orderBy?: { field: ConversationOrder['field']; direction?: ConversationOrder['direction'] | null } | null;
-  first?: number | null;
-  last?: number | null;
-  after?: string | null;
-  before?: string | null;
-  offset?: number | null;
-}
-
 /**
  * The statement that answers the field, its JSON as text in the column `data`. Throws the
  * resolver's own BAD_USER_INPUT errors for bad arguments (checked before any SQL is built).
  */
-export function conversationsStatement(plan: ConversationsPlan, viewer: Viewer, args: ConversationsArgs): Prisma.Sql {
-  const order: ConversationOrder = { field: args.orderBy?.field ?? DEFAULT_ORDER.field, direction: args.orderBy?.direction ?? DEFAULT_ORDER.direction };
-  const selection = conversationSelection(viewer, parseConversationFilter(args.filter));
-  const request = conversationPageRequest(viewer, order, args);
+export function conversationsStatement(plan: ConversationsPlan, viewer: Viewer, args: ConversationListArgs): Prisma.Sql {
+  const { order, selection, request } = conversationListQuery(viewer, args);
   const size = request.size;
   const fetchOrder = `p.ord ${request.backward ? 'DESC' : 'ASC'}`;
   const lastFirst = `p.ord ${request.backward ? 'ASC' : 'DESC'}`;
-  const cursor = conversationCursorSql(order, 'p', textLiteral(conversationCursorPrefix(viewer, order)));
+  const cursor = conversationCursorSql(viewer, order, 'p');
   const more = `((SELECT count(*) FROM page) > ${size})`;
   const pairs = plan.items.map((it): Prisma.Sql => {
     const key = Prisma.raw(textLiteral(it.key));

@@ -87,25 +87,33 @@ export function subSelections(nodes: readonly FieldNode[]): SelectionSetNode[] {
 type FieldSql = (env: PlanEnv, alias: string, nodes: readonly FieldNode[]) => string | null;
 
 /**
+ * What `item` makes of each field selected on `typeName`, in the selection's order; null when
+ * one of them cannot be planned (`item` says null, or the field has arguments) or when there
+ * are more than 50 (json_build_object takes at most 100 arguments, two per key).
+ */
+export function plannedFields<T>(env: PlanEnv, typeName: string, sets: readonly SelectionSetNode[], item: (name: string, key: string, nodes: FieldNode[]) => T | null): T[] | null {
+  const fields = collectFields(env, env.schema.getType(typeName) as GraphQLObjectType, sets);
+  if (!fields || fields.size === 0 || fields.size > 50) return null;
+  const out: T[] = [];
+  for (const [key, nodes] of fields) {
+    if (nodes.some((n) => n.arguments?.length)) return null;
+    const it = item(nodes[0]!.name.value, key, nodes);
+    if (it === null) return null;
+    out.push(it);
+  }
+  return out;
+}
+
+/**
  * `json_build_object` of the fields selected on `typeName`, each built by `field`; null when
  * one of them cannot be planned. json (not jsonb) keeps the keys in the selection's order.
  */
 export function objectSql(env: PlanEnv, typeName: string, sets: readonly SelectionSetNode[], field: (name: string, nodes: readonly FieldNode[]) => string | null): string | null {
-  const type = env.schema.getType(typeName) as GraphQLObjectType;
-  const fields = collectFields(env, type, sets);
-  // json_build_object takes at most 100 arguments, two per key.
-  if (!fields || fields.size === 0 || fields.size > 50) return null;
-  const pairs: string[] = [];
-  for (const [key, nodes] of fields) {
-    const name = nodes[0]!.name.value;
-    let sql: string | null;
-    if (name === '__typename') sql = textLiteral(typeName);
-    else if (nodes.some((n) => n.arguments?.length)) sql = null;
-    else sql = field(name, nodes);
-    if (sql === null) return null;
-    pairs.push(`${textLiteral(key)}, ${sql}`);
-  }
-  return `json_build_object(${pairs.join(', ')})`;
+  const pairs = plannedFields(env, typeName, sets, (name, key, nodes) => {
+    const sql = name === '__typename' ? textLiteral(typeName) : field(name, nodes);
+    return sql === null ? null : `${textLiteral(key)}, ${sql}`;
+  });
+  return pairs && `json_build_object(${pairs.join(', ')})`;
 }
 
 interface RowType {

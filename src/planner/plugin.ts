@@ -34,8 +34,8 @@ import { isGraphQLError } from '../errors.js';
 import { Counter } from 'prom-client';
 import type { Prisma } from '../generated/prisma/client.js';
 import { registry } from '../metrics.js';
-import { viewerOf } from '../schema/conversation.js';
-import { conversationsStatement, planConversations, type ConversationsArgs, type ConversationsPlan } from './conversations.js';
+import { viewerOf, type ConversationListArgs } from '../schema/conversation.js';
+import { conversationsStatement, planConversations, type ConversationsPlan } from './conversations.js';
 import { collectFields, type PlanEnv, type Visibility } from './objects.js';
 
 export const queriesExecuted = new Counter({
@@ -108,7 +108,7 @@ async function run(plan: DocumentPlan, args: ExecutionArgs, ctx: Context): Promi
   const statements: (Prisma.Sql | null)[] = [];
   try {
     for (const root of plan.roots) {
-      statements.push(root.kind === 'typename' ? null : conversationsStatement(root.plan, viewerOf(ctx), getArgumentValues(conversationsField, root.node, vars.coerced) as ConversationsArgs));
+      statements.push(root.kind === 'typename' ? null : conversationsStatement(root.plan, viewerOf(ctx), getArgumentValues(conversationsField, root.node, vars.coerced) as ConversationListArgs));
     }
   } catch (err) {
     if (isGraphQLError(err)) return null;

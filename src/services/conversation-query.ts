@@ -14,7 +14,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { ScopedDb } from '../db/tenant.js';
 import { parseConversationRow, type ConversationRow } from './conversation-rows.js';
 import { badInput } from '../errors.js';
-import { base64urlSql, isoSql } from '../db/json-sql.js';
+import { base64urlSql, isoSql, textLiteral } from '../db/json-sql.js';
 import {
   cursorJsonPrefix,
   decodeCursor,
@@ -407,10 +407,11 @@ export function pageKeysSql(selection: ConversationSelection, order: Conversatio
 
 /**
  * The SQL text of a conversation's cursor, as {@link encodeCursor} makes it from positionOf(),
- * for a row of {@link pageKeysSql} under `alias`; `prefix` is the parameter that holds
- * {@link cursorJsonPrefix} of the list's scope (the planner builds whole pages in SQL).
+ * for a row of {@link pageKeysSql} under `alias` (the planner builds whole pages in SQL). The
+ * list's scope, the start of the cursor's JSON, is written into the statement as a literal.
  */
-export function conversationCursorSql(order: ConversationOrder, alias: string, prefix: string): string {
+export function conversationCursorSql(viewer: Viewer, order: ConversationOrder, alias: string): string {
+  const prefix = textLiteral(cursorJsonPrefix(cursorScope(viewer, order)));
   const iso = (column: string) => `'"' || ${isoSql(`${alias}."${column}"`)} || '"'`;
   let values: string;
   switch (order.field) {
@@ -428,11 +429,6 @@ export function conversationCursorSql(order: ConversationOrder, alias: string, p
       break;
   }
   return base64urlSql(`${prefix} || ${values} || '],"i":"' || ${alias}."id"::text || '"}'`);
-}
-
-/** The JSON text every cursor of this conversation list starts with (see conversationCursorSql). */
-export function conversationCursorPrefix(viewer: Viewer, order: ConversationOrder): string {
-  return cursorJsonPrefix(cursorScope(viewer, order));
 }
 
 /** The ids (and cursors) of one page of conversations. One SQL statement. */
