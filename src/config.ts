@@ -49,6 +49,13 @@ const schema = z
    * for comparing the two.
    */
   QUERY_PLANNER: booleanish.default(true),
+  /**
+   * On PostgreSQL, run the query planner's statements as named prepared statements (each
+   * connection parses a statement once, and PostgreSQL may keep its plan). false for a pooler
+   * that cannot carry them (PgBouncer before 1.21, or without max_prepared_statements, in
+   * transaction mode).
+   */
+  PG_PREPARED_STATEMENTS: booleanish.default(true),
   /** Create the demo workspace when the database has no workspace yet. */
   SEED_DEMO: booleanish.default(true),
   GRAPHIQL: booleanish.default(true),

@@ -46,10 +46,33 @@ export interface DatabaseOptions {
    * once, rather than running initdb and every migration per server.
    */
   pgliteImage?: Blob;
+  /** PostgreSQL: name the query planner's statements (StatementNames); default true. */
+  preparedStatements?: boolean;
 }
 
 /** PostgreSQL connections of the application client's pool (migrations open pools of their own). */
 const POOL_MAX = 10;
+
+/**
+ * Names for the query planner's statements, so that each pool connection parses and analyses a
+ * statement once and then only binds and executes it (the page's statement is some 5 KB of SQL:
+ * its parse and analysis cost PostgreSQL about as much as a fifth of executing it). A dashboard
+ * sends a handful of documents; past `max` distinct texts the rest run unnamed, so that no
+ * client can fill the connections' memory with prepared statements.
+ */
+export class StatementNames {
+  readonly #names = new Map<string, string>();
+  constructor(readonly max = 200) {}
+  of(text: string): string | undefined {
+    let name = this.#names.get(text);
+    if (name === undefined && this.#names.size < this.max) {
+      name = `parley_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+      this.#names.set(text, name);
+    }
+    return name;
+  }
+}
+
 
 /**
  * PGlite has one connection, in process, which runs one statement or transaction at a time. To
@@ -120,6 +143,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // The client's pool is made here, to read its figures; the schema engine's factory makes
     // (and ends) pools of its own, as before.
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: POOL_MAX });
+    const names = opts.preparedStatements === false ? undefined : new StatementNames();
     const prisma = makeClient(new PrismaPg(pool, { disposeExternalPool: true }), opts.onQuery);
     const adapterFactory = new PrismaPg({ connectionString: opts.databaseUrl, max: POOL_MAX });
     return {
@@ -129,7 +153,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       pool: () => ({ max: POOL_MAX, inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       jsonText: async (sql) => {
         opts.onQuery?.(sql.text);
-        const result = await pool.query<[string]>({ text: sql.text, values: sql.values as unknown[], rowMode: 'array' });
+        const name = names?.of(sql.text);
+        const result = await pool.query<[string]>({ name, text: sql.text, values: sql.values as unknown[], rowMode: 'array' });
         return result.rows[0]![0];
       },
       close: () => prisma.$disconnect(),

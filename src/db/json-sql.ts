@@ -2,6 +2,7 @@
 // JSON themselves (src/planner/): the same text the GraphQL scalars and Parley's encoders make
 // in JavaScript, so a planned answer and an interpreted one are the same bytes.
 // test/planner.test.ts compares the two for every field the planner knows.
+import { Prisma } from '../generated/prisma/client.js';
 
 /** A timestamptz as DateTime's serialize() writes it: `2026-11-21T09:30:00.000Z`. */
 export function isoSql(expr: string): string {
@@ -33,4 +34,14 @@ export function globalIdSql(typeName: string, idExpr: string): string {
 /** A string as a SQL literal (the planner's JSON keys are GraphQL names, checked before). */
 export function textLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
+}
+
+/**
+ * An integer as SQL text (a page's LIMIT): constant in a statement's text, so that a prepared
+ * statement's generic plan knows it (PostgreSQL plans `LIMIT $n` for an unknown row count and
+ * then keeps re-planning the statement for every execution).
+ */
+export function intLiteral(n: number): Prisma.Sql {
+  if (!Number.isSafeInteger(n)) throw new Error(`intLiteral: ${n} is not an integer`);
+  return Prisma.raw(String(n));
 }

@@ -4,7 +4,7 @@
 // the page through the same SQL (src/services/conversation-query.ts).
 import type { FieldNode } from 'graphql';
 import { Prisma } from '../generated/prisma/client.js';
-import { textLiteral } from '../db/json-sql.js';
+import { intLiteral, textLiteral } from '../db/json-sql.js';
 import { conversationCursorSql, pageKeysSql, type Viewer } from '../services/conversation-query.js';
 import { conversationListQuery, type ConversationListArgs } from '../schema/conversation.js';
 import { plannedFields, rowObjectSql, subSelections, type PlanEnv } from './objects.js';
@@ -90,7 +90,7 @@ export function conversationsStatement(plan: ConversationsPlan, viewer: Viewer, 
         const parts = it.items.map((e) => `${textLiteral(e.key)}, ${e.kind === 'node' ? e.sql : e.kind === 'cursor' ? cursor : `'ConversationEdge'`}`);
         return Prisma.sql`${key}, (SELECT coalesce(json_agg(${Prisma.raw(`json_build_object(${parts.join(', ')})`)} ORDER BY ${Prisma.raw(fetchOrder)}), '[]'::json)
           FROM page p JOIN "conversation" c ON c."id" = p."id" AND c."workspace_id" = ${viewer.workspaceId}::uuid
-          WHERE p.ord <= ${size})`;
+          WHERE p.ord <= ${intLiteral(size)})`;
       }
     }
   });

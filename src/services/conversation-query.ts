@@ -14,7 +14,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { ScopedDb } from '../db/tenant.js';
 import { parseConversationRow, type ConversationRow } from './conversation-rows.js';
 import { badInput } from '../errors.js';
-import { base64urlSql, isoSql, textLiteral } from '../db/json-sql.js';
+import { base64urlSql, intLiteral, isoSql, textLiteral } from '../db/json-sql.js';
 import {
   cursorJsonPrefix,
   decodeCursor,
@@ -402,7 +402,7 @@ export function pageKeysSql(selection: ConversationSelection, order: Conversatio
   return Prisma.sql`
     SELECT c."id", c."last_activity_at", c."created_at", c."priority", c."waiting_since"
     FROM ${selection.from} WHERE ${selection.where}${keyset}
-    ORDER BY ${orderBySql(ordering)} LIMIT ${request.size + 1}${offset}`;
+    ORDER BY ${orderBySql(ordering)} LIMIT ${intLiteral(request.size + 1)}${offset}`;
 }
 
 /**
