@@ -165,7 +165,7 @@ export async function openConfiguredDatabase(
     const created = existsSync(join(config.DATA_DIR, 'PG_VERSION'));
     logger.info({ dataDir: config.DATA_DIR }, created ? 'opening the data directory' : 'creating the data directory');
   }
-  return openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, onQuery: opts.onQuery, pgliteImage: opts.pgliteImage, preparedStatements: config.PG_PREPARED_STATEMENTS });
+  return openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, onQuery: opts.onQuery, pgliteImage: opts.pgliteImage, preparedStatements: config.PG_PREPARED_STATEMENTS, poolSize: config.DATABASE_POOL_SIZE });
 }
 
 export async function startParley(config: Config, options: StartOptions = {}): Promise<RunningParley> {

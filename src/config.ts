@@ -56,6 +56,11 @@ const schema = z
    * transaction mode).
    */
   PG_PREPARED_STATEMENTS: booleanish.default(true),
+  /**
+   * PostgreSQL connections per server process. More than the database's cores does not make
+   * it faster: the statements then contend for the same CPU (BENCHMARKS.md).
+   */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** Create the demo workspace when the database has no workspace yet. */
   SEED_DEMO: booleanish.default(true),
   GRAPHIQL: booleanish.default(true),

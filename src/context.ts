@@ -1,5 +1,6 @@
 // The request context: who is calling, and a database client scoped to their workspace.
 import type { Prisma, PrismaClient } from './generated/prisma/client.js';
+import type { Database } from './db/client.js';
 import { lazyScopeToWorkspace, type ScopedDb } from './db/tenant.js';
 import type { Logger } from './logger.js';
 import type { Events } from './pubsub.js';
@@ -38,7 +39,7 @@ export interface Context {
   /** How survey links are made. */
   surveys?: SurveySettings;
   /** Runs a statement that builds JSON, and returns its text (the query planner's; see Database.jsonText). */
-  jsonText: (sql: Prisma.Sql) => Promise<string>;
+  jsonText: Database['jsonText'];
 }
 
 export interface WebhookRuntime extends WebhookDeps {
@@ -58,7 +59,7 @@ export interface AppDeps {
   /** How survey links are made (PUBLIC_URL, SURVEY_TTL_DAYS). */
   surveys?: SurveySettings;
   /** Runs the query planner's statements (Database.jsonText). */
-  jsonText: (sql: Prisma.Sql) => Promise<string>;
+  jsonText: Database['jsonText'];
 }
 
 export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: string, platform: PlatformAuth | null = null): Context {

@@ -27,8 +27,10 @@ export interface Database {
    * path costs some 0.3 ms of CPU more for a 60 KB page (BENCHMARKS.md). On PGlite it goes
    * through Prisma, which shares PGlite's one connection with its transactions. Raw SQL: the
    * statement itself filters by the workspace. Counted by `onQuery` like Prisma's statements.
+   * `prepare`: on PostgreSQL, run it as a named prepared statement (StatementNames), for a
+   * statement whose best plan does not depend on its parameters' values.
    */
-  jsonText(sql: Prisma.Sql): Promise<string>;
+  jsonText(sql: Prisma.Sql, opts?: { prepare?: boolean }): Promise<string>;
   close(): Promise<void>;
   /** PGlite only: an image of the data directory as it is now (loadable as `pgliteImage`). */
   image?: () => Promise<Blob>;
@@ -46,17 +48,21 @@ export interface DatabaseOptions {
    * once, rather than running initdb and every migration per server.
    */
   pgliteImage?: Blob;
+  /** PostgreSQL: connections in the pool (DEFAULT_POOL_SIZE). */
+  poolSize?: number;
   /** PostgreSQL: name the query planner's statements (StatementNames); default true. */
   preparedStatements?: boolean;
 }
 
 /** PostgreSQL connections of the application client's pool (migrations open pools of their own). */
-const POOL_MAX = 10;
+/** Connections per process to PostgreSQL, unless DATABASE_POOL_SIZE says otherwise. */
+export const DEFAULT_POOL_SIZE = 10;
 
 /**
  * Names for the query planner's statements, so that each pool connection parses and analyses a
- * statement once and then only binds and executes it (the page's statement is some 5 KB of SQL:
- * its parse and analysis cost PostgreSQL about as much as a fifth of executing it). A dashboard
+ * statement once and then only binds and executes it, and PostgreSQL, after five runs, keeps a
+ * generic plan when it costs no more than the custom ones (the inbox page's statement is some
+ * 5 KB of SQL: preparing it took its PostgreSQL CPU under load from 6.3 to 2.8 ms). A dashboard
  * sends a handful of documents; past `max` distinct texts the rest run unnamed, so that no
  * client can fill the connections' memory with prepared statements.
  */
@@ -142,18 +148,19 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.databaseUrl) {
     // The client's pool is made here, to read its figures; the schema engine's factory makes
     // (and ends) pools of its own, as before.
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: POOL_MAX });
+    const poolSize = opts.poolSize ?? DEFAULT_POOL_SIZE;
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: poolSize });
     const names = opts.preparedStatements === false ? undefined : new StatementNames();
     const prisma = makeClient(new PrismaPg(pool, { disposeExternalPool: true }), opts.onQuery);
-    const adapterFactory = new PrismaPg({ connectionString: opts.databaseUrl, max: POOL_MAX });
+    const adapterFactory = new PrismaPg({ connectionString: opts.databaseUrl, max: poolSize });
     return {
       kind: 'postgres',
       prisma,
       adapterFactory,
-      pool: () => ({ max: POOL_MAX, inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-      jsonText: async (sql) => {
+      pool: () => ({ max: poolSize, inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      jsonText: async (sql, run) => {
         opts.onQuery?.(sql.text);
-        const name = names?.of(sql.text);
+        const name = run?.prepare ? names?.of(sql.text) : undefined;
         const result = await pool.query<[string]>({ name, text: sql.text, values: sql.values as unknown[], rowMode: 'array' });
         return result.rows[0]![0];
       },

@@ -35,7 +35,7 @@ import { Counter } from 'prom-client';
 import type { Prisma } from '../generated/prisma/client.js';
 import { registry } from '../metrics.js';
 import { viewerOf, type ConversationListArgs } from '../schema/conversation.js';
-import { conversationsStatement, planConversations, type ConversationsPlan } from './conversations.js';
+import { conversationsStatement, planConversations, type ConversationsPlan, type PlannedStatement } from './conversations.js';
 import { collectFields, type PlanEnv, type Visibility } from './objects.js';
 
 export const queriesExecuted = new Counter({
@@ -105,7 +105,7 @@ async function run(plan: DocumentPlan, args: ExecutionArgs, ctx: Context): Promi
   const vars = getVariableValues(args.schema, plan.operation.variableDefinitions ?? [], args.variableValues ?? {});
   if (vars.errors) return null;
   const conversationsField = args.schema.getQueryType()!.getFields().conversations as GraphQLField<unknown, unknown>;
-  const statements: (Prisma.Sql | null)[] = [];
+  const statements: (PlannedStatement | null)[] = [];
   try {
     for (const root of plan.roots) {
       statements.push(root.kind === 'typename' ? null : conversationsStatement(root.plan, viewerOf(ctx), getArgumentValues(conversationsField, root.node, vars.coerced) as ConversationListArgs));
@@ -124,7 +124,7 @@ async function run(plan: DocumentPlan, args: ExecutionArgs, ctx: Context): Promi
       continue;
     }
     try {
-      parts.push(`${key}:${await ctx.jsonText(statement)}`);
+      parts.push(`${key}:${await ctx.jsonText(statement.sql, { prepare: statement.prepare })}`);
     } catch (err) {
       // As the interpreter would: this field null, the error (masked and logged) on its path.
       parts.push(`${key}:null`);
