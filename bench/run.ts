@@ -5,7 +5,8 @@
 //   2. Parley's conversations(first: 50) with the same fields, over HTTP at 10 connections;
 //   3. a search for a word in 0.1 % of the messages, and a filtered page (status + label + assignee);
 //   4. the same inbox page on the 10,000-conversation workspace, and totalCount alone on each;
-//   5. the inbox page again with the query planner off (QUERY_PLANNER=false), for comparison.
+//   5. the inbox page again with the query planner off (QUERY_PLANNER=false), and with a pool of
+//      10 connections instead of the default (2 per core, and one), for comparison.
 // Parley runs as its own process (NODE_ENV=production), as it would be deployed; autocannon
 // drives it. SQL statements per request are counted exactly by a second, in-process Parley
 // that records Prisma's query events (one request per scenario, before the load).
@@ -22,6 +23,7 @@ import autocannon, { type Result } from 'autocannon';
 import pg from 'pg';
 import { startParley } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { DEFAULT_POOL_SIZE } from '../src/db/client.js';
 import { createBenchKey, INBOX_PAGE, PAGE_FIELDS } from './page.js';
 import { DATABASE, ensureBenchDatabase, RARE_WORD, type BenchWorkspace } from './seed.js';
 
@@ -287,18 +289,28 @@ async function main() {
   } finally {
     await server.stop();
   }
-  // The same inbox page without the query planner (graphql-js and the resolvers, field by
-  // field), in the same run: the planner's before and after on the same machine and load.
-  const interpreted = await startServer(url, { QUERY_PLANNER: 'false' });
+  // The same inbox page again, in the same run, on a server configured otherwise: without the
+  // query planner (graphql-js and the resolvers, field by field: the planner's before and
+  // after), and with the 10 connections that were the pool's size before it followed the cores.
+  const variants: { label: string; env: Record<string, string> }[] = [
+    { label: 'interpreter (QUERY_PLANNER=false)', env: { QUERY_PLANNER: 'false' } },
+    { label: 'DATABASE_POOL_SIZE=10', env: { DATABASE_POOL_SIZE: '10' } },
+  ];
   try {
-    const s = scenarios[0]!;
-    const name = `${s.name}, interpreter (QUERY_PLANNER=false)`;
-    log(`${name}: ${DURATION} s at ${CONNECTIONS} connection(s)`);
-    const f = await http(name, interpreted.base, s.key, s.query, DURATION, admin, s.check, CONNECTIONS);
-    f.statements = (await countStatements(url, [{ ...s, name }], { QUERY_PLANNER: 'false' })).get(name);
-    results.push(f);
+    for (const v of variants) {
+      const variant = await startServer(url, v.env);
+      try {
+        const s = scenarios[0]!;
+        const name = `${s.name}, ${v.label}`;
+        log(`${name}: ${DURATION} s at ${CONNECTIONS} connection(s)`);
+        const f = await http(name, variant.base, s.key, s.query, DURATION, admin, s.check, CONNECTIONS);
+        f.statements = (await countStatements(url, [{ ...s, name }], v.env)).get(name);
+        results.push(f);
+      } finally {
+        await variant.stop();
+      }
+    }
   } finally {
-    await interpreted.stop();
     await admin.end();
   }
 
@@ -323,7 +335,7 @@ async function main() {
     `Big vs small workspace, inbox page p50: ${(inboxBig.p50 / inboxSmall.p50).toFixed(2)}x, throughput: ${(inboxSmall.rps / inboxBig.rps).toFixed(2)}x (target <= 1.5x)`,
   ];
   const fmt = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
-  const machine = `Parley workers: ${WORKERS}; ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average before the run ${fmt(loadBefore)}, after ${fmt(loadavg())}`;
+  const machine = `Parley workers: ${WORKERS}, database pool ${DEFAULT_POOL_SIZE} connections each; ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average before the run ${fmt(loadBefore)}, after ${fmt(loadavg())}`;
   process.stdout.write(`\n${lines.join('\n')}\n\n${summary.join('\n')}\n\nMachine: ${machine}\n`);
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(

@@ -57,10 +57,11 @@ const schema = z
    */
   PG_PREPARED_STATEMENTS: booleanish.default(true),
   /**
-   * PostgreSQL connections per server process. More than the database's cores does not make
-   * it faster: the statements then contend for the same CPU (BENCHMARKS.md).
+   * PostgreSQL connections per server process; unset: two per core, and one (Prisma's own
+   * default). More than the database's cores can run does not make it faster: the statements
+   * then contend for the same CPU (BENCHMARKS.md).
    */
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).optional(),
   /** Create the demo workspace when the database has no workspace yet. */
   SEED_DEMO: booleanish.default(true),
   GRAPHIQL: booleanish.default(true),

@@ -1,6 +1,7 @@
 // One Prisma client for both databases: PGlite in a data directory when DATABASE_URL is
 // unset, PostgreSQL through @prisma/adapter-pg when it is a postgres:// URL.
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory, Transaction } from '@prisma/driver-adapter-utils';
@@ -55,8 +56,13 @@ export interface DatabaseOptions {
 }
 
 /** PostgreSQL connections of the application client's pool (migrations open pools of their own). */
-/** Connections per process to PostgreSQL, unless DATABASE_POOL_SIZE says otherwise. */
-export const DEFAULT_POOL_SIZE = 10;
+/**
+ * Connections per process to PostgreSQL, unless DATABASE_POOL_SIZE says otherwise: Prisma's
+ * own default (two per core, and one). More statements at once than the cores can run only
+ * contend: on the 2-core benchmark machine, 5 connections served the inbox page faster than 10
+ * and with a shorter tail (BENCHMARKS.md).
+ */
+export const DEFAULT_POOL_SIZE = 2 * availableParallelism() + 1;
 
 /**
  * Names for the query planner's statements, so that each pool connection parses and analyses a
