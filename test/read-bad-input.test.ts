@@ -85,6 +85,20 @@ describe('cursors', () => {
     expectBadInput(await list({ first: 2, after: forge({ ...real, i: "1' OR 1=1 --" }) }), /malformed/);
   });
 
+  it('takes cursors written before their prefix was padded (the same JSON, compact)', async () => {
+    // Cursors are base64url JSON whose start is padded with JSON whitespace to a multiple of 3
+    // bytes (pagination.ts, cursorPrefix); a client may still hold one made without the padding.
+    const json = Buffer.from(cursor, 'base64url').toString();
+    expect(json).toMatch(/^\{ {0,2}"l":"conversations",/);
+    const compact = Buffer.from(JSON.stringify(JSON.parse(json))).toString('base64url');
+    const withPadded = await list({ first: 2, after: cursor });
+    const withCompact = await list({ first: 2, after: compact });
+    expect(withPadded.errors).toBeUndefined();
+    expect(withPadded.data.conversations.edges).toHaveLength(2);
+    expect(withCompact.errors).toBeUndefined();
+    expect(withCompact.data).toEqual(withPadded.data);
+  });
+
   it('refuses a cursor from another ordering, another list or another workspace', async () => {
     expectBadInput(await list({ first: 2, after: cursor, orderBy: { field: 'CREATED_AT' } }), /another ordering/);
     const contactCursor = (await api.ok(`{ contacts(first: 1) { pageInfo { endCursor } } }`)).contacts.pageInfo.endCursor;

@@ -5,7 +5,7 @@
 import type { FieldNode } from 'graphql';
 import { Prisma } from '../generated/prisma/client.js';
 import { intLiteral, textLiteral } from '../db/json-sql.js';
-import { conversationCursorSql, pageKeysSql, type Viewer } from '../services/conversation-query.js';
+import { conversationCursorPrefix, conversationCursorSql, pageKeysSql, type Viewer } from '../services/conversation-query.js';
 import { conversationListQuery, type ConversationListArgs } from '../schema/conversation.js';
 import { plannedFields, rowObjectSql, subSelections, type PlanEnv } from './objects.js';
 
@@ -75,7 +75,8 @@ export function conversationsStatement(plan: ConversationsPlan, viewer: Viewer, 
   const size = request.size;
   const fetchOrder = `p.ord ${request.backward ? 'DESC' : 'ASC'}`;
   const lastFirst = `p.ord ${request.backward ? 'ASC' : 'DESC'}`;
-  const cursor = conversationCursorSql(viewer, order, 'p');
+  // The cursors' common start is a column of the page (one parameter), not text of the statement.
+  const cursor = conversationCursorSql(order, 'p', 'p."cp"');
   const more = `((SELECT count(*) FROM page) > ${size})`;
   const pairs = plan.items.map((it): Prisma.Sql => {
     const key = Prisma.raw(textLiteral(it.key));
@@ -113,7 +114,7 @@ export function conversationsStatement(plan: ConversationsPlan, viewer: Viewer, 
   if (!plan.paged) return { sql: Prisma.sql`SELECT ${json}`, prepare };
   return {
     sql: Prisma.sql`
-    WITH page AS MATERIALIZED (SELECT k.*, row_number() OVER () AS ord FROM (${pageKeysSql(selection, order, request)}) k)
+    WITH page AS MATERIALIZED (SELECT k.*, row_number() OVER () AS ord, ${conversationCursorPrefix(viewer, order)}::text AS cp FROM (${pageKeysSql(selection, order, request)}) k)
     SELECT ${json}`,
     prepare,
   };

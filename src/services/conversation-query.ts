@@ -14,9 +14,9 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { ScopedDb } from '../db/tenant.js';
 import { parseConversationRow, type ConversationRow } from './conversation-rows.js';
 import { badInput } from '../errors.js';
-import { base64urlSql, intLiteral, isoSql, textLiteral } from '../db/json-sql.js';
+import { base64urlSql, intLiteral, isoSql } from '../db/json-sql.js';
 import {
-  cursorJsonPrefix,
+  cursorPrefix,
   decodeCursor,
   encodeCursor,
   enumValue,
@@ -389,6 +389,11 @@ function cursorScope(viewer: Viewer, order: ConversationOrder): CursorScope {
   return { list: 'conversations', order: `${order.field}:${order.direction}`, workspaceId: viewer.workspaceId };
 }
 
+/** The start of every cursor of this list, ordering and workspace (pagination's cursorPrefix). */
+export function conversationCursorPrefix(viewer: Viewer, order: ConversationOrder): string {
+  return cursorPrefix(cursorScope(viewer, order));
+}
+
 /**
  * The page's keys: ids and sort-key columns of the page's rows in the page's fetch order (the
  * requested order, reversed when paging backward), with one extra row when more follow.
@@ -407,11 +412,12 @@ export function pageKeysSql(selection: ConversationSelection, order: Conversatio
 
 /**
  * The SQL text of a conversation's cursor, as {@link encodeCursor} makes it from positionOf(),
- * for a row of {@link pageKeysSql} under `alias` (the planner builds whole pages in SQL). The
- * list's scope, the start of the cursor's JSON, is written into the statement as a literal.
+ * for a row of {@link pageKeysSql} under `alias` (the planner builds whole pages in SQL).
+ * `prefixSql` is the SQL of the list's {@link conversationCursorPrefix}, a parameter: the
+ * statement's text is then the same for every workspace (one prepared statement for all), and
+ * PostgreSQL encodes only the row's values and id.
  */
-export function conversationCursorSql(viewer: Viewer, order: ConversationOrder, alias: string): string {
-  const prefix = textLiteral(cursorJsonPrefix(cursorScope(viewer, order)));
+export function conversationCursorSql(order: ConversationOrder, alias: string, prefixSql: string): string {
   const iso = (column: string) => `'"' || ${isoSql(`${alias}."${column}"`)} || '"'`;
   let values: string;
   switch (order.field) {
@@ -428,7 +434,7 @@ export function conversationCursorSql(viewer: Viewer, order: ConversationOrder, 
       values = `coalesce(${iso('waiting_since')}, 'null')`;
       break;
   }
-  return base64urlSql(`${prefix} || ${values} || '],"i":"' || ${alias}."id"::text || '"}'`);
+  return `${prefixSql} || ${base64urlSql(`${values} || '],"i":"' || ${alias}."id"::text || '"}'`)}`;
 }
 
 /** The ids (and cursors) of one page of conversations. One SQL statement. */

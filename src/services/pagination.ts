@@ -57,17 +57,31 @@ function workspaceTag(workspaceId: string): string {
   return tag;
 }
 
-export function encodeCursor(scope: CursorScope, position: Position): string {
-  const body = { l: scope.list, o: scope.order, w: workspaceTag(scope.workspaceId), v: position.values, i: position.id };
-  return Buffer.from(JSON.stringify(body)).toString('base64url');
-}
+const prefixes = new Map<string, string>();
 
 /**
- * The JSON text of {@link encodeCursor}'s body up to its values (`{"l":...,"w":"...","v":[`),
- * for cursors that PostgreSQL writes (src/services/conversation-query.ts, conversationCursorSql).
+ * The base64url of a cursor's JSON up to its values (`{"l":...,"o":...,"w":"...","v":[`),
+ * padded with JSON whitespace to a multiple of 3 bytes, so that it encodes on its own: a
+ * cursor is this prefix followed by the base64url of the rest (its values and id). PostgreSQL
+ * writes the query planner's cursors that way, with the prefix as a parameter
+ * (conversationCursorSql): it encodes only the row's own 70 bytes, and the statement's text is
+ * the same for every workspace. Cursors made before the padding decode as before.
  */
-export function cursorJsonPrefix(scope: CursorScope): string {
-  return `${JSON.stringify({ l: scope.list, o: scope.order, w: workspaceTag(scope.workspaceId) }).slice(0, -1)},"v":[`;
+export function cursorPrefix(scope: CursorScope): string {
+  const key = `${scope.list}\n${scope.order}\n${scope.workspaceId}`;
+  let prefix = prefixes.get(key);
+  if (prefix === undefined) {
+    const head = JSON.stringify({ l: scope.list, o: scope.order, w: workspaceTag(scope.workspaceId) }).slice(1, -1);
+    const json = `{${' '.repeat((3 - ((Buffer.byteLength(head) + 7) % 3)) % 3)}${head},"v":[`;
+    prefix = Buffer.from(json).toString('base64url');
+    if (prefixes.size > 10_000) prefixes.clear();
+    prefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
+export function encodeCursor(scope: CursorScope, position: Position): string {
+  return cursorPrefix(scope) + Buffer.from(`${JSON.stringify(position.values).slice(1)},"i":${JSON.stringify(position.id)}}`).toString('base64url');
 }
 
 /**
