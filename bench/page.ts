@@ -16,6 +16,29 @@ export const PAGE_FIELDS = `
 
 export const INBOX_PAGE = `{ conversations(first: 50) { ${PAGE_FIELDS} } }`;
 
+/**
+ * The floor: the same page (every status but ARCHIVED, latest first, with contact, assignee,
+ * labels and last message) by one hand-written statement that PostgreSQL builds as JSON; $1 is
+ * the workspace. No global ids or cursors: what the database alone costs for the page.
+ */
+export const FLOOR_SQL = `
+  SELECT coalesce(json_agg(row_to_json(p) ORDER BY p.last_activity_at DESC, p.id), '[]'::json) AS page
+  FROM (
+    SELECT c.id, c.number, c.subject, c.status, c.priority, c.last_message_at, c.last_activity_at, c.unread_count,
+           json_build_object('id', ct.id, 'name', ct.name, 'email', ct.email, 'phone', ct.phone) AS contact,
+           CASE WHEN u.id IS NULL THEN NULL ELSE json_build_object('id', u.id, 'name', u.name) END AS assignee,
+           (SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name, 'color', l.color) ORDER BY l.name), '[]'::json)
+              FROM "_ConversationToLabel" cl JOIN label l ON l.id = cl."B" WHERE cl."A" = c.id) AS labels,
+           (SELECT json_build_object('id', m.id, 'content', m.content, 'senderType', m.sender_type, 'createdAt', m.created_at)
+              FROM message m WHERE m.id = c.last_message_id) AS last_message
+    FROM conversation c
+    JOIN contact ct ON ct.id = c.contact_id
+    LEFT JOIN "user" u ON u.id = c.assignee_id
+    WHERE c.workspace_id = $1 AND c.status <> 'ARCHIVED'
+    ORDER BY c.last_activity_at DESC, c.id
+    LIMIT 50
+  ) p`;
+
 /** A TEAM key with every scope, acting as the workspace's first admin. */
 export async function createBenchKey(c: pg.Client, workspaceId: string, name: string): Promise<{ secret: string; prefix: string; userId: string }> {
   const { secret, prefix, secretHash } = newSecret();

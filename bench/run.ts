@@ -24,7 +24,7 @@ import pg from 'pg';
 import { startParley } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { DEFAULT_POOL_SIZE } from '../src/db/client.js';
-import { createBenchKey, INBOX_PAGE, PAGE_FIELDS } from './page.js';
+import { createBenchKey, FLOOR_SQL, INBOX_PAGE, PAGE_FIELDS } from './page.js';
 import { DATABASE, ensureBenchDatabase, RARE_WORD, type BenchWorkspace } from './seed.js';
 
 const args = process.argv.slice(2);
@@ -39,23 +39,7 @@ const PORT = Number(process.env.BENCH_PORT ?? 4711);
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
-const FLOOR_SQL = `
-  SELECT coalesce(json_agg(row_to_json(p) ORDER BY p.last_activity_at DESC, p.id), '[]'::json) AS page
-  FROM (
-    SELECT c.id, c.number, c.subject, c.status, c.priority, c.last_message_at, c.last_activity_at, c.unread_count,
-           json_build_object('id', ct.id, 'name', ct.name, 'email', ct.email, 'phone', ct.phone) AS contact,
-           CASE WHEN u.id IS NULL THEN NULL ELSE json_build_object('id', u.id, 'name', u.name) END AS assignee,
-           (SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name, 'color', l.color) ORDER BY l.name), '[]'::json)
-              FROM "_ConversationToLabel" cl JOIN label l ON l.id = cl."B" WHERE cl."A" = c.id) AS labels,
-           (SELECT json_build_object('id', m.id, 'content', m.content, 'senderType', m.sender_type, 'createdAt', m.created_at)
-              FROM message m WHERE m.id = c.last_message_id) AS last_message
-    FROM conversation c
-    JOIN contact ct ON ct.id = c.contact_id
-    LEFT JOIN "user" u ON u.id = c.assignee_id
-    WHERE c.workspace_id = $1 AND c.status <> 'ARCHIVED'
-    ORDER BY c.last_activity_at DESC, c.id
-    LIMIT 50
-  ) p`;
+
 
 interface Figures {
   name: string;
