@@ -58,7 +58,7 @@ const servers: { label: string; child: ChildProcess; base: string }[] = [];
 const others = () => servers.reduce((sum, s) => sum + ticks(s.child.pid!), 0) + ticks(process.pid);
 const load = (base: string, seconds: number) =>
   new Promise<Result>((resolve, reject) =>
-    autocannon({ url: `${base}/graphql`, connections: CONNECTIONS, duration: seconds, method: 'POST', headers, body }, (err, r) => (err ? reject(err) : resolve(r))),
+    autocannon({ url: `${base}/graphql`, connections: CONNECTIONS, duration: seconds, method: 'POST', headers, body, verifyBody: (b: string) => !b.includes('"errors"') }, (err, r) => (err ? reject(err) : resolve(r))),
   );
 
 const figures: Record<string, { rps: number[]; parley: number[]; postgres: number[]; p50: number[]; p99: number[] }> = {};
@@ -104,7 +104,7 @@ try {
       const p0 = ticks(s.child.pid!), b0 = busy(), o0 = others();
       const r = await load(s.base, DURATION);
       const n = r.requests.total;
-      if (r.errors || r.non2xx) throw new Error(`${s.label}: ${r.errors} errors, ${r.non2xx} non-2xx`);
+      if (r.errors || r.non2xx || r.mismatches) throw new Error(`${s.label}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.mismatches} answers with GraphQL errors`);
       record(s.label, n / DURATION, ((ticks(s.child.pid!) - p0) * 10) / n, ((busy() - b0 - (others() - o0)) * 10) / n, r.latency.p50, r.latency.p99);
     }
   }

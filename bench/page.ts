@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import { newSecret } from '../src/services/api-keys.js';
 
-/** The fields of the inbox page, the same in the floor's SQL (bench/run.ts) and in every GraphQL query. */
+/** The fields of the inbox page, the same in the floor's SQL (FLOOR_SQL below) and in every GraphQL query. */
 export const PAGE_FIELDS = `
   pageInfo { hasNextPage endCursor }
   edges { cursor node {

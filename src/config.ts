@@ -14,8 +14,9 @@ const schema = z
   /**
    * Server processes sharing the port (node:cluster): a number, or "auto" for one per core.
    * More than one needs DATABASE_URL (PGlite is one process's) and REDIS_URL (events and
-   * budgets cross processes through Redis). Each worker holds its own pool of up to 10
-   * PostgreSQL connections: mind max_connections (100 by default).
+   * budgets cross processes through Redis). Each worker holds its own pool of
+   * DATABASE_POOL_SIZE PostgreSQL connections (at most 10 by default): mind max_connections
+   * (100 by default).
    */
   WORKERS: z
     .union([z.literal('auto'), z.coerce.number().int().min(1).max(64)])
@@ -57,9 +58,9 @@ const schema = z
    */
   PG_PREPARED_STATEMENTS: booleanish.default(true),
   /**
-   * PostgreSQL connections per server process; unset: two per core, and one (Prisma's own
-   * default). More than the database's cores can run does not make it faster: the statements
-   * then contend for the same CPU (BENCHMARKS.md).
+   * PostgreSQL connections per server process; unset: two per core and one, at most 10. More
+   * statements at once than the database's cores can run do not make it faster: they contend
+   * for the same CPU (BENCHMARKS.md).
    */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).optional(),
   /** Create the demo workspace when the database has no workspace yet. */

@@ -8,9 +8,12 @@
 // directions of paging, offsets, filters, search, and keys of each kind and scope.
 import { Kind, parse, print, visit, type DocumentNode, type FieldNode, type GraphQLObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../src/db/client.js';
+import { Prisma } from '../src/generated/prisma/client.js';
 import { ROW_TYPES } from '../src/planner/objects.js';
 import { queriesExecuted } from '../src/planner/plugin.js';
 import { schema } from '../src/schema/index.js';
+import { createTestDatabase, usePostgres, type TestDatabase } from './support/databases.js';
 import { gql } from './support/graphql.js';
 import { buildReadWorld, type ReadWorld } from './support/read-world.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
@@ -277,3 +280,54 @@ describe('the query planner answers as the interpreter does', () => {
     expect((await counts()).planned - before.planned).toBe(3);
   });
 });
+
+// On PostgreSQL the planner's statements for lists without filter values run as named prepared
+// statements (src/db/client.ts). Seen from the connection itself (a pool of one), through the
+// database layer the server uses.
+if (usePostgres) {
+  describe('prepared statements on PostgreSQL', () => {
+    let database: TestDatabase;
+    beforeAll(async () => {
+      database = await createTestDatabase({ postgres: true });
+    });
+    afterAll(async () => {
+      await database?.drop();
+    });
+
+    const open = (preparedStatements?: boolean) => openDatabase({ databaseUrl: database.url, dataDir: 'unused', poolSize: 1, preparedStatements });
+    /** The connection's prepared statements (the query itself runs unnamed). */
+    const preparedOn = async (db: Database) =>
+      JSON.parse(
+        await db.jsonText(
+          Prisma.sql`SELECT coalesce(json_agg(json_build_object('name', name, 'runs', generic_plans + custom_plans, 'generic', generic_plans)), '[]')::text FROM pg_prepared_statements`,
+        ),
+      ) as { name: string; runs: number; generic: number }[];
+    const statement = Prisma.sql`SELECT json_build_object('n', ${7}::int + 1)::text AS data`;
+
+    it('names a statement from its third run, parses it once, and PostgreSQL keeps a generic plan', async () => {
+      const db = await open();
+      try {
+        expect(db.pool().max).toBe(1);
+        for (let i = 0; i < 9; i++) expect(JSON.parse(await db.jsonText(statement, { prepare: true }))).toEqual({ n: 8 });
+        await db.jsonText(Prisma.sql`SELECT json_build_object('unnamed', true)::text`, { prepare: false });
+        const prepared = await preparedOn(db);
+        expect(prepared).toHaveLength(1);
+        expect(prepared[0]!.name).toMatch(/^parley_/);
+        expect(prepared[0]!.runs).toBe(7);
+        expect(prepared[0]!.generic).toBeGreaterThan(0);
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('names nothing with PG_PREPARED_STATEMENTS=false', async () => {
+      const db = await open(false);
+      try {
+        for (let i = 0; i < 9; i++) await db.jsonText(statement, { prepare: true });
+        expect(await preparedOn(db)).toEqual([]);
+      } finally {
+        await db.close();
+      }
+    });
+  });
+}

@@ -91,7 +91,7 @@ async function main(): Promise<CommandResult> {
   for (let attempt = 0; ; attempt++) {
     let db: Database;
     try {
-      db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+      db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE, preparedStatements: config.PG_PREPARED_STATEMENTS });
     } catch (err) {
       if (!(err instanceof DataDirInUseError)) throw err;
       const result = await throughRunningServer(err, config.DATA_DIR, { command, options });

@@ -57,31 +57,47 @@ export interface DatabaseOptions {
 
 /** PostgreSQL connections of the application client's pool (migrations open pools of their own). */
 /**
- * Connections per process to PostgreSQL, unless DATABASE_POOL_SIZE says otherwise: Prisma's
- * own default (two per core, and one). More statements at once than the cores can run only
- * contend: on the 2-core benchmark machine, 5 connections served the inbox page faster than 10
- * and with a shorter tail (BENCHMARKS.md).
+ * Connections per process to PostgreSQL, unless DATABASE_POOL_SIZE says otherwise: two per core
+ * of this machine and one (the rule of Prisma's former query engine), at most 10 (pg's default,
+ * and a bound that WORKERS multiplies against max_connections). More statements at once than
+ * the cores can run only contend (BENCHMARKS.md, "Prepared statements, the pool, and the
+ * cursors": on the 2-core benchmark machine 5 and 10 were within the noise of each other).
  */
-export const DEFAULT_POOL_SIZE = 2 * availableParallelism() + 1;
+export const DEFAULT_POOL_SIZE = Math.min(10, 2 * availableParallelism() + 1);
 
 /**
  * Names for the query planner's statements, so that each pool connection parses and analyses a
  * statement once and then only binds and executes it, and PostgreSQL, after five runs, keeps a
  * generic plan when it costs no more than the custom ones (the inbox page's statement is some
- * 5 KB of SQL: preparing it took its PostgreSQL CPU under load from 6.3 to 2.8 ms). A dashboard
- * sends a handful of documents; past `max` distinct texts the rest run unnamed, so that no
- * client can fill the connections' memory with prepared statements.
+ * 5 KB of SQL: preparing it took its PostgreSQL CPU under load from 6.3 to 2.8 ms).
+ *
+ * A dashboard sends a handful of documents, again and again. A text is named from its
+ * `admitAfter`-th run on, so that one-off shapes (a page size tried once) take no name; at most
+ * `max` texts are named, so that no client can fill the connections' memory with prepared
+ * statements: past that, the others run unnamed (answered the same, planned each time).
+ * Names are never taken back (a connection keeps what it prepared until it closes).
  */
 export class StatementNames {
   readonly #names = new Map<string, string>();
-  constructor(readonly max = 200) {}
+  /** Runs of texts not named yet (bounded: cleared when it holds 10 times `max`). */
+  readonly #seen = new Map<string, number>();
+  constructor(
+    readonly max = 200,
+    readonly admitAfter = 3,
+  ) {}
   of(text: string): string | undefined {
-    let name = this.#names.get(text);
-    if (name === undefined && this.#names.size < this.max) {
-      name = `parley_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
-      this.#names.set(text, name);
+    const name = this.#names.get(text);
+    if (name !== undefined || this.#names.size >= this.max) return name;
+    const runs = (this.#seen.get(text) ?? 0) + 1;
+    if (runs < this.admitAfter) {
+      if (this.#seen.size >= 10 * this.max) this.#seen.clear();
+      this.#seen.set(text, runs);
+      return undefined;
     }
-    return name;
+    this.#seen.delete(text);
+    const named = `parley_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+    this.#names.set(text, named);
+    return named;
   }
 }
 
@@ -156,6 +172,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // (and ends) pools of its own, as before.
     const poolSize = opts.poolSize ?? DEFAULT_POOL_SIZE;
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: poolSize });
+    // An idle connection that PostgreSQL closes (a restart, pg_terminate_backend) is dropped by
+    // the pool, and the next statement opens another; without a listener its error would be
+    // uncaught (Prisma's own listener is there only once Prisma has connected).
+    pool.on('error', () => {});
     const names = opts.preparedStatements === false ? undefined : new StatementNames();
     const prisma = makeClient(new PrismaPg(pool, { disposeExternalPool: true }), opts.onQuery);
     const adapterFactory = new PrismaPg({ connectionString: opts.databaseUrl, max: poolSize });
@@ -170,7 +190,11 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
         const result = await pool.query<[string]>({ name, text: sql.text, values: sql.values as unknown[], rowMode: 'array' });
         return result.rows[0]![0];
       },
-      close: () => prisma.$disconnect(),
+      close: async () => {
+        await prisma.$disconnect();
+        // Prisma ends the pool when it had connected; the planner's statements may have used it alone.
+        if (!pool.ending) await pool.end();
+      },
     };
   }
   const inMemory = opts.dataDir.startsWith('memory://');

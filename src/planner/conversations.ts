@@ -57,11 +57,13 @@ export function planConversations(env: PlanEnv, nodes: readonly FieldNode[]): Co
 export interface PlannedStatement {
   sql: Prisma.Sql;
   /**
-   * The list has no filter: its parameters are the workspace and the page's position only, and
-   * the same plan (an index walk in the requested order) is the best for every value. With a
-   * filter, PostgreSQL's generic plan can be far worse than one made for the values (the
-   * benchmark's OPEN + label + assignee page: 33 ms generic, 18 ms custom), so a filtered
-   * list is planned for its values every time.
+   * The list's only parameters are the workspace and the keyset position (no filter value, no
+   * offset; filters without a value, such as unreadOnly or unassigned, are written into the
+   * text): the same plan, an index walk in the requested order, is the best for every value.
+   * With filter values, PostgreSQL's generic plan can be far worse than one made for them (the
+   * benchmark's OPEN + label + assignee page: 33 ms generic, 18 ms custom), and an offset's
+   * generic plan assumes a tenth of the rows skipped; such lists are planned for their values
+   * every time.
    */
   prepare: boolean;
 }
@@ -110,7 +112,7 @@ export function conversationsStatement(plan: ConversationsPlan, viewer: Viewer, 
   });
   const json = Prisma.sql`json_build_object(${Prisma.join(pairs)})::text AS data`;
   // The selection's one parameter is the workspace when no filter adds its own.
-  const prepare = selection.from.values.length === 0 && selection.where.values.length === 1;
+  const prepare = selection.from.values.length === 0 && selection.where.values.length === 1 && (request.backward || request.offset === 0);
   if (!plan.paged) return { sql: Prisma.sql`SELECT ${json}`, prepare };
   return {
     sql: Prisma.sql`
