@@ -39,8 +39,6 @@ const PORT = Number(process.env.BENCH_PORT ?? 4711);
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
-
-
 interface Figures {
   name: string;
   requests: number;

@@ -55,11 +55,11 @@ export interface DatabaseOptions {
   preparedStatements?: boolean;
 }
 
-/** PostgreSQL connections of the application client's pool (migrations open pools of their own). */
 /**
- * Connections per process to PostgreSQL, unless DATABASE_POOL_SIZE says otherwise: two per core
- * of this machine and one (the rule of Prisma's former query engine), at most 10 (pg's default,
- * and a bound that WORKERS multiplies against max_connections). More statements at once than
+ * Connections per process to PostgreSQL (the application client's pool; migrations open pools
+ * of their own), unless DATABASE_POOL_SIZE says otherwise: two per core of this machine and one
+ * (the rule of Prisma's former query engine), at most 10 (pg's default, and a bound that
+ * WORKERS multiplies against max_connections). More statements at once than
  * the cores can run only contend (BENCHMARKS.md, "Prepared statements, the pool, and the
  * cursors": on the 2-core benchmark machine 5 and 10 were within the noise of each other).
  */
@@ -100,7 +100,6 @@ export class StatementNames {
     return named;
   }
 }
-
 
 /**
  * PGlite has one connection, in process, which runs one statement or transaction at a time. To

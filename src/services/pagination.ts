@@ -71,9 +71,10 @@ export function cursorPrefix(scope: CursorScope): string {
   const key = `${scope.list}\n${scope.order}\n${scope.workspaceId}`;
   let prefix = prefixes.get(key);
   if (prefix === undefined) {
-    const head = JSON.stringify({ l: scope.list, o: scope.order, w: workspaceTag(scope.workspaceId) }).slice(1, -1);
-    const json = `{${' '.repeat((3 - ((Buffer.byteLength(head) + 7) % 3)) % 3)}${head},"v":[`;
-    prefix = Buffer.from(json).toString('base64url');
+    const json = `${JSON.stringify({ l: scope.list, o: scope.order, w: workspaceTag(scope.workspaceId) }).slice(0, -1)},"v":[`;
+    // Spaces after the opening brace, as many as bring the UTF-8 length to a multiple of 3.
+    const padding = ' '.repeat((3 - (Buffer.byteLength(json) % 3)) % 3);
+    prefix = Buffer.from(`{${padding}${json.slice(1)}`).toString('base64url');
     if (prefixes.size > 10_000) prefixes.clear();
     prefixes.set(key, prefix);
   }
