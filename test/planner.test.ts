@@ -320,6 +320,38 @@ if (usePostgres) {
       }
     });
 
+    it('prepares a list filtered by status (one text for the same statuses in any order), and not one filtered by label', async () => {
+      const idle = String(3600_000);
+      // A pool of one: the server's statements and pg_prepared_statements are on one connection.
+      const one = await startTestServer({
+        database,
+        env: { DATABASE_POOL_SIZE: '1', COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle },
+      });
+      try {
+        const a = await seedWorkspace(one.db.prisma, 'Tabs');
+        const world = await buildReadWorld(one.db.prisma, a);
+        const filters = [
+          ...Array.from({ length: 4 }, () => [{ status: ['OPEN', 'PENDING'] }, { status: ['PENDING', 'OPEN', 'OPEN'] }]).flat(),
+          ...Array.from({ length: 8 }, () => ({ labels: { anyOf: [Buffer.from(`Label:${world.labels.vip}`).toString('base64')] } })),
+        ];
+        for (const filter of filters) {
+          const planned = await gql(one.url, INBOX, { first: 3, filter }, { key: a.key });
+          const interpreted = await gql(one.url, print(interpretedTwin(parse(INBOX))), { first: 3, filter }, { key: a.key });
+          expect(planned.errors).toBeUndefined();
+          expect((planned.data as any).conversations.edges.length).toBeGreaterThan(0);
+          expect(JSON.stringify(planned.data)).toBe(JSON.stringify(interpreted.data));
+        }
+        const prepared = JSON.parse(
+          await one.db.jsonText(Prisma.sql`SELECT coalesce(json_agg(json_build_object('statement', statement, 'runs', generic_plans + custom_plans)), '[]')::text FROM pg_prepared_statements`),
+        ) as { statement: string; runs: number }[];
+        // The eight status lists are one text, named from its third run; the label's value is a parameter: never named.
+        expect(prepared.map((p) => p.statement.match(/c\."status" IN \([^)]*\)/)?.[0])).toEqual([`c."status" IN ('OPEN'::"ConversationStatus", 'PENDING'::"ConversationStatus")`]);
+        expect(prepared[0]!.runs).toBe(6);
+      } finally {
+        await one.close();
+      }
+    });
+
     it('names nothing with PG_PREPARED_STATEMENTS=false', async () => {
       const db = await open(false);
       try {

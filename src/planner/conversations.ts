@@ -58,8 +58,8 @@ export interface PlannedStatement {
   sql: Prisma.Sql;
   /**
    * The list's only parameters are the workspace and the keyset position (no filter value, no
-   * offset; filters without a value, such as unreadOnly or unassigned, are written into the
-   * text): the same plan, an index walk in the requested order, is the best for every value.
+   * offset; filters without a value, such as unreadOnly or unassigned, and enum values such as
+   * statuses, are written into the text): the same plan is the best for every value.
    * With filter values, PostgreSQL's generic plan can be far worse than one made for them (the
    * benchmark's OPEN + label + assignee page: 33 ms generic, 18 ms custom), and an offset's
    * generic plan assumes a tenth of the rows skipped; such lists are planned for their values

@@ -10,11 +10,17 @@
 //
 // Raw SQL is not tenant-scoped by the client: every statement here takes the workspace id.
 import type { ConversationStatus, Controller, Channel, Priority } from '../generated/prisma/client.js';
+import {
+  Channel as ChannelEnum,
+  ConversationStatus as ConversationStatusEnum,
+  Controller as ControllerEnum,
+  Priority as PriorityEnum,
+} from '../generated/prisma/enums.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { ScopedDb } from '../db/tenant.js';
 import { parseConversationRow, type ConversationRow } from './conversation-rows.js';
 import { badInput } from '../errors.js';
-import { base64urlSql, intLiteral, isoSql } from '../db/json-sql.js';
+import { base64urlSql, intLiteral, isoSql, textLiteral } from '../db/json-sql.js';
 import {
   cursorPrefix,
   decodeCursor,
@@ -170,6 +176,19 @@ function afterSql(o: Ordering, pos: Position): Prisma.Sql {
 
 const list = (values: string[], cast: string) => Prisma.join(values.map((v) => Prisma.sql`${v}::${Prisma.raw(cast)}`));
 
+/**
+ * Values of an enum written into the statement's text, each checked against the enum, without
+ * repeats and in one order: a list filtered only by status, priority, channel or controller then
+ * has the workspace as its one parameter, so the planner's statement for it is prepared (a tab
+ * of the dashboard is one text), and PostgreSQL plans it for those very values.
+ */
+function enumList(values: readonly string[], members: Record<string, string>, type: string): Prisma.Sql {
+  const allowed = Object.values(members);
+  const unique = [...new Set(values)].sort();
+  for (const v of unique) if (!allowed.includes(v)) throw badInput(`${v} is not a ${type}.`);
+  return Prisma.raw(unique.map((v) => `${textLiteral(v)}::"${type}"`).join(', '));
+}
+
 export function checkRange(name: string, range: TimeRange | null | undefined) {
   if (range?.from && range.to && range.to.getTime() < range.from.getTime()) {
     throw badInput(`${name}: the end (to) precedes the start (from).`, { argument: name });
@@ -252,11 +271,11 @@ export function conversationSelection(viewer: Viewer, filter: ConversationFilter
   if (filter.allStatuses && filter.statuses?.length) {
     throw badInput('Pass status or allStatuses, not both.', { argument: 'allStatuses' });
   }
-  if (filter.statuses?.length) where.push(Prisma.sql`c."status" IN (${list(filter.statuses, '"ConversationStatus"')})`);
+  if (filter.statuses?.length) where.push(Prisma.sql`c."status" IN (${enumList(filter.statuses, ConversationStatusEnum, 'ConversationStatus')})`);
   else if (!filter.allStatuses) where.push(Prisma.sql`c."status" <> 'ARCHIVED'::"ConversationStatus"`);
 
   if (filter.channels?.length) {
-    where.push(Prisma.sql`c."inbox_id" IN (SELECT i."id" FROM "inbox" i WHERE i."workspace_id" = ${ws}::uuid AND i."channel" IN (${list(filter.channels, '"Channel"')}))`);
+    where.push(Prisma.sql`c."inbox_id" IN (SELECT i."id" FROM "inbox" i WHERE i."workspace_id" = c."workspace_id" AND i."channel" IN (${enumList(filter.channels, ChannelEnum, 'Channel')}))`);
   }
   checkIds('inboxes', filter.inboxIds);
   if (filter.inboxIds) where.push(filter.inboxIds.length ? Prisma.sql`c."inbox_id" IN (${list(filter.inboxIds, 'uuid')})` : Prisma.sql`FALSE`);
@@ -291,10 +310,10 @@ export function conversationSelection(viewer: Viewer, filter: ConversationFilter
     }
   }
 
-  if (filter.priorities?.length) where.push(Prisma.sql`c."priority" IN (${list(filter.priorities, '"Priority"')})`);
+  if (filter.priorities?.length) where.push(Prisma.sql`c."priority" IN (${enumList(filter.priorities, PriorityEnum, 'Priority')})`);
   checkIds('contacts', filter.contactIds);
   if (filter.contactIds) where.push(filter.contactIds.length ? Prisma.sql`c."contact_id" IN (${list(filter.contactIds, 'uuid')})` : Prisma.sql`FALSE`);
-  if (filter.controller) where.push(Prisma.sql`c."controller" = ${filter.controller}::"Controller"`);
+  if (filter.controller) where.push(Prisma.sql`c."controller" = ${enumList([filter.controller], ControllerEnum, 'Controller')}`);
 
   for (const [name, column, range] of [
     ['createdAt', 'created_at', filter.createdAt],
