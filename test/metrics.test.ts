@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, globalId, gql, localId } from './support/graphql.js';
 import { scrape, type Scrape } from './support/metrics.js';
+import { usePostgres } from './support/databases.js';
 import { until } from './support/process.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
 import { liveClient, startLiveServer, type LiveTestServer } from './support/ws.js';
@@ -59,6 +60,16 @@ describe('/metrics', () => {
     expect(max).toBeGreaterThanOrEqual(1);
     expect(m.value('parley_db_pool_connections', { state: 'in_use' }) + m.value('parley_db_pool_connections', { state: 'idle' })).toBeLessThanOrEqual(max);
     expect(m.value('parley_db_pool_waiting')).toBeGreaterThanOrEqual(0);
+  });
+
+  it("shows the query planner's prepared statements: named from a text's third run, none on PGlite", async () => {
+    const page = `{ conversations(first: 7, orderBy: { field: CREATED_AT }) { edges { cursor node { id number } } } }`;
+    const before = await read();
+    for (let i = 0; i < 3; i++) await client(server.url, ws.key).ok(page);
+    const after = await read();
+    expect(after.value('parley_db_prepared_statements', { state: 'max' })).toBe(usePostgres ? 64 : 0);
+    expect(grew(before, after, 'parley_db_prepared_statements', { state: 'named' })).toBe(usePostgres ? 1 : 0);
+    expect(after.value('parley_db_prepared_statements', { state: 'named' })).toBeLessThanOrEqual(after.value('parley_db_prepared_statements', { state: 'max' }));
   });
 
   it('counts GraphQL operations by type and name, times them, and counts their errors by code', async () => {
@@ -199,7 +210,7 @@ describe('/metrics', () => {
       status: /^\d{1,3}$/,
       limit: /^[a-z_]+$/,
       type: /^[A-Z_]+$/,
-      state: /^(in_use|idle|max)$/,
+      state: /^(in_use|idle|max|named)$/,
       outcome: /^(success|retry|failed|gone)$/,
       executor: /^(planner|interpreter)$/,
     };

@@ -74,15 +74,18 @@ export const DEFAULT_POOL_SIZE = Math.min(10, 2 * availableParallelism() + 1);
  * A dashboard sends a handful of documents, again and again. A text is named from its
  * `admitAfter`-th run on, so that one-off shapes (a page size tried once) take no name; at most
  * `max` texts are named, so that no client can fill the connections' memory with prepared
- * statements: past that, the others run unnamed (answered the same, planned each time).
- * Names are never taken back (a connection keeps what it prepared until it closes).
+ * statements: past that, the others run unnamed (answered the same, planned each time). A
+ * prepared inbox page holds some 0.3 MB of a connection's memory in PostgreSQL (its query tree,
+ * source and kept plan, read from pg_backend_memory_contexts), so 64 names cost at most some
+ * 20 MB per connection. Names are never taken back (a connection keeps what it prepared until
+ * it closes); the metric parley_db_prepared_statements shows how many are in use.
  */
 export class StatementNames {
   readonly #names = new Map<string, string>();
   /** Runs of texts not named yet (bounded: cleared when it holds 10 times `max`). */
   readonly #seen = new Map<string, number>();
   constructor(
-    readonly max = 200,
+    readonly max = 64,
     readonly admitAfter = 3,
   ) {}
   of(text: string): string | undefined {
@@ -98,6 +101,10 @@ export class StatementNames {
     const named = `parley_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
     this.#names.set(text, named);
     return named;
+  }
+  /** Texts named so far. */
+  get size(): number {
+    return this.#names.size;
   }
 }
 
@@ -182,7 +189,13 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       kind: 'postgres',
       prisma,
       adapterFactory,
-      pool: () => ({ max: poolSize, inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      pool: () => ({
+        max: poolSize,
+        inUse: pool.totalCount - pool.idleCount,
+        idle: pool.idleCount,
+        waiting: pool.waitingCount,
+        prepared: { named: names?.size ?? 0, max: names?.max ?? 0 },
+      }),
       jsonText: async (sql, run) => {
         opts.onQuery?.(sql.text);
         const name = run?.prepare ? names?.of(sql.text) : undefined;
@@ -210,7 +223,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       kind: 'pglite',
       prisma,
       adapterFactory,
-      pool: () => ({ max: 1, inUse: busy.n > 0 ? 1 : 0, idle: busy.n > 0 ? 0 : 1, waiting: Math.max(0, busy.n - 1) }),
+      pool: () => ({ max: 1, inUse: busy.n > 0 ? 1 : 0, idle: busy.n > 0 ? 0 : 1, waiting: Math.max(0, busy.n - 1), prepared: { named: 0, max: 0 } }),
       image: () => pglite.dumpDataDir('none'),
       jsonText: async (sql) => Object.values((await prisma.$queryRaw<Record<string, string>[]>(sql))[0]!)[0]!,
       close: async () => {

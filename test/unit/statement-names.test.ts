@@ -30,6 +30,7 @@ describe('StatementNames', () => {
     expect(names.of('SELECT 4')).toBeUndefined();
     expect(names.of('SELECT 5')).toBeUndefined();
     expect(names.of('SELECT 2')).toBe(first[1]);
+    expect(names.size).toBe(3);
   });
 
   it('forgets the runs of unnamed texts when too many are counted, and names none of them early', () => {
