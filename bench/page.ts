@@ -20,8 +20,10 @@ export const INBOX_PAGE = `{ conversations(first: 50) { ${PAGE_FIELDS} } }`;
  * The floor: the same page (every status but ARCHIVED, latest first, with contact, assignee,
  * labels and last message) by one hand-written statement that PostgreSQL builds as JSON; $1 is
  * the workspace. No global ids or cursors: what the database alone costs for the page.
+ * `where` narrows it (the filtered page's floor), with parameters from $2.
  */
-export const FLOOR_SQL = `
+export function floorSql(where = `c.status <> 'ARCHIVED'`): string {
+  return `
   SELECT coalesce(json_agg(row_to_json(p) ORDER BY p.last_activity_at DESC, p.id), '[]'::json) AS page
   FROM (
     SELECT c.id, c.number, c.subject, c.status, c.priority, c.last_message_at, c.last_activity_at, c.unread_count,
@@ -34,10 +36,19 @@ export const FLOOR_SQL = `
     FROM conversation c
     JOIN contact ct ON ct.id = c.contact_id
     LEFT JOIN "user" u ON u.id = c.assignee_id
-    WHERE c.workspace_id = $1 AND c.status <> 'ARCHIVED'
+    WHERE c.workspace_id = $1 AND ${where}
     ORDER BY c.last_activity_at DESC, c.id
     LIMIT 50
   ) p`;
+}
+
+/** The inbox page's floor. */
+export const FLOOR_SQL = floorSql();
+
+/** The filtered page's floor: OPEN, with label $2, assigned to $3 (bench/run.ts's filtered page). */
+export const FILTERED_FLOOR_SQL = floorSql(
+  `c.status = 'OPEN' AND c.assignee_id = $3 AND EXISTS (SELECT 1 FROM "_ConversationToLabel" fl WHERE fl."A" = c.id AND fl."B" = $2)`,
+);
 
 /** A TEAM key with every scope, acting as the workspace's first admin. */
 export async function createBenchKey(c: pg.Client, workspaceId: string, name: string): Promise<{ secret: string; prefix: string; userId: string }> {
