@@ -183,6 +183,18 @@ describe('sendMessage: duplicates and retries', () => {
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
     expect((await row(conversation.id)).messageCount).toBe(2);
   });
+
+  it('stores one message when conversations of one inbox receive the same provider message id at once', async () => {
+    // Different conversations lock different rows: the sends run side by side and the losers
+    // meet the unique index (on PostgreSQL), then run again and find the winner's message.
+    const conversations = await Promise.all(Array.from({ length: 4 }, () => newConversation(a, ws)));
+    const input = { senderType: 'CONTACT', content: 'Sent to four', providerMessageId: 'wamid.race.across' } satisfies Omit<SendMessageInput, 'conversationId'>;
+    const results = await Promise.all(conversations.map(({ conversation }) => a.send(conversation.id, input)));
+    expect(new Set(results.map((r) => r.sentMessage!.id)).size).toBe(1);
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    const counts = await Promise.all(conversations.map(({ conversation }) => row(conversation.id).then((r) => r.messageCount)));
+    expect(counts.sort()).toEqual([1, 1, 1, 2]);
+  });
 });
 
 describe('sendMessage: the AI and the human', () => {

@@ -20,10 +20,14 @@ export function sqlState(error: unknown): string | undefined {
   return adapterCause(error)?.originalCode;
 }
 
-/** The violated unique constraint's name (e.g. label_workspace_id_name_key), or null. */
+/**
+ * The violated unique constraint's name (e.g. label_workspace_id_name_key), or null. Prisma
+ * says P2002 for its model queries, and P2010 with PostgreSQL's 23505 for raw ones.
+ */
 export function violatedConstraint(error: unknown): string | null {
-  if ((error as { code?: string } | null)?.code !== 'P2002') return null;
+  const code = (error as { code?: string } | null)?.code;
   const cause = adapterCause(error);
+  if (code !== 'P2002' && !(code === 'P2010' && cause?.originalCode === '23505')) return null;
   if (cause?.constraint?.index) return cause.constraint.index;
   const match = /unique constraint "([^"]+)"/.exec(cause?.originalMessage ?? '');
   return match?.[1] ?? 'unknown';
