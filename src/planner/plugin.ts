@@ -34,6 +34,7 @@ import { isGraphQLError } from '../errors.js';
 import { Counter } from 'prom-client';
 import type { Prisma } from '../generated/prisma/client.js';
 import { registry } from '../metrics.js';
+import type { Viewer } from '../services/conversation-query.js';
 import { viewerOf, type ConversationListArgs } from '../schema/conversation.js';
 import { conversationsStatement, planConversations, type ConversationsPlan, type PlannedStatement } from './conversations.js';
 import { collectFields, type PlanEnv, type Visibility } from './objects.js';
@@ -83,6 +84,19 @@ function planDocument(schema: GraphQLSchema, document: DocumentNode, operationNa
     } else return null;
   }
   return { operation, roots };
+}
+
+/**
+ * The statements the planner makes for a query document whose arguments are literals, for a
+ * TEAM key with every scope acting as `viewer` (bench/run.ts runs them alone through `pg`, to
+ * tell the database's share of a request from Parley's). Null when the planner would not
+ * answer the document.
+ */
+export function statementsFor(schema: GraphQLSchema, document: DocumentNode, viewer: Viewer): PlannedStatement[] | null {
+  const plan = planDocument(schema, document, undefined, { kind: 'TEAM', readConversations: true, readContacts: true, userId: null });
+  if (!plan) return null;
+  const field = schema.getQueryType()!.getFields().conversations as GraphQLField<unknown, unknown>;
+  return plan.roots.flatMap((root) => (root.kind === 'typename' ? [] : [conversationsStatement(root.plan, viewer, getArgumentValues(field, root.node, {}) as ConversationListArgs)]));
 }
 
 function planFor(args: ExecutionArgs, ctx: Context): DocumentPlan | null {
