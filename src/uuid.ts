@@ -8,15 +8,35 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
+/** The last id's millisecond and counter (rand_a, 12 bits), so ids made in one process rise. */
+let lastMs = -1;
+let counter = 0;
+
 /**
- * A new UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then random bits, so ids made
- * here sort by time like the ones Prisma makes for `@default(uuid(7))`.
+ * A new UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, a 12-bit counter (rand_a,
+ * started at a random value below 2048 each millisecond and incremented within one: RFC 9562
+ * section 6.2, method 1), then random bits. Ids made in one process therefore rise in the order
+ * they are made, even within a millisecond (when the counter runs out, or the clock goes back,
+ * the millisecond is carried forward), like the ones Prisma makes for `@default(uuid(7))`:
+ * rows ordered by (created_at, id) keep the order they were written in.
  */
 export function uuidv7(): string {
   const bytes = randomBytes(16);
-  const ms = Date.now();
+  let ms = Date.now();
+  if (ms > lastMs) {
+    counter = ((bytes[6]! << 8) | bytes[7]!) & 0x7ff;
+  } else {
+    ms = lastMs;
+    counter += 1;
+    if (counter > 0xfff) {
+      ms += 1;
+      counter = ((bytes[6]! << 8) | bytes[7]!) & 0x7ff;
+    }
+  }
+  lastMs = ms;
   bytes.writeUIntBE(ms, 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[6] = 0x70 | (counter >> 8);
+  bytes[7] = counter & 0xff;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
