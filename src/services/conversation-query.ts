@@ -182,10 +182,10 @@ const list = (values: string[], cast: string) => Prisma.join(values.map((v) => P
  * has the workspace as its one parameter, so the planner's statement for it is prepared (a tab
  * of the dashboard is one text), and PostgreSQL plans it for those very values.
  */
-function enumList(values: readonly string[], members: Record<string, string>, type: string): Prisma.Sql {
+function enumList(values: readonly string[], members: Record<string, string>, type: string, argument: string): Prisma.Sql {
   const allowed = Object.values(members);
   const unique = [...new Set(values)].sort();
-  for (const v of unique) if (!allowed.includes(v)) throw badInput(`${v} is not a ${type}.`);
+  for (const v of unique) if (!allowed.includes(v)) throw badInput(`${v} is not a ${type}.`, { argument });
   return Prisma.raw(unique.map((v) => `${textLiteral(v)}::"${type}"`).join(', '));
 }
 
@@ -271,11 +271,12 @@ export function conversationSelection(viewer: Viewer, filter: ConversationFilter
   if (filter.allStatuses && filter.statuses?.length) {
     throw badInput('Pass status or allStatuses, not both.', { argument: 'allStatuses' });
   }
-  if (filter.statuses?.length) where.push(Prisma.sql`c."status" IN (${enumList(filter.statuses, ConversationStatusEnum, 'ConversationStatus')})`);
+  if (filter.statuses?.length) where.push(Prisma.sql`c."status" IN (${enumList(filter.statuses, ConversationStatusEnum, 'ConversationStatus', 'status')})`);
   else if (!filter.allStatuses) where.push(Prisma.sql`c."status" <> 'ARCHIVED'::"ConversationStatus"`);
 
   if (filter.channels?.length) {
-    where.push(Prisma.sql`c."inbox_id" IN (SELECT i."id" FROM "inbox" i WHERE i."workspace_id" = c."workspace_id" AND i."channel" IN (${enumList(filter.channels, ChannelEnum, 'Channel')}))`);
+    // EXISTS, which PostgreSQL turns into a semi-join (an IN whose subquery named the outer row would run per row).
+    where.push(Prisma.sql`EXISTS (SELECT 1 FROM "inbox" i WHERE i."id" = c."inbox_id" AND i."channel" IN (${enumList(filter.channels, ChannelEnum, 'Channel', 'channels')}))`);
   }
   checkIds('inboxes', filter.inboxIds);
   if (filter.inboxIds) where.push(filter.inboxIds.length ? Prisma.sql`c."inbox_id" IN (${list(filter.inboxIds, 'uuid')})` : Prisma.sql`FALSE`);
@@ -310,10 +311,10 @@ export function conversationSelection(viewer: Viewer, filter: ConversationFilter
     }
   }
 
-  if (filter.priorities?.length) where.push(Prisma.sql`c."priority" IN (${enumList(filter.priorities, PriorityEnum, 'Priority')})`);
+  if (filter.priorities?.length) where.push(Prisma.sql`c."priority" IN (${enumList(filter.priorities, PriorityEnum, 'Priority', 'priorities')})`);
   checkIds('contacts', filter.contactIds);
   if (filter.contactIds) where.push(filter.contactIds.length ? Prisma.sql`c."contact_id" IN (${list(filter.contactIds, 'uuid')})` : Prisma.sql`FALSE`);
-  if (filter.controller) where.push(Prisma.sql`c."controller" = ${enumList([filter.controller], ControllerEnum, 'Controller')}`);
+  if (filter.controller) where.push(Prisma.sql`c."controller" = ${enumList([filter.controller], ControllerEnum, 'Controller', 'controller')}`);
 
   for (const [name, column, range] of [
     ['createdAt', 'created_at', filter.createdAt],
