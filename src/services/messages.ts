@@ -197,6 +197,8 @@ export async function addMessage(
   // (BENCHMARKS.md, "Writes"). The same values as Prisma would write: an id v7 and the times
   // made here, the default for what is not given.
   const at = new Date();
+  // As text with its zone: a Date would reach PostgreSQL without one, read in the session's time zone.
+  const iso = at.toISOString();
   const inserted = await tx.$queryRaw<{ row: Record<string, unknown> }[]>`
     INSERT INTO "message" AS m ("id", "workspace_id", "conversation_id", "inbox_id", "content", "content_type", "attachments", "card",
       "sender_type", "sender_user_id", "sender_contact_id", "private", "status", "provider_message_id", "idempotency_key", "idempotency_hash",
@@ -205,7 +207,7 @@ export async function addMessage(
       ${message.contentType}::"ContentType", ${JSON.stringify(message.attachments)}::jsonb, ${message.card == null ? null : JSON.stringify(message.card)}::jsonb,
       ${message.senderType}::"SenderType", ${senderUserId}::uuid, ${message.senderType === 'CONTACT' ? conversation.contactId : null}::uuid,
       ${message.private}, ${status}::"MessageStatus", ${message.providerMessageId ?? null}, ${message.idempotencyKey ?? null},
-      ${message.idempotencyKey ? (opts.idempotencyHash ?? null) : null}, ${at}::timestamptz, ${at}::timestamptz)
+      ${message.idempotencyKey ? (opts.idempotencyHash ?? null) : null}, ${iso}::timestamptz, ${iso}::timestamptz)
     RETURNING ${jsonRow('Message', 'm')} AS row`;
   const row = reviveRow<Message>('Message', inserted[0]!.row);
 
@@ -214,22 +216,22 @@ export async function addMessage(
   const set: Prisma.Sql[] = [Prisma.sql`"message_count" = c."message_count" + 1`];
   if (!message.private) {
     set.push(
-      Prisma.sql`"updated_at" = ${new Date()}::timestamptz`,
+      Prisma.sql`"updated_at" = ${new Date().toISOString()}::timestamptz`,
       Prisma.sql`"public_message_count" = c."public_message_count" + 1`,
-      Prisma.sql`"last_message_at" = ${at}::timestamptz`,
-      Prisma.sql`"last_activity_at" = ${at}::timestamptz`,
+      Prisma.sql`"last_message_at" = ${iso}::timestamptz`,
+      Prisma.sql`"last_activity_at" = ${iso}::timestamptz`,
       Prisma.sql`"last_message_preview" = ${previewOf(message)}`,
       Prisma.sql`"last_message_id" = ${row.id}::uuid`,
       Prisma.sql`"last_message_sender_type" = ${message.senderType}::"SenderType"`,
     );
     if (message.senderType === 'CONTACT') {
       set.push(Prisma.sql`"unread_count" = c."unread_count" + 1`);
-      if (!conversation.waitingSince) set.push(Prisma.sql`"waiting_since" = ${at}::timestamptz`);
+      if (!conversation.waitingSince) set.push(Prisma.sql`"waiting_since" = ${iso}::timestamptz`);
     } else if (message.senderType === 'AI_AGENT' || message.senderType === 'HUMAN') {
       // An answer: the contact is no longer waiting, and the team has seen the thread.
-      if (conversation.waitingSince && !conversation.firstResponseAt) set.push(Prisma.sql`"first_response_at" = ${at}::timestamptz`);
+      if (conversation.waitingSince && !conversation.firstResponseAt) set.push(Prisma.sql`"first_response_at" = ${iso}::timestamptz`);
       if (message.senderType === 'HUMAN' && !conversation.firstHumanResponseAt && (conversation.waitingSince || conversation.firstResponseAt)) {
-        set.push(Prisma.sql`"first_human_response_at" = ${at}::timestamptz`);
+        set.push(Prisma.sql`"first_human_response_at" = ${iso}::timestamptz`);
       }
       set.push(Prisma.sql`"waiting_since" = NULL`, Prisma.sql`"unread_count" = 0`);
     }
