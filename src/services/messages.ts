@@ -192,55 +192,60 @@ export async function addMessage(
     }
   }
   const status: MessageStatus = message.senderType === 'CONTACT' ? 'RECEIVED' : message.private ? 'SENT' : 'PENDING';
-  // The message and the counters in SQL of our own, each returning its row: a sendMessage's
-  // hottest statements, where Prisma's model queries cost twice the CPU of raw ones
-  // (BENCHMARKS.md, "Writes"). The same values as Prisma would write: an id v7 and the times
-  // made here, the default for what is not given.
-  const at = new Date();
+  // The message and the counters in one statement of our own, returning both rows: a
+  // sendMessage's hottest work, where Prisma's model queries cost twice the CPU of raw ones and
+  // each round trip costs more again (BENCHMARKS.md, "Writes"). The same values as Prisma would
+  // write: an id v7 and the times made here (so the counters need nothing back from the insert),
+  // the column's default for what is not given.
+  const id = uuidv7();
   // As text with its zone: a Date would reach PostgreSQL without one, read in the session's time zone.
-  const iso = at.toISOString();
-  const inserted = await tx.$queryRaw<{ row: Record<string, unknown> }[]>`
-    INSERT INTO "message" AS m ("id", "workspace_id", "conversation_id", "inbox_id", "content", "content_type", "attachments", "card",
-      "sender_type", "sender_user_id", "sender_contact_id", "private", "status", "provider_message_id", "idempotency_key", "idempotency_hash",
-      "created_at", "updated_at")
-    VALUES (${uuidv7()}::uuid, ${sctx.workspaceId}::uuid, ${conversation.id}::uuid, ${conversation.inboxId}::uuid, ${message.content},
-      ${message.contentType}::"ContentType", ${JSON.stringify(message.attachments)}::jsonb, ${message.card == null ? null : JSON.stringify(message.card)}::jsonb,
-      ${message.senderType}::"SenderType", ${senderUserId}::uuid, ${message.senderType === 'CONTACT' ? conversation.contactId : null}::uuid,
-      ${message.private}, ${status}::"MessageStatus", ${message.providerMessageId ?? null}, ${message.idempotencyKey ?? null},
-      ${message.idempotencyKey ? (opts.idempotencyHash ?? null) : null}, ${iso}::timestamptz, ${iso}::timestamptz)
-    RETURNING ${jsonRow('Message', 'm')} AS row`;
-  const row = reviveRow<Message>('Message', inserted[0]!.row);
+  const at = new Date().toISOString();
 
   // Counters: internal notes count in messageCount and change nothing else, not even
   // updatedAt (CONNECTOR keys, which see the conversation, must not learn of them).
   const set: Prisma.Sql[] = [Prisma.sql`"message_count" = c."message_count" + 1`];
   if (!message.private) {
     set.push(
-      Prisma.sql`"updated_at" = ${new Date().toISOString()}::timestamptz`,
+      Prisma.sql`"updated_at" = ${at}::timestamptz`,
       Prisma.sql`"public_message_count" = c."public_message_count" + 1`,
-      Prisma.sql`"last_message_at" = ${iso}::timestamptz`,
-      Prisma.sql`"last_activity_at" = ${iso}::timestamptz`,
+      Prisma.sql`"last_message_at" = ${at}::timestamptz`,
+      Prisma.sql`"last_activity_at" = ${at}::timestamptz`,
       Prisma.sql`"last_message_preview" = ${previewOf(message)}`,
-      Prisma.sql`"last_message_id" = ${row.id}::uuid`,
+      Prisma.sql`"last_message_id" = ${id}::uuid`,
       Prisma.sql`"last_message_sender_type" = ${message.senderType}::"SenderType"`,
     );
     if (message.senderType === 'CONTACT') {
       set.push(Prisma.sql`"unread_count" = c."unread_count" + 1`);
-      if (!conversation.waitingSince) set.push(Prisma.sql`"waiting_since" = ${iso}::timestamptz`);
+      if (!conversation.waitingSince) set.push(Prisma.sql`"waiting_since" = ${at}::timestamptz`);
     } else if (message.senderType === 'AI_AGENT' || message.senderType === 'HUMAN') {
       // An answer: the contact is no longer waiting, and the team has seen the thread.
-      if (conversation.waitingSince && !conversation.firstResponseAt) set.push(Prisma.sql`"first_response_at" = ${iso}::timestamptz`);
+      if (conversation.waitingSince && !conversation.firstResponseAt) set.push(Prisma.sql`"first_response_at" = ${at}::timestamptz`);
       if (message.senderType === 'HUMAN' && !conversation.firstHumanResponseAt && (conversation.waitingSince || conversation.firstResponseAt)) {
-        set.push(Prisma.sql`"first_human_response_at" = ${iso}::timestamptz`);
+        set.push(Prisma.sql`"first_human_response_at" = ${at}::timestamptz`);
       }
       set.push(Prisma.sql`"waiting_since" = NULL`, Prisma.sql`"unread_count" = 0`);
     }
   }
-  const changed = await tx.$queryRaw<{ row: Record<string, unknown> }[]>`
-    UPDATE "conversation" AS c SET ${Prisma.join(set)}
-    WHERE c."id" = ${conversation.id}::uuid AND c."workspace_id" = ${sctx.workspaceId}::uuid
-    RETURNING ${jsonRow('Conversation', 'c')} AS row`;
-  const updated = reviveRow<Conversation>('Conversation', changed[0]!.row);
+  // The conversation's last_message_id is checked against the new message at the end of the
+  // statement, when both writes are done.
+  const [written] = await tx.$queryRaw<{ message: Record<string, unknown>; conversation: Record<string, unknown> }[]>`
+    WITH inserted AS (
+      INSERT INTO "message" AS m ("id", "workspace_id", "conversation_id", "inbox_id", "content", "content_type", "attachments", "card",
+        "sender_type", "sender_user_id", "sender_contact_id", "private", "status", "provider_message_id", "idempotency_key", "idempotency_hash",
+        "created_at", "updated_at")
+      VALUES (${id}::uuid, ${sctx.workspaceId}::uuid, ${conversation.id}::uuid, ${conversation.inboxId}::uuid, ${message.content},
+        ${message.contentType}::"ContentType", ${JSON.stringify(message.attachments)}::jsonb, ${message.card == null ? null : JSON.stringify(message.card)}::jsonb,
+        ${message.senderType}::"SenderType", ${senderUserId}::uuid, ${message.senderType === 'CONTACT' ? conversation.contactId : null}::uuid,
+        ${message.private}, ${status}::"MessageStatus", ${message.providerMessageId ?? null}, ${message.idempotencyKey ?? null},
+        ${message.idempotencyKey ? (opts.idempotencyHash ?? null) : null}, ${at}::timestamptz, ${at}::timestamptz)
+      RETURNING ${jsonRow('Message', 'm')} AS row),
+    counted AS (
+      UPDATE "conversation" AS c SET ${Prisma.join(set)}
+      WHERE c."id" = ${conversation.id}::uuid AND c."workspace_id" = ${sctx.workspaceId}::uuid
+      RETURNING ${jsonRow('Conversation', 'c')} AS row)
+    SELECT (SELECT row FROM inserted) AS message, (SELECT row FROM counted) AS conversation`;
+  const row = reviveRow<Message>('Message', written!.message);
+  const updated = reviveRow<Conversation>('Conversation', written!.conversation);
   const actor = actorFor(message.senderType, sctx, conversation, senderUserId);
   await events.record({
     type: 'MESSAGE_ADDED',
