@@ -282,9 +282,15 @@ async function startServer(url: string): Promise<ParleyProcess> {
 /** Statements per write on an in-process Parley (one warm-up request, then one counted). */
 async function countStatements(url: string, key: string, bodies: Record<string, Body>): Promise<Map<string, number>> {
   const queries: string[] = [];
-  const app = await startParley(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SEED_DEMO: 'false', DATABASE_URL: url, COST_BUDGET_PER_MINUTE: '0' }), {
-    onQuery: (sql) => queries.push(sql),
-  });
+  // The background workers poll on their own: an hour apart here, so that only the request's statements are counted.
+  const idle = String(3_600_000);
+  const app = await startParley(
+    loadConfig({
+      PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SEED_DEMO: 'false', DATABASE_URL: url, COST_BUDGET_PER_MINUTE: '0',
+      SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle,
+    }),
+    { onQuery: (sql) => queries.push(sql) },
+  );
   const out = new Map<string, number>();
   try {
     for (const [name, body] of Object.entries(bodies)) {
