@@ -7,6 +7,14 @@ import pg from 'pg';
 import { migrate, openDatabase } from '../src/db/client.js';
 import { ADMIN_URL, admin } from './seed.js';
 
+/**
+ * The background workers' intervals for an in-process Parley that counts a request's SQL
+ * statements: an hour apart, so that no worker's poll is counted with the request.
+ */
+export const IDLE_WORKERS: Record<string, string> = Object.fromEntries(
+  ['SNOOZE_WAKE_INTERVAL_MS', 'WEBHOOK_POLL_MS', 'AUTOMATION_POLL_MS', 'AUTOMATION_SCAN_INTERVAL_MS'].map((k) => [k, String(3_600_000)]),
+);
+
 export const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
 export const fromGid = (g: string) => Buffer.from(g, 'base64').toString().split(':')[1]!;
 

@@ -30,7 +30,7 @@ import pg from 'pg';
 import { startParley } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createBenchKey } from './page.js';
-import { fromGid, gid, graphqlClient, percentile, runBenchmark, scratchDatabase, seedWorkspace, startParleyProcess, type ParleyProcess } from './harness.js';
+import { fromGid, gid, graphqlClient, IDLE_WORKERS, percentile, runBenchmark, scratchDatabase, seedWorkspace, startParleyProcess, type ParleyProcess } from './harness.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -282,13 +282,8 @@ async function startServer(url: string): Promise<ParleyProcess> {
 /** Statements per write on an in-process Parley (one warm-up request, then one counted). */
 async function countStatements(url: string, key: string, bodies: Record<string, Body>): Promise<Map<string, number>> {
   const queries: string[] = [];
-  // The background workers poll on their own: an hour apart here, so that only the request's statements are counted.
-  const idle = String(3_600_000);
   const app = await startParley(
-    loadConfig({
-      PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SEED_DEMO: 'false', DATABASE_URL: url, COST_BUDGET_PER_MINUTE: '0',
-      SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle,
-    }),
+    loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SEED_DEMO: 'false', DATABASE_URL: url, COST_BUDGET_PER_MINUTE: '0', ...IDLE_WORKERS }),
     { onQuery: (sql) => queries.push(sql) },
   );
   const out = new Map<string, number>();

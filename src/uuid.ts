@@ -22,16 +22,17 @@ let counter = 0;
  */
 export function uuidv7(): string {
   const bytes = randomBytes(16);
+  /** A new millisecond's counter: random, below 2048, so that at least 2048 ids fit in it. */
+  const fresh = ((bytes[6]! << 8) | bytes[7]!) & 0x7ff;
   let ms = Date.now();
   if (ms > lastMs) {
-    counter = ((bytes[6]! << 8) | bytes[7]!) & 0x7ff;
-  } else {
+    counter = fresh;
+  } else if (counter < 0xfff) {
     ms = lastMs;
     counter += 1;
-    if (counter > 0xfff) {
-      ms += 1;
-      counter = ((bytes[6]! << 8) | bytes[7]!) & 0x7ff;
-    }
+  } else {
+    ms = lastMs + 1;
+    counter = fresh;
   }
   lastMs = ms;
   bytes.writeUIntBE(ms, 0, 6);

@@ -26,11 +26,12 @@ let other: SeededWorkspace;
 let world: ReadWorld;
 const keys: Record<'team' | 'connector' | 'connectorNoUser' | 'noContacts' | 'other', string> = {} as never;
 
+/** No worker polls during the tests: an hour between them, and no cost budget. */
+const idle = String(3600_000);
+const QUIET = { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle };
+
 beforeAll(async () => {
-  const idle = String(3600_000);
-  server = await startTestServer({
-    env: { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle },
-  });
+  server = await startTestServer({ env: QUIET });
   const prisma = server.db.prisma;
   ws = await seedWorkspace(prisma, 'Planned');
   other = await seedWorkspace(prisma, 'Elsewhere');
@@ -321,12 +322,8 @@ if (usePostgres) {
     });
 
     it('prepares a list filtered by status (one text for the same statuses in any order), and not one filtered by label', async () => {
-      const idle = String(3600_000);
       // A pool of one: the server's statements and pg_prepared_statements are on one connection.
-      const one = await startTestServer({
-        database,
-        env: { DATABASE_POOL_SIZE: '1', COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle },
-      });
+      const one = await startTestServer({ database, env: { ...QUIET, DATABASE_POOL_SIZE: '1' } });
       try {
         const a = await seedWorkspace(one.db.prisma, 'Tabs');
         const world = await buildReadWorld(one.db.prisma, a);
