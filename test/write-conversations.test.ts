@@ -20,6 +20,7 @@ import {
   type SeededWorkspace,
   type TestServer,
 } from './support/write-api.js';
+import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { usePostgres } from './support/databases.js';
 import { seedWorkspace } from './support/seed.js';
@@ -370,6 +371,92 @@ if (usePostgres) describe('a mutation that runs out of time (PostgreSQL)', () =>
     } finally {
       await locker.end().catch(() => {});
       await quick.close();
+    }
+  });
+});
+
+if (usePostgres) describe('the numbering statement sent with the COMMIT (PostgreSQL)', () => {
+  // The workspace's counter row is taken by a transaction's last statement and held to its
+  // commit. Sent as one simple query with the COMMIT, the row is held for the two alone, never
+  // while the server reads an answer and sends the next statement (src/db/transaction-end.ts).
+  it('takes the workspace row only in the round trip that commits: a held row, once free, is committed with no step of the server; a failure there rolls back, answers TIMEOUT, and leaves the connection usable', async () => {
+    const idle = String(3_600_000);
+    // A pool of one: the server's every statement goes through the one connection watched here.
+    const one = await startTestServer({
+      env: { EXECUTION_TIMEOUT_MS: '4000', COST_BUDGET_PER_MINUTE: '0', DATABASE_POOL_SIZE: '1', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle },
+    });
+    // One session watches pg_stat_activity (outside any transaction: a transaction sees the
+    // statements' texts as they were when it first looked), the other holds the row.
+    const watcher = new pg.Client({ connectionString: one.database.url! });
+    const holder = new pg.Client({ connectionString: one.database.url! });
+    try {
+      await watcher.connect();
+      await holder.connect();
+      const w = await seedWorkspace(one.db.prisma, 'One trip');
+      const b = api(one.url, w.key);
+      const { conversation } = await newConversation(b, w);
+      const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      // Another session holds the workspace row against updates (not against the messages'
+      // foreign keys): a mutation does its work, then waits for the row in the query that
+      // commits. Returns that query's text as PostgreSQL shows it.
+      const heldAtTheEnd = async (content: string) => {
+        await holder.query('BEGIN');
+        await holder.query(`SELECT "id" FROM "workspace" WHERE "id" = $1 FOR NO KEY UPDATE`, [w.workspaceId]);
+        const res = b.request(`mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename ... on SendMessagePayload { sentMessage { content } } } }`, {
+          input: { conversationId: conversation.id, senderType: 'HUMAN', content },
+        });
+        for (let i = 0; i < 1000; i++) {
+          const { rows } = await watcher.query(
+            `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND backend_type = 'client backend' AND wait_event_type = 'Lock'`,
+            [holderPid],
+          );
+          if (rows.length) return { res, query: rows[0].query as string };
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        throw new Error('the mutation never waited for the workspace row');
+      };
+
+      // 1. The row is let go while this process (the server's too) is stopped in spawnSync:
+      // another process sees the message committed meanwhile, so the numbering statement and
+      // the COMMIT reached PostgreSQL together. Sent apart, the COMMIT would wait for the
+      // server to read the statement's answer, and the other process would see nothing.
+      const first = await heldAtTheEnd('committed while the server was stopped');
+      // The numbering statement, with its values written in (a simple query: no $1 parameters).
+      expect(first.query).toMatch(/^\s*WITH s AS \(\s*UPDATE "workspace" SET "event_seq"/);
+      expect(first.query).not.toMatch(/\$1/);
+      void holder.query('ROLLBACK'); // written to the socket now; answered after the stop
+      const seen = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `const pg = require('pg'); (async () => { const c = new pg.Client({ connectionString: process.env.URL }); await c.connect();
+           for (let i = 0; i < 500; i++) { const r = await c.query("SELECT count(*)::int AS n FROM message WHERE content = 'committed while the server was stopped'");
+             if (r.rows[0].n === 1) { await c.end(); process.exit(0); } await new Promise((r) => setTimeout(r, 20)); }
+           process.exit(3); })().catch((e) => { console.error(e); process.exit(4); });`,
+        ],
+        { cwd: process.cwd(), env: { ...process.env, URL: one.database.url! }, encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(seen.status, seen.stderr).toBe(0);
+      const committed = await first.res;
+      expect(committed.data?.sendMessage?.sentMessage?.content, JSON.stringify(committed)).toBe('committed while the server was stopped');
+
+      // 2. Held past the mutation's deadline: the wait stops there, the transaction is rolled
+      // back, nothing is written, and the answer is TIMEOUT.
+      const events = await one.db.prisma.event.count({ where: { workspaceId: w.workspaceId } });
+      const second = await heldAtTheEnd('held past the deadline');
+      const res = await second.res;
+      await holder.query('ROLLBACK');
+      expect(res.errors?.[0]?.extensions?.code, JSON.stringify(res)).toBe('TIMEOUT');
+      expect(await one.db.prisma.message.count({ where: { conversationId: localId(conversation.id), content: 'held past the deadline' } })).toBe(0);
+      expect(await one.db.prisma.event.count({ where: { workspaceId: w.workspaceId } })).toBe(events);
+      // The one connection was rolled back, not handed on in a failed transaction.
+      const again = await b.send(conversation.id, { senderType: 'HUMAN', content: 'after the failure' });
+      expect(again.sentMessage?.content, JSON.stringify(again)).toBe('after the failure');
+      expect(await one.db.prisma.event.count({ where: { workspaceId: w.workspaceId } })).toBe(events + 1);
+    } finally {
+      await watcher.end().catch(() => {});
+      await holder.end().catch(() => {});
+      await one.close();
     }
   });
 });

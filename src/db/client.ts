@@ -12,6 +12,7 @@ import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { pgliteExtensions } from './engine-db.js';
 import { applyMigrations, readMigrations, withSchemaEngine } from './schema-engine.js';
+import { inlineValues, transactionEnds } from './transaction-end.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -163,6 +164,60 @@ function countingWork(factory: SqlDriverAdapterFactory, busy: { n: number }): Sq
   };
 }
 
+/**
+ * PostgreSQL: a transaction's last statement travels with its COMMIT (src/db/transaction-end.ts).
+ * Prisma commits by sending COMMIT through the transaction's executeRaw; when the transaction
+ * runs inside `transactionEnds` with a statement to end it, the two go as one simple query on
+ * the transaction's connection. Counted by `onQuery` like Prisma's statements.
+ */
+function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: string) => void): SqlDriverAdapterFactory {
+  const ending = (tx: Transaction): Transaction => {
+    const end = transactionEnds.getStore();
+    // The adapter's own connection (adapter-pg keeps it as `client`); without one, the statement runs inside.
+    const client = (tx as unknown as { client?: pg.PoolClient }).client;
+    if (!end || typeof client?.query !== 'function' || typeof client.escapeLiteral !== 'function') return tx;
+    end.supported = true;
+    return new Proxy(tx, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop !== 'executeRaw') return typeof value === 'function' ? value.bind(target) : value;
+        return async (query: { sql: string }) => {
+          if (query.sql !== 'COMMIT' || !end.statement) return (value as (q: unknown) => Promise<number>).call(target, query);
+          const text = inlineValues(end.statement, (s) => client.escapeLiteral(s));
+          // Prisma logs the COMMIT itself.
+          onQuery?.(text);
+          try {
+            const [last] = (await client.query(`${text};\nCOMMIT`)) as unknown as pg.QueryResult[];
+            end.rows = last!.rows;
+            return 0;
+          } catch (e) {
+            end.error = e;
+            // The failed statement left the transaction aborted (its COMMIT was never run).
+            await client.query('ROLLBACK').catch(() => {});
+            throw e;
+          }
+        };
+      },
+    });
+  };
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => {
+      const adapter = await factory.connect();
+      return new Proxy(adapter, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (prop === 'startTransaction') {
+            return async (...args: unknown[]) => ending(await (value as (...a: unknown[]) => Promise<Transaction>).apply(target, args));
+          }
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }) as SqlDriverAdapter;
+    },
+  };
+}
+
 function makeClient(adapter: SqlDriverAdapterFactory, onQuery?: (sql: string) => void) {
   const prisma = new PrismaClient({
     adapter,
@@ -183,7 +238,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // uncaught (Prisma's own listener is there only once Prisma has connected).
     pool.on('error', () => {});
     const names = opts.preparedStatements === false ? undefined : new StatementNames();
-    const prisma = makeClient(new PrismaPg(pool, { disposeExternalPool: true }), opts.onQuery);
+    const prisma = makeClient(commitInOneTrip(new PrismaPg(pool, { disposeExternalPool: true }), opts.onQuery), opts.onQuery);
     const adapterFactory = new PrismaPg({ connectionString: opts.databaseUrl, max: poolSize });
     return {
       kind: 'postgres',

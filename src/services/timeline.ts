@@ -8,15 +8,18 @@
 // the lock covers the numbering and the commit, not the work: writes to different
 // conversations of one workspace run side by side and queue only for that short last step.
 // (A plain SEQUENCE would not keep the promise: numbers are taken in one order and committed
-// in another.) Events are published only after the commit.
+// in another.) On PostgreSQL the numbering statement goes to the server with the COMMIT, as
+// one query (src/db/transaction-end.ts), so the row is held for those two alone and never
+// while this process is busy with other requests. Events are published only after the commit.
 import type { ActorType, EventType } from '../generated/prisma/client.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { ScopedDb, ScopedTx } from '../db/tenant.js';
 import type { Events, TimelinePublication } from '../pubsub.js';
 import { workspaceTopic } from '../pubsub.js';
 import { liveEventsPublished } from '../metrics.js';
 import { requestError } from '../errors.js';
 import { sqlState } from '../db/unique-violation.js';
+import { TransactionEnd, transactionEnds } from '../db/transaction-end.js';
 import { uuidv7 } from '../uuid.js';
 import type { SurveySettings } from './surveys.js';
 
@@ -117,10 +120,22 @@ export class EventLog {
    * their CONVERSATION_CREATED events' `after`), and writes the events.
    */
   async flush(): Promise<void> {
+    const statement = this.close();
+    if (!statement) return;
+    const [row] = await this.tx.$queryRaw<{ seq: bigint; number: number }[]>(statement);
+    this.numbered(row);
+  }
+
+  /**
+   * Closes the log and returns the numbering statement (undefined when there is nothing to
+   * number), for a caller that sends it itself: with the COMMIT (src/db/transaction-end.ts).
+   * Its one row goes to `numbered` once it has run.
+   */
+  close(): Prisma.Sql | undefined {
     this.flushed = true;
     const n = this.pending.length;
     const k = this.unnumbered.length;
-    if (!n && !k) return;
+    if (!n && !k) return undefined;
     const slots = new Map<unknown, number>();
     this.unnumbered.forEach(({ carriers }, i) => carriers.forEach((c) => slots.set(c, i + 1)));
     const events = JSON.stringify(
@@ -144,7 +159,7 @@ export class EventLog {
       })),
     );
     const conversations = JSON.stringify(this.unnumbered.map(({ conversation }, i) => ({ id: conversation.id, slot: i + 1 })));
-    const rows = await this.tx.$queryRaw<{ seq: bigint; number: number }[]>`
+    return Prisma.sql`
       WITH s AS (
         UPDATE "workspace" SET "event_seq" = "event_seq" + ${n}, "conversation_seq" = "conversation_seq" + ${k}
         WHERE "id" = ${this.ctx.workspaceId}::uuid RETURNING "event_seq", "conversation_seq"
@@ -163,13 +178,21 @@ export class EventLog {
           actor_user_id uuid, actor_api_key_id uuid, actor_contact_id uuid, actor_rule_id uuid, actor_depth int, before jsonb, after jsonb, note text, created_at timestamptz, slot int)
       )
       SELECT "event_seq" AS seq, "conversation_seq" AS number FROM s`;
-    if (!rows.length) throw new Error(`EventLog: workspace ${this.ctx.workspaceId} not found`);
-    const first = Number(rows[0]!.number) - k;
+  }
+
+  /**
+   * The numbering statement's row (the last cursor and display number handed out; int8 may
+   * come as text): numbers the new conversations and their carriers, and keeps the events to publish.
+   */
+  numbered(row: { seq: bigint | string; number: number | string } | undefined): void {
+    if (!row) throw new Error(`EventLog: workspace ${this.ctx.workspaceId} not found`);
+    const k = this.unnumbered.length;
+    const first = Number(row.number) - k;
     this.unnumbered.forEach(({ conversation, carriers }, i) => {
       conversation.number = first + i + 1;
       for (const carrier of carriers) carrier.number = first + i + 1;
     });
-    let seq = rows[0]!.seq - BigInt(n);
+    let seq = BigInt(row.seq) - BigInt(this.pending.length);
     for (const event of this.pending) {
       seq += 1n;
       this.written.push({
@@ -211,35 +234,43 @@ export async function inTransaction<T>(
   const deadline = ctx.deadline;
   const left = deadline === undefined ? undefined : deadline - Date.now();
   if (left !== undefined && left <= 0) throw timedOut();
+  // On PostgreSQL the numbering statement travels with the COMMIT (src/db/transaction-end.ts).
+  const end = new TransactionEnd();
   let result: T;
   try {
-    result = await ctx.db.$transaction(
-      async (tx) => {
-        if (deadline !== undefined) {
-          // What is left now that the transaction has started (it may have waited for a connection).
-          const ms = Math.floor(deadline - Date.now());
-          if (ms <= 0) throw timedOut();
-          await (tx as ScopedTx).$queryRaw`SELECT set_config('statement_timeout', ${String(ms)}, true), set_config('lock_timeout', ${String(ms)}, true)`;
-        }
-        log = new EventLog(tx as ScopedTx, ctx);
-        const value = await work(tx as ScopedTx, log);
-        await log.flush();
-        if (deadline !== undefined && Date.now() > deadline) throw timedOut();
-        return value;
-      },
-      {
-        timeout: TRANSACTION_TIMEOUT_MS + (left ?? 0),
-        maxWait: left === undefined ? TRANSACTION_MAX_WAIT_MS : Math.max(1, Math.min(TRANSACTION_MAX_WAIT_MS, left)),
-      },
+    result = await transactionEnds.run(end, () =>
+      ctx.db.$transaction(
+        async (tx) => {
+          if (deadline !== undefined) {
+            // What is left now that the transaction has started (it may have waited for a connection).
+            const ms = Math.floor(deadline - Date.now());
+            if (ms <= 0) throw timedOut();
+            await (tx as ScopedTx).$queryRaw`SELECT set_config('statement_timeout', ${String(ms)}, true), set_config('lock_timeout', ${String(ms)}, true)`;
+          }
+          log = new EventLog(tx as ScopedTx, ctx);
+          const value = await work(tx as ScopedTx, log);
+          if (end.supported) end.statement = log.close();
+          else await log.flush();
+          if (deadline !== undefined && Date.now() > deadline) throw timedOut();
+          return value;
+        },
+        {
+          timeout: TRANSACTION_TIMEOUT_MS + (left ?? 0),
+          maxWait: left === undefined ? TRANSACTION_MAX_WAIT_MS : Math.max(1, Math.min(TRANSACTION_MAX_WAIT_MS, left)),
+        },
+      ),
     );
   } catch (e) {
-    if (deadline !== undefined && TIMED_OUT_SQLSTATES.has(sqlState(e) ?? '')) throw timedOut();
+    // A numbering statement sent with the COMMIT failed as pg reports it (PostgreSQL's code on the error).
+    const code = end.error !== undefined ? (end.error as { code?: string }).code : sqlState(e);
+    if (deadline !== undefined && TIMED_OUT_SQLSTATES.has(code ?? '')) throw timedOut();
     // Waiting for a connection past the deadline: the transaction never started.
     if (deadline !== undefined && (e as { code?: unknown } | null)?.code === 'P2028' && /Unable to start a transaction/i.test(String((e as Error).message))) {
       throw timedOut();
     }
     throw e;
   }
+  if (end.statement) log!.numbered(end.rows?.[0] as { seq: string; number: number } | undefined);
   if (ctx.pubsub && log) {
     for (const event of log.written) {
       ctx.pubsub.publish(workspaceTopic(ctx.workspaceId), event);
