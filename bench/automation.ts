@@ -69,7 +69,7 @@ async function main() {
       const t = Date.now();
       for (;;) {
         const { rows: r } = await stats.query(
-          `SELECT coalesce(p.last_seq, w.event_seq) >= w.event_seq AS done FROM workspace w LEFT JOIN automation_position p ON p.workspace_id = w.id WHERE w.id = $1`,
+          `SELECT coalesce(p.last_seq, w.event_seq) >= w.event_seq AS done FROM workspace_counter w LEFT JOIN automation_position p ON p.workspace_id = w.workspace_id WHERE w.workspace_id = $1`,
           [ws],
         );
         if (r[0].done) return (Date.now() - t) / 1000;

@@ -40,7 +40,8 @@ export async function scratchDatabase(name: string): Promise<{ url: string; drop
 
 /** A workspace with an admin and a WhatsApp inbox. */
 export async function seedWorkspace(c: pg.Client): Promise<{ ws: string; inbox: string }> {
-  const ws = (await c.query(`INSERT INTO workspace (id, name, conversation_seq, event_seq, created_at, updated_at) VALUES (gen_random_uuid(), 'Busy', 0, 0, now(), now()) RETURNING id`)).rows[0].id as string;
+  const ws = (await c.query(`INSERT INTO workspace (id, name, created_at, updated_at) VALUES (gen_random_uuid(), 'Busy', now(), now()) RETURNING id`)).rows[0].id as string;
+  await c.query(`INSERT INTO workspace_counter (workspace_id) VALUES ($1)`, [ws]);
   await c.query(`INSERT INTO "user" (id, workspace_id, name, email, role, availability, created_at, updated_at) VALUES (gen_random_uuid(), $1, 'Admin', 'admin@bench.test', 'ADMIN', 'ONLINE', now(), now())`, [ws]);
   const inbox = (await c.query(`INSERT INTO inbox (id, workspace_id, name, channel, created_at, updated_at) VALUES (gen_random_uuid(), $1, 'WhatsApp', 'WHATSAPP', now(), now()) RETURNING id`, [ws])).rows[0].id as string;
   return { ws, inbox };

@@ -80,10 +80,10 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
 /** One workspace: `n` conversations over `contacts` contacts, 2 to 29 messages each (mean about 11). */
 async function seedWorkspace(c: pg.Client, name: string, n: number, contacts: number): Promise<BenchWorkspace> {
   const ws = (await c.query<{ id: string }>(
-    `INSERT INTO workspace (id, name, conversation_seq, event_seq, created_at, updated_at)
-     VALUES (gen_random_uuid(), $1, $2, 0, now(), now()) RETURNING id`,
-    [name, n],
+    `INSERT INTO workspace (id, name, created_at, updated_at) VALUES (gen_random_uuid(), $1, now(), now()) RETURNING id`,
+    [name],
   )).rows[0]!.id;
+  await c.query(`INSERT INTO workspace_counter (workspace_id, conversation_seq, event_seq) VALUES ($1, $2, 0)`, [ws, n]);
   await c.query(
     `INSERT INTO "user" (id, workspace_id, name, email, role, availability, created_at, updated_at)
      SELECT gen_random_uuid(), $1, 'Agent ' || g, 'agent' || g || '@bench.test',

@@ -138,7 +138,7 @@ async function main() {
       const d = await gql(SEND, { input: { conversationId: gid('Conversation', conversations[i % conversations.length]!), senderType: 'CONTACT', content: `Benchmark message ${i}` } });
       if (d.sendMessage.__typename !== 'SendMessagePayload') throw new Error(d.sendMessage.message);
     };
-    const cursorNow = async () => Number((await stats.query(`SELECT event_seq FROM workspace WHERE id = $1`, [ws])).rows[0].event_seq);
+    const cursorNow = async () => Number((await stats.query(`SELECT coalesce((SELECT event_seq FROM workspace_counter WHERE workspace_id = $1), 0) AS event_seq`, [ws])).rows[0].event_seq);
     let pathCounter = 0;
     const addEndpoints = async (n: number) => {
       const made: { id: string; path: string }[] = [];

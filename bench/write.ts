@@ -13,7 +13,7 @@
 //   - createConversation with a new contact and a first message;
 //   - updateMessageStatus receipts (SENT, DELIVERED, READ) on messages sent before.
 // The floor does per write what the mutation must do durably: lock the conversation, insert the message, update the
-// conversation's counters and last message, take the next event number (the workspace row,
+// conversation's counters and last message, take the next event number (the workspace counter row,
 // held to commit), insert the event; for createConversation also the contact and the display
 // number; for a receipt, update the message and append its event.
 //
@@ -85,7 +85,7 @@ function floorWrites(ws: string, inbox: string, conversations: string[], message
        WHERE id = $1`,
       [conversation, m.created_at, m.id, sender, sender === 'CONTACT'],
     );
-    const seq = (await c.query(`UPDATE workspace SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq`, [ws])).rows[0].event_seq;
+    const seq = (await c.query(`UPDATE workspace_counter SET event_seq = event_seq + 1 WHERE workspace_id = $1 RETURNING event_seq`, [ws])).rows[0].event_seq;
     await c.query(
       `INSERT INTO event (id, workspace_id, seq, type, conversation_id, message_id, actor_type, after, created_at)
        VALUES ($1, $2, $3, 'MESSAGE_ADDED', $4, $5, $6, '{"senderType":"HUMAN"}', now())`,
@@ -100,7 +100,7 @@ function floorWrites(ws: string, inbox: string, conversations: string[], message
     'createConversation + first message': async (c) => {
       await c.query('BEGIN');
       const contact = (await c.query(`INSERT INTO contact (id, workspace_id, name, custom_attributes, created_at, updated_at) VALUES ($1, $2, 'New', '{}', now(), now()) RETURNING id`, [randomUUID(), ws])).rows[0].id;
-      const number = (await c.query(`UPDATE workspace SET conversation_seq = conversation_seq + 1 WHERE id = $1 RETURNING conversation_seq`, [ws])).rows[0].conversation_seq;
+      const number = (await c.query(`UPDATE workspace_counter SET conversation_seq = conversation_seq + 1 WHERE workspace_id = $1 RETURNING conversation_seq`, [ws])).rows[0].conversation_seq;
       const conv = (await c.query(
         `INSERT INTO conversation (id, workspace_id, number, inbox_id, contact_id, custom_attributes, created_at, last_activity_at, updated_at) VALUES ($1, $2, $3, $4, $5, '{}', now(), now(), now()) RETURNING id`,
         [randomUUID(), ws, number, inbox, contact],
@@ -114,7 +114,7 @@ function floorWrites(ws: string, inbox: string, conversations: string[], message
         `UPDATE conversation SET message_count = 1, public_message_count = 1, unread_count = 1, last_message_at = $2, last_activity_at = $2, last_message_id = $3, waiting_since = $2 WHERE id = $1`,
         [conv, m.created_at, m.id],
       );
-      const seq = BigInt((await c.query(`UPDATE workspace SET event_seq = event_seq + 3 WHERE id = $1 RETURNING event_seq`, [ws])).rows[0].event_seq);
+      const seq = BigInt((await c.query(`UPDATE workspace_counter SET event_seq = event_seq + 3 WHERE workspace_id = $1 RETURNING event_seq`, [ws])).rows[0].event_seq);
       await c.query(
         `INSERT INTO event (id, workspace_id, seq, type, conversation_id, message_id, actor_type, created_at)
          VALUES ($1, $4::uuid, $5, 'CONTACT_CREATED', NULL, NULL, 'CONTACT', now()), ($2, $4, $6, 'CONVERSATION_CREATED', $8, NULL, 'CONTACT', now()), ($3, $4, $7, 'MESSAGE_ADDED', $8, $9, 'CONTACT', now())`,
@@ -127,7 +127,7 @@ function floorWrites(ws: string, inbox: string, conversations: string[], message
       const status = ['SENT', 'DELIVERED', 'READ'][Math.floor(i / messages.length) % 3]!;
       await c.query('BEGIN');
       const row = (await c.query(`UPDATE message SET status = $2, updated_at = now() WHERE id = $1 RETURNING conversation_id`, [id, status])).rows[0];
-      const seq = (await c.query(`UPDATE workspace SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq`, [ws])).rows[0].event_seq;
+      const seq = (await c.query(`UPDATE workspace_counter SET event_seq = event_seq + 1 WHERE workspace_id = $1 RETURNING event_seq`, [ws])).rows[0].event_seq;
       await c.query(
         `INSERT INTO event (id, workspace_id, seq, type, conversation_id, message_id, actor_type, created_at) VALUES ($1, $2, $3, 'MESSAGE_STATUS_CHANGED', $4, $5, 'SYSTEM', now())`,
         [randomUUID(), ws, seq, row.conversation_id, id],

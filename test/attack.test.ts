@@ -170,7 +170,7 @@ beforeAll(async () => {
       // Every event of the seed dispatched (the snapshot must not see deliveries still arriving).
       await until(async () => {
         const [row] = await p.$queryRaw<{ behind: boolean }[]>`
-          SELECT p.last_seq < w.event_seq AS behind FROM webhook_dispatch_position p JOIN workspace w ON w.id = p.workspace_id WHERE w.id = ${victim.workspaceId}::uuid`;
+          SELECT p.last_seq < w.event_seq AS behind FROM webhook_dispatch_position p JOIN workspace_counter w ON w.workspace_id = p.workspace_id WHERE w.workspace_id = ${victim.workspaceId}::uuid`;
         return row?.behind === false;
       }, "the victim's events to be dispatched", 60_000);
       return (await p.webhookDelivery.findMany({ where: w, take: 3 })).map((r) => r.id);

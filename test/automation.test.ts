@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
 import { executeRun } from '../src/workers/automation-runner.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
-import { labelIds } from './support/seed.js';
+import { counters, labelIds } from './support/seed.js';
 import { api, ERROR, globalId, localId, openWriteWorld, randomPhone, type Api, type SeededWorkspace, type TestServer } from './support/write-api.js';
 
 let server: TestServer;
@@ -86,7 +86,7 @@ async function conversationWith(customAttributes: Record<string, unknown>, text 
 
 /** Polls until the runner's position has passed every event committed so far in the workspace. */
 async function caughtUp() {
-  const { eventSeq } = await prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } });
+  const { eventSeq } = await counters(prisma, ws.workspaceId);
   const deadline = Date.now() + 20_000;
   while ((await prisma.automationPosition.findUniqueOrThrow({ where: { workspaceId: ws.workspaceId } })).lastSeq < eventSeq) {
     if (Date.now() > deadline) throw new Error(`the runner did not pass event ${eventSeq}`);
@@ -360,7 +360,7 @@ describe('exactly once, caps and no backfill', () => {
       for (;;) {
         const [p, w] = await Promise.all([
           prisma.automationPosition.findUniqueOrThrow({ where: { workspaceId: ws.workspaceId } }),
-          prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } }),
+          counters(prisma, ws.workspaceId),
         ]);
         if (p.lastSeq >= w.eventSeq) break;
         if (Date.now() > deadline) throw new Error('the runner did not catch up');

@@ -386,7 +386,7 @@ describe('erased events', () => {
     const before = ev(await a.nextData()).cursor;
     // What an erased event leaves (deleting a contact erases its history, perhaps before a
     // publication from another process arrived): its number is taken, its row is gone.
-    await server.db.prisma.$executeRaw`UPDATE "workspace" SET "event_seq" = "event_seq" + 1 WHERE "id" = ${ws.workspaceId}::uuid`;
+    await server.db.prisma.$executeRaw`UPDATE "workspace_counter" SET "event_seq" = "event_seq" + 1 WHERE "workspace_id" = ${ws.workspaceId}::uuid`;
     await send(id, 'after the hole');
     expect(ev(await a.nextData()).message?.content).toBe('after the hole');
     await send(id, 'and the next');

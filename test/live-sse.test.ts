@@ -5,7 +5,7 @@
 // tests of the periodic check (expiry, deletion) run it by hand.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, globalId } from './support/graphql.js';
-import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
+import { counters, seedWorkspace, type SeededWorkspace } from './support/seed.js';
 import { liveClient, sleep, startLiveServer, type LiveTestServer } from './support/ws.js';
 
 let server: LiveTestServer;
@@ -30,7 +30,7 @@ const EVENTS = 'subscription($after: String) { conversationEvents(after: $after)
  * past a subscription that has not reached the server yet (it is replayed from the timeline).
  */
 async function now(): Promise<string> {
-  const row = await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId }, select: { eventSeq: true } });
+  const row = await counters(server.db.prisma, ws.workspaceId);
   return String(row.eventSeq);
 }
 

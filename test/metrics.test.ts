@@ -6,7 +6,7 @@ import { client, globalId, gql, localId } from './support/graphql.js';
 import { scrape, type Scrape } from './support/metrics.js';
 import { usePostgres } from './support/databases.js';
 import { until } from './support/process.js';
-import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
+import { counters, seedWorkspace, type SeededWorkspace } from './support/seed.js';
 import { liveClient, startLiveServer, type LiveTestServer } from './support/ws.js';
 
 const TOKEN = 'metrics-token-for-the-tests-0123456789';
@@ -151,7 +151,7 @@ describe('/metrics', () => {
   });
 
   it('counts subscriptions over HTTP (SSE) while they last, and the events they deliver', async () => {
-    const { eventSeq } = await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId }, select: { eventSeq: true } });
+    const { eventSeq } = await counters(server.db.prisma, ws.workspaceId);
     const before = await read();
     const controller = new AbortController();
     const res = await fetch(`${server.url}/graphql`, {

@@ -38,7 +38,7 @@ async function fill(ws: SeededWorkspace, count: number) {
       { workspaceId: ws.workspaceId, seq: ++seq, type: 'MESSAGE_ADDED' as const, conversationId: c.id, actorType: 'USER' as const, actorUserId: ws.agent.id },
     ]),
   });
-  await server.db.prisma.workspace.update({ where: { id: ws.workspaceId }, data: { eventSeq: seq } });
+  await server.db.prisma.workspaceCounter.upsert({ where: { workspaceId: ws.workspaceId }, create: { workspaceId: ws.workspaceId, eventSeq: seq }, update: { eventSeq: seq } });
 }
 
 beforeAll(async () => {

@@ -466,7 +466,7 @@ describe('redelivery and replay', () => {
     // The dispatcher has passed them (while the endpoint was disabled) before it is enabled again.
     await until(async () => {
       const [w] = await server.db.prisma.$queryRaw<{ behind: boolean }[]>`
-        SELECT p.last_seq < w.event_seq AS behind FROM webhook_dispatch_position p JOIN workspace w ON w.id = p.workspace_id WHERE w.id = ${ws.workspaceId}::uuid`;
+        SELECT p.last_seq < w.event_seq AS behind FROM webhook_dispatch_position p JOIN workspace_counter w ON w.workspace_id = p.workspace_id WHERE w.workspace_id = ${ws.workspaceId}::uuid`;
       return w?.behind === false;
     }, 'the dispatcher to pass the missed events');
     await a.must('updateWebhookEndpoint', { endpointId: ep.id, enabled: true }, '... on WebhookEndpointPayload { endpoint { id } }');

@@ -23,7 +23,7 @@ import {
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { usePostgres } from './support/databases.js';
-import { seedWorkspace } from './support/seed.js';
+import { counters, seedWorkspace } from './support/seed.js';
 import { startTestServer } from './support/server.js';
 
 let server: TestServer;
@@ -128,7 +128,7 @@ describe('createConversation', () => {
   });
 
   it('a createConversation that fails after its first writes leaves nothing: no contact, conversation, number or event', async () => {
-    const before = await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } });
+    const before = await counters(server.db.prisma, ws.workspaceId);
     await expectNothingWritten(server.db.prisma, ws.workspaceId, async () => {
       // The contact, its identity, the conversation, its number and two events are written
       // before the first message is checked; the message is refused, so all of it goes.
@@ -143,7 +143,7 @@ describe('createConversation', () => {
       );
       expect(result).toMatchObject({ __typename: 'ValidationError', field: 'input.message.attachments' });
     });
-    const after = await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } });
+    const after = await counters(server.db.prisma, ws.workspaceId);
     expect(after.conversationSeq).toBe(before.conversationSeq);
     expect(await server.db.prisma.contact.count({ where: { name: 'Ghost' } })).toBe(0);
   });
@@ -187,7 +187,7 @@ describe('createConversation', () => {
     const two = await a.createConversation({ inboxId: inbox('web'), contact: {} });
     expect(one.conversation.labels).toEqual([label.label]);
     expect(two.conversation.number).toBe(one.conversation.number + 1);
-    const ws2 = await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } });
+    const ws2 = await counters(server.db.prisma, ws.workspaceId);
     expect(ws2.conversationSeq).toBe(two.conversation.number);
   });
 });
@@ -379,7 +379,7 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
   // The workspace's counter row is taken by a transaction's last statement and held to its
   // commit. Sent as one simple query with the COMMIT, the row is held for the two alone, never
   // while the server reads an answer and sends the next statement (src/db/transaction-end.ts).
-  it('takes the workspace row only in the round trip that commits: a held row, once free, is committed with no step of the server; a failure there rolls back, answers TIMEOUT, and leaves the connection usable', async () => {
+  it("takes the workspace's counter row only in the round trip that commits: a held row, once free, is committed with no step of the server; a failure there rolls back, answers TIMEOUT, and leaves the connection usable", async () => {
     const idle = String(3_600_000);
     // A pool of one: the server's every statement goes through the one connection watched here.
     const one = await startTestServer({
@@ -396,12 +396,11 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
       const b = api(one.url, w.key);
       const { conversation } = await newConversation(b, w);
       const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
-      // Another session holds the workspace row against updates (not against the messages'
-      // foreign keys): a mutation does its work, then waits for the row in the query that
-      // commits. Returns that query's text as PostgreSQL shows it.
+      // Another session holds the workspace's counter row: a mutation does its work, then
+      // waits for the row in the query that commits. Returns that query's text as PostgreSQL shows it.
       const heldAtTheEnd = async (content: string) => {
         await holder.query('BEGIN');
-        await holder.query(`SELECT "id" FROM "workspace" WHERE "id" = $1 FOR NO KEY UPDATE`, [w.workspaceId]);
+        expect((await holder.query(`SELECT 1 FROM "workspace_counter" WHERE "workspace_id" = $1 FOR UPDATE`, [w.workspaceId])).rowCount).toBe(1);
         const res = b.request(`mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename ... on SendMessagePayload { sentMessage { content } } } }`, {
           input: { conversationId: conversation.id, senderType: 'HUMAN', content },
         });
@@ -413,7 +412,7 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
           if (rows.length) return { res, query: rows[0].query as string };
           await new Promise((r) => setTimeout(r, 10));
         }
-        throw new Error('the mutation never waited for the workspace row');
+        throw new Error("the mutation never waited for the workspace's counter row");
       };
 
       // 1. The row is let go while this process (the server's too) is stopped in spawnSync:
@@ -422,7 +421,7 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
       // server to read the statement's answer, and the other process would see nothing.
       const first = await heldAtTheEnd('committed while the server was stopped');
       // The numbering statement, with its values written in (a simple query: no $1 parameters).
-      expect(first.query).toMatch(/^\s*WITH s AS \(\s*UPDATE "workspace" SET "event_seq"/);
+      expect(first.query).toMatch(/^\s*WITH s AS \(\s*INSERT INTO "workspace_counter"/);
       expect(first.query).not.toMatch(/\$1/);
       void holder.query('ROLLBACK'); // written to the socket now; answered after the stop
       const seen = spawnSync(
@@ -469,7 +468,7 @@ if (usePostgres) describe('timeline order under concurrent transactions (Postgre
   it('never shows a reader a new event at or before a cursor it has already passed', async () => {
     const conversations: string[] = [];
     for (let i = 0; i < 12; i++) conversations.push((await newConversation(a, ws, { text: null })).conversation.id);
-    const start = (await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } })).eventSeq;
+    const start = (await counters(server.db.prisma, ws.workspaceId)).eventSeq;
 
     // The reader: reads what is past the start again and again, as a live feed catches up.
     const seen = new Set<bigint>();
@@ -526,7 +525,7 @@ if (usePostgres) describe('timeline order under concurrent transactions (Postgre
          VALUES (gen_random_uuid(), $1, $2, $3, 'held', 'TEXT', '[]', 'CONTACT', false, 'RECEIVED', $4, now(), now())`,
         [ws.workspaceId, host, ws.inboxes.whatsapp.id, providerMessageId],
       );
-      const seqBefore = (await server.db.prisma.workspace.findUniqueOrThrow({ where: { id: ws.workspaceId } })).eventSeq;
+      const seqBefore = (await counters(server.db.prisma, ws.workspaceId)).eventSeq;
 
       // The slow one: creates a contact and a conversation (events recorded), then waits on
       // the held provider id when it inserts its first message.

@@ -13,7 +13,7 @@ import { applyStartHandoff, applyStopHandoff } from './handoffs.js';
 import { applyLabelChange } from './labels.js';
 import { addMessage, validateMessage, withRenderedContent } from './messages.js';
 import { requestSurvey } from './surveys.js';
-import { inTransaction, type EventLog, type ServiceContext } from './timeline.js';
+import { inTransaction, lastCursor, type EventLog, type ServiceContext } from './timeline.js';
 import { LIMITS, requiredText } from './validation.js';
 import { queueRuleNotification } from './webhooks.js';
 
@@ -190,13 +190,12 @@ export function checkActions(actions: AutomationAction[] | undefined, field = 'i
 export const sendsMessage = (actions: readonly AutomationAction[]) => actions.some((a) => a.type === 'SEND_MESSAGE');
 
 async function currentSeq(tx: ScopedTx, workspaceId: string): Promise<bigint> {
-  // Under the workspace row's lock, which every event takes its number under: no event can
+  // Under the workspace counter row's lock, which every event takes its number under: no event can
   // commit later with a number at or below the one read here.
-  const [w] = await tx.$queryRaw<{ eventSeq: bigint }[]>`SELECT "event_seq" AS "eventSeq" FROM "workspace" WHERE "id" = ${workspaceId}::uuid FOR UPDATE`;
-  if (!w) throw new NotFoundError('Workspace', workspaceId);
+  const eventSeq = await lastCursor(tx, workspaceId, { lock: true });
   // The runner reads the workspace from here on (its position is created with the first rule).
-  await tx.automationPosition.upsert({ where: { workspaceId }, create: { workspaceId, lastSeq: w.eventSeq }, update: {} });
-  return w.eventSeq;
+  await tx.automationPosition.upsert({ where: { workspaceId }, create: { workspaceId, lastSeq: eventSeq }, update: {} });
+  return eventSeq;
 }
 
 async function checkReferences(tx: ScopedTx, actions: AutomationAction[]) {
@@ -250,7 +249,7 @@ export async function createRule(sctx: ServiceContext, input: Required<Pick<Rule
   const conditions = checkConditions(input.conditions);
   const actions = checkActions(input.actions);
   const saved = await inTransaction(sctx, async (tx) => {
-    // The workspace row's lock first: two creations at once count and number the rules one after the other.
+    // The workspace counter row's lock first: two creations at once count and number the rules one after the other.
     const startSeq = await currentSeq(tx, sctx.workspaceId);
     await checkReferences(tx, actions);
     const count = await tx.automationRule.count();

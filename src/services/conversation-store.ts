@@ -2,7 +2,7 @@
 // inserting a new one with the workspace's next display number.
 //
 // Lock order, the same in every write transaction so that two never wait on each other:
-// conversation rows, then contact and label rows, then the workspace row (display numbers
+// conversation rows, then contact and label rows, then the workspace's counter row (display numbers
 // and timeline cursors), which is taken in the transaction's last step (EventLog.flush) and
 // held until commit.
 import { randomInt } from 'node:crypto';

@@ -1,16 +1,17 @@
 // The workspace's timeline, and the unit of work every mutation runs in.
 //
 // Cursor order is commit order. A transaction's events are collected while it works and
-// numbered as its last step: one UPDATE of the workspace row hands out the block of cursors
-// (and the display numbers of conversations created in the transaction), and that row's lock
-// is held from there to the commit. So the events of one workspace still commit in cursor
-// order (a reader that has seen cursor N never later finds a new event at or before N), but
-// the lock covers the numbering and the commit, not the work: writes to different
-// conversations of one workspace run side by side and queue only for that short last step.
-// (A plain SEQUENCE would not keep the promise: numbers are taken in one order and committed
-// in another.) On PostgreSQL the numbering statement goes to the server with the COMMIT, as
-// one query (src/db/transaction-end.ts), so the row is held for those two alone and never
-// while this process is busy with other requests. Events are published only after the commit.
+// numbered as its last step: one update of the workspace's counter row (a table of its own,
+// which no foreign key references) hands out the block of cursors (and the display numbers of
+// conversations created in the transaction), and that row's lock is held from there to the
+// commit. So the events of one workspace still commit in cursor order (a reader that has seen
+// cursor N never later finds a new event at or before N), but the lock covers the numbering and
+// the commit, not the work: writes to different conversations of one workspace run side by
+// side and queue only for that short last step. (A plain SEQUENCE would not keep the promise:
+// numbers are taken in one order and committed in another.) On PostgreSQL the numbering
+// statement goes to the server with the COMMIT, as one query (src/db/transaction-end.ts), so
+// the row is held for those two alone and never while this process is busy with other
+// requests. Events are published only after the commit.
 import type { ActorType, EventType } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { ScopedDb, ScopedTx } from '../db/tenant.js';
@@ -115,7 +116,8 @@ export class EventLog {
   }
 
   /**
-   * The transaction's last step, one statement: takes the workspace row (held to the commit),
+   * The transaction's last step, one statement: takes the workspace's counter row (held to the
+   * commit; made here if the workspace has none yet),
    * hands out the block of cursors and display numbers, numbers the new conversations (and
    * their CONVERSATION_CREATED events' `after`), and writes the events.
    */
@@ -161,8 +163,9 @@ export class EventLog {
     const conversations = JSON.stringify(this.unnumbered.map(({ conversation }, i) => ({ id: conversation.id, slot: i + 1 })));
     return Prisma.sql`
       WITH s AS (
-        UPDATE "workspace" SET "event_seq" = "event_seq" + ${n}, "conversation_seq" = "conversation_seq" + ${k}
-        WHERE "id" = ${this.ctx.workspaceId}::uuid RETURNING "event_seq", "conversation_seq"
+        INSERT INTO "workspace_counter" AS w ("workspace_id", "event_seq", "conversation_seq") VALUES (${this.ctx.workspaceId}::uuid, ${n}, ${k})
+        ON CONFLICT ("workspace_id") DO UPDATE SET "event_seq" = w."event_seq" + ${n}, "conversation_seq" = w."conversation_seq" + ${k}
+        RETURNING "event_seq", "conversation_seq"
       ), numbered AS (
         UPDATE "conversation" c SET "number" = s."conversation_seq" - ${k}::int + x.slot
         FROM s, jsonb_to_recordset(${conversations}::jsonb) AS x(id uuid, slot int)
@@ -204,6 +207,20 @@ export class EventLog {
       });
     }
   }
+}
+
+/**
+ * The workspace's last timeline cursor handed out (0 before its first event). With `lock`, read
+ * under its counter row's lock, which every event takes its number under (the row is made if
+ * the workspace has none yet): no event can commit later with a cursor at or below this one.
+ */
+export async function lastCursor(tx: ScopedTx, workspaceId: string, opts: { lock?: boolean } = {}): Promise<bigint> {
+  const [row] = opts.lock
+    ? await tx.$queryRaw<{ event_seq: bigint }[]>`
+        INSERT INTO "workspace_counter" AS w ("workspace_id") VALUES (${workspaceId}::uuid)
+        ON CONFLICT ("workspace_id") DO UPDATE SET "event_seq" = w."event_seq" RETURNING "event_seq"`
+    : await tx.$queryRaw<{ event_seq: bigint }[]>`SELECT "event_seq" FROM "workspace_counter" WHERE "workspace_id" = ${workspaceId}::uuid`;
+  return row?.event_seq ?? 0n;
 }
 
 const TRANSACTION_TIMEOUT_MS = 15_000;

@@ -11,7 +11,7 @@ import type { SecretBox } from '../security/secret-key.js';
 import { newWebhookSecret, webhookMessageId } from '../security/webhook-signature.js';
 import type { ContactEventKind, ConversationEventKind, LiveConversationFilter } from '../subscriptions/conversation-filter.js';
 import { requireAdminRole } from './admin.js';
-import type { ServiceContext } from './timeline.js';
+import { lastCursor, type ServiceContext } from './timeline.js';
 import { optionalText } from './validation.js';
 import { uuidv7 } from '../uuid.js';
 
@@ -107,8 +107,7 @@ export async function createWebhookEndpoint(ctx: WebhookCaller, deps: WebhookDep
     if (count >= MAX_ENDPOINTS_PER_WORKSPACE) {
       throw new ValidationError(`A workspace may have at most ${MAX_ENDPOINTS_PER_WORKSPACE} webhook endpoints.`, 'input');
     }
-    const [workspace] = await tx.$queryRaw<{ event_seq: bigint }[]>`SELECT "event_seq" FROM "workspace" WHERE "id" = ${ctx.workspaceId}::uuid`;
-    const startSeq = workspace!.event_seq;
+    const startSeq = await lastCursor(tx, ctx.workspaceId);
     // The dispatcher reads the timeline from here on (a workspace that already has one keeps it).
     await tx.$executeRaw`
       INSERT INTO "webhook_dispatch_position" ("workspace_id", "last_seq", "updated_at") VALUES (${ctx.workspaceId}::uuid, ${startSeq}, now())
@@ -188,7 +187,7 @@ export async function replayWebhookEvents(ctx: WebhookCaller, input: { endpointI
   if ((input.after == null) === (input.since == null)) throw new ValidationError('Give exactly one of `after` (a cursor) and `since` (a time).', 'input');
   return ctx.db.$transaction(async (tx) => {
     const [bounds] = await tx.$queryRaw<{ until: bigint; from: bigint | null }[]>`
-      SELECT w."event_seq" AS until,
+      SELECT coalesce((SELECT c."event_seq" FROM "workspace_counter" c WHERE c."workspace_id" = w."id"), 0) AS until,
         (SELECT max(e."seq") FROM "event" e WHERE e."workspace_id" = w."id" AND e."created_at" < ${input.since ?? new Date(0)}) AS "from"
       FROM "workspace" w WHERE w."id" = ${ctx.workspaceId}::uuid`;
     const from = input.after ?? bounds!.from ?? 0n;

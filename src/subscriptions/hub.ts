@@ -71,7 +71,7 @@ class WorkspaceFeed {
 
   private async start(topic: string) {
     await this.hub.events.subscribed(topic);
-    const ws = await this.db.workspace.findUnique({ where: { id: this.workspaceId }, select: { eventSeq: true } });
+    const ws = await this.db.workspaceCounter.findUnique({ where: { workspaceId: this.workspaceId }, select: { eventSeq: true } });
     this.lastSeq = ws?.eventSeq ?? 0n;
     this.isReady = true;
     for (const p of this.early.splice(0)) this.accept(p);
@@ -131,7 +131,7 @@ class WorkspaceFeed {
       try {
         for (;;) {
           const rows = await this.read(this.lastSeq, PAGE);
-          // The timeline is the truth. Numbers are given out under the workspace row's
+          // The timeline is the truth. Numbers are given out under the workspace counter row's
           // lock, so a number missing below one that is there was erased (deleting a
           // contact erases its history), not late: it is skipped, never waited for.
           for (const e of rows) if (e.seq > this.lastSeq) this.handOn(e);
@@ -269,12 +269,12 @@ export class LiveHub {
     return (this.tailCheck = (async () => {
       try {
         // One statement for every workspace this process follows; the ids are the feeds' own.
-        const rows = await this.prisma.workspace.findMany({
-          where: { id: { in: [...this.feeds.keys()] } },
-          select: { id: true, eventSeq: true },
+        const rows = await this.prisma.workspaceCounter.findMany({
+          where: { workspaceId: { in: [...this.feeds.keys()] } },
+          select: { workspaceId: true, eventSeq: true },
         });
         for (const row of rows) {
-          const feed = this.feeds.get(row.id);
+          const feed = this.feeds.get(row.workspaceId);
           if (!feed) continue;
           if (row.eventSeq <= feed.lastSeq) {
             feed.suspect = null;
@@ -301,13 +301,13 @@ export class LiveHub {
   async catchUp(deadline: number): Promise<void> {
     const feeds = [...this.feeds.values()];
     if (!feeds.length) return;
-    const rows = await this.prisma.workspace.findMany({
-      where: { id: { in: feeds.map((f) => f.workspaceId) } },
-      select: { id: true, eventSeq: true },
+    const rows = await this.prisma.workspaceCounter.findMany({
+      where: { workspaceId: { in: feeds.map((f) => f.workspaceId) } },
+      select: { workspaceId: true, eventSeq: true },
     });
     await Promise.all(
       rows.map(async (row) => {
-        const feed = this.feeds.get(row.id);
+        const feed = this.feeds.get(row.workspaceId);
         while (feed && feed.lastSeq < row.eventSeq && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, Math.min(this.gapWaitMs, 50)));
           if (feed.lastSeq < row.eventSeq) await feed.fill();

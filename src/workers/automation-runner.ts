@@ -181,7 +181,7 @@ export class AutomationRunner {
     if (!this.rulesSeen) return false;
     const behind = await this.prisma.$queryRaw<{ workspace_id: string; last_seq: bigint; event_seq: bigint }[]>`
       SELECT p."workspace_id", p."last_seq", w."event_seq" FROM "automation_position" p
-      JOIN "workspace" w ON w."id" = p."workspace_id" WHERE w."event_seq" > p."last_seq"
+      JOIN "workspace_counter" w ON w."workspace_id" = p."workspace_id" WHERE w."event_seq" > p."last_seq"
       ORDER BY p."updated_at" LIMIT 100`;
     for (const row of behind) {
       if (!this.running) return false;

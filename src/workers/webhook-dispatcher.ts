@@ -159,7 +159,7 @@ export class WebhookDispatcher {
     let more = false;
     const behind = await this.prisma.$queryRaw<{ workspace_id: string; last_seq: bigint; event_seq: bigint }[]>`
       SELECT p."workspace_id", p."last_seq", w."event_seq" FROM "webhook_dispatch_position" p
-      JOIN "workspace" w ON w."id" = p."workspace_id" WHERE w."event_seq" > p."last_seq" LIMIT 100`;
+      JOIN "workspace_counter" w ON w."workspace_id" = p."workspace_id" WHERE w."event_seq" > p."last_seq" LIMIT 100`;
     for (const row of behind) {
       if (!this.running) return false;
       if (await this.dispatch(row.workspace_id, row.last_seq, row.event_seq)) more = true;

@@ -28,6 +28,12 @@ export interface SeededWorkspace {
 
 let counter = 0;
 
+/** The workspace's counters (src/services/timeline.ts): zeros before its first numbering step makes the row. */
+export async function counters(prisma: PrismaClient, workspaceId: string): Promise<{ eventSeq: bigint; conversationSeq: number }> {
+  const row = await prisma.workspaceCounter.findUnique({ where: { workspaceId } });
+  return { eventSeq: row?.eventSeq ?? 0n, conversationSeq: row?.conversationSeq ?? 0 };
+}
+
 export async function seedWorkspace(prisma: PrismaClient, name = `Workspace ${++counter}`): Promise<SeededWorkspace> {
   const ws = await prisma.workspace.create({ data: { name } });
   const workspaceId = ws.id;
@@ -143,9 +149,10 @@ export async function createConversationRow(
     contactId = contact.id;
   }
   const labels = await labelIds(prisma, workspaceId, spec.labels ?? []);
-  const { conversationSeq: number } = await prisma.workspace.update({
-    where: { id: workspaceId },
-    data: { conversationSeq: { increment: 1 } },
+  const { conversationSeq: number } = await prisma.workspaceCounter.upsert({
+    where: { workspaceId },
+    create: { workspaceId, conversationSeq: 1 },
+    update: { conversationSeq: { increment: 1 } },
     select: { conversationSeq: true },
   });
   const createdAt = spec.createdAt ?? new Date();

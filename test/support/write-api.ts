@@ -9,7 +9,7 @@ import {
   type SendMessageInput,
 } from '../generated/graphql.js';
 import { client, globalId, localId } from './graphql.js';
-import { seedWorkspace, type SeededWorkspace } from './seed.js';
+import { counters, seedWorkspace, type SeededWorkspace } from './seed.js';
 import { startTestServer, type TestServer } from './server.js';
 
 export { globalId, localId };
@@ -120,7 +120,7 @@ export async function footprint(prisma: PrismaClient, workspaceId: string) {
     prisma.label.findMany({ where, orderBy: { id: 'asc' } }),
     prisma.handoff.findMany({ where, orderBy: { id: 'asc' } }),
     prisma.event.count({ where }),
-    prisma.workspace.findUniqueOrThrow({ where: { id: workspaceId } }),
+    counters(prisma, workspaceId),
     prisma.conversation.findMany({ where, select: { id: true, labels: { select: { id: true } } }, orderBy: { id: 'asc' } }),
   ]);
   return { conversations, messages, contacts, identities, labels, handoffs, events, conversationSeq: ws.conversationSeq, eventSeq: ws.eventSeq, labelLinks };
