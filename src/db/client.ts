@@ -12,7 +12,7 @@ import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { pgliteExtensions } from './engine-db.js';
 import { applyMigrations, readMigrations, withSchemaEngine } from './schema-engine.js';
-import { inlineValues, transactionEnds } from './transaction-end.js';
+import { inlineValues, transactionEnds, type TransactionEnd } from './transaction-end.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -218,6 +218,43 @@ function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: strin
   };
 }
 
+/**
+ * PostgreSQL: a transaction's timeouts travel with its BEGIN (src/db/transaction-end.ts). The
+ * pool as the adapter sees it: a connection taken for a transaction that has a deadline sends
+ * `BEGIN; SET LOCAL statement_timeout ...; SET LOCAL lock_timeout ...` as one simple query,
+ * with the time left at that moment, instead of BEGIN and then a statement of its own.
+ */
+function timeoutsWithBegin(pool: pg.Pool): pg.Pool {
+  const beginning = (client: pg.PoolClient, end: TransactionEnd): pg.PoolClient =>
+    new Proxy(client, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop !== 'query') return typeof value === 'function' ? value.bind(target) : value;
+        return (config: unknown, ...rest: unknown[]) => {
+          if (end.timeoutsSet || end.deadline === undefined || (config as { text?: unknown } | null)?.text !== 'BEGIN') {
+            return (value as (...a: unknown[]) => unknown).call(target, config, ...rest);
+          }
+          // At least 1 ms: a transaction begun past its deadline is stopped by inTransaction's own check.
+          const ms = Math.max(1, Math.floor(end.deadline - Date.now()));
+          end.timeoutsSet = true;
+          return (value as (...a: unknown[]) => unknown).call(target, { ...(config as object), text: `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}` }, ...rest);
+        };
+      },
+    });
+  return new Proxy(pool, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop !== 'connect') return typeof value === 'function' ? value.bind(target) : value;
+      return (...args: unknown[]) => {
+        const end = transactionEnds.getStore();
+        // The callback form is pg's own (pool.query); the adapter takes a transaction's connection as a promise.
+        if (args.length || end?.deadline === undefined) return (value as (...a: unknown[]) => unknown).apply(target, args);
+        return (value as () => Promise<pg.PoolClient>).call(target).then((client) => beginning(client, end));
+      };
+    },
+  });
+}
+
 function makeClient(adapter: SqlDriverAdapterFactory, onQuery?: (sql: string) => void) {
   const prisma = new PrismaClient({
     adapter,
@@ -238,7 +275,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // uncaught (Prisma's own listener is there only once Prisma has connected).
     pool.on('error', () => {});
     const names = opts.preparedStatements === false ? undefined : new StatementNames();
-    const prisma = makeClient(commitInOneTrip(new PrismaPg(pool, { disposeExternalPool: true }), opts.onQuery), opts.onQuery);
+    const prisma = makeClient(commitInOneTrip(new PrismaPg(timeoutsWithBegin(pool), { disposeExternalPool: true }), opts.onQuery), opts.onQuery);
     const adapterFactory = new PrismaPg({ connectionString: opts.databaseUrl, max: poolSize });
     return {
       kind: 'postgres',

@@ -1,4 +1,5 @@
-// A transaction's last statement sent with its COMMIT, in one round trip (PostgreSQL only).
+// A transaction's last statement sent with its COMMIT, and its timeouts with its BEGIN, each in
+// one round trip (PostgreSQL only).
 //
 // The timeline's numbering step (src/services/timeline.ts) takes the workspace's counter row
 // and holds it to the commit. Sent as its own statement, the lock is held from the moment
@@ -15,10 +16,21 @@
 // statement's rows in `end.rows`. If the statement fails, the transaction is rolled back
 // there and the error kept in `end.error`. PGlite (one connection, in process) runs the
 // statement inside the transaction as before.
+//
+// The same way, a transaction with a deadline (a mutation's) sends `BEGIN; SET LOCAL
+// statement_timeout = ...; SET LOCAL lock_timeout = ...` as one query (src/db/client.ts,
+// timeoutsWithBegin), with the time left when its connection was taken, instead of BEGIN and
+// then a set_config statement: one round trip fewer per mutation. Round trips are dear here:
+// in a CPU profile of the server under sendMessage load, writing to sockets (writev) took a
+// fifth of the busy time (BENCHMARKS.md, "Writes").
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Prisma } from '../generated/prisma/client.js';
 
 export class TransactionEnd {
+  /** The transaction's deadline (ms since the epoch), if it has one: its timeouts go with its BEGIN. */
+  deadline?: number;
+  /** Set by the pool (PostgreSQL): the BEGIN carried the timeouts, so no statement of their own is needed. */
+  timeoutsSet = false;
   /** Set by the adapter: the last statement can travel with the COMMIT. */
   supported = false;
   /** The statement to send with the COMMIT. */

@@ -251,8 +251,10 @@ export async function inTransaction<T>(
   const deadline = ctx.deadline;
   const left = deadline === undefined ? undefined : deadline - Date.now();
   if (left !== undefined && left <= 0) throw timedOut();
-  // On PostgreSQL the numbering statement travels with the COMMIT (src/db/transaction-end.ts).
+  // On PostgreSQL the timeouts travel with the BEGIN, the numbering statement with the COMMIT
+  // (src/db/transaction-end.ts).
   const end = new TransactionEnd();
+  end.deadline = deadline;
   let result: T;
   try {
     result = await transactionEnds.run(end, () =>
@@ -262,7 +264,10 @@ export async function inTransaction<T>(
             // What is left now that the transaction has started (it may have waited for a connection).
             const ms = Math.floor(deadline - Date.now());
             if (ms <= 0) throw timedOut();
-            await (tx as ScopedTx).$queryRaw`SELECT set_config('statement_timeout', ${String(ms)}, true), set_config('lock_timeout', ${String(ms)}, true)`;
+            // On PostgreSQL the BEGIN carried them (src/db/transaction-end.ts).
+            if (!end.timeoutsSet) {
+              await (tx as ScopedTx).$queryRaw`SELECT set_config('statement_timeout', ${String(ms)}, true), set_config('lock_timeout', ${String(ms)}, true)`;
+            }
           }
           log = new EventLog(tx as ScopedTx, ctx);
           const value = await work(tx as ScopedTx, log);
