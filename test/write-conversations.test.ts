@@ -381,9 +381,11 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
   // while the server reads an answer and sends the next statement (src/db/transaction-end.ts).
   it("takes the workspace's counter row only in the round trip that commits: a held row, once free, is committed with no step of the server; a failure there rolls back, answers TIMEOUT, and leaves the connection usable", async () => {
     const idle = String(3_600_000);
+    const BUDGET = 60_000;
     // A pool of one: the server's every statement goes through the one connection watched here.
+    // A long deadline: nothing here waits for it to pass.
     const one = await startTestServer({
-      env: { EXECUTION_TIMEOUT_MS: '4000', COST_BUDGET_PER_MINUTE: '0', DATABASE_POOL_SIZE: '1', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle },
+      env: { EXECUTION_TIMEOUT_MS: String(BUDGET), COST_BUDGET_PER_MINUTE: '0', DATABASE_POOL_SIZE: '1', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle },
     });
     // One session watches pg_stat_activity (outside any transaction: a transaction sees the
     // statements' texts as they were when it first looked), the other holds the row.
@@ -397,19 +399,20 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
       const { conversation } = await newConversation(b, w);
       const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
       // Another session holds the workspace's counter row: a mutation does its work, then
-      // waits for the row in the query that commits. Returns that query's text as PostgreSQL shows it.
+      // waits for the row in the query that commits. Returns that query's text as PostgreSQL
+      // shows it, and the server's connection.
       const heldAtTheEnd = async (content: string) => {
         await holder.query('BEGIN');
         expect((await holder.query(`SELECT 1 FROM "workspace_counter" WHERE "workspace_id" = $1 FOR UPDATE`, [w.workspaceId])).rowCount).toBe(1);
         const res = b.request(`mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename ... on SendMessagePayload { sentMessage { content } } } }`, {
           input: { conversationId: conversation.id, senderType: 'HUMAN', content },
         });
-        for (let i = 0; i < 1000; i++) {
+        for (let i = 0; i < 3000; i++) {
           const { rows } = await watcher.query(
-            `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND backend_type = 'client backend' AND wait_event_type = 'Lock'`,
+            `SELECT pid, query FROM pg_stat_activity WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND backend_type = 'client backend' AND wait_event_type = 'Lock'`,
             [holderPid],
           );
-          if (rows.length) return { res, query: rows[0].query as string };
+          if (rows.length) return { res, query: rows[0].query as string, pid: rows[0].pid as number };
           await new Promise((r) => setTimeout(r, 10));
         }
         throw new Error("the mutation never waited for the workspace's counter row");
@@ -420,8 +423,11 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
       // the COMMIT reached PostgreSQL together. Sent apart, the COMMIT would wait for the
       // server to read the statement's answer, and the other process would see nothing.
       const first = await heldAtTheEnd('committed while the server was stopped');
-      // The numbering statement, with its values written in (a simple query: no $1 parameters).
-      expect(first.query).toMatch(/^\s*WITH s AS \(\s*INSERT INTO "workspace_counter"/);
+      // The timeouts again, to what is left of the deadline; then the numbering statement with
+      // its values written in (a simple query: no $1 parameters).
+      const commitQuery = /^SET LOCAL statement_timeout = (\d+); SET LOCAL lock_timeout = \1;\s*WITH s AS \(\s*INSERT INTO "workspace_counter"/.exec(first.query);
+      expect(commitQuery, first.query).not.toBeNull();
+      expect(Number(commitQuery![1])).toBeLessThanOrEqual(BUDGET);
       expect(first.query).not.toMatch(/\$1/);
       void holder.query('ROLLBACK'); // written to the socket now; answered after the stop
       const seen = spawnSync(
@@ -429,24 +435,25 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
         [
           '-e',
           `const pg = require('pg'); (async () => { const c = new pg.Client({ connectionString: process.env.URL }); await c.connect();
-           for (let i = 0; i < 500; i++) { const r = await c.query("SELECT count(*)::int AS n FROM message WHERE content = 'committed while the server was stopped'");
+           for (let i = 0; i < 1500; i++) { const r = await c.query("SELECT count(*)::int AS n FROM message WHERE content = 'committed while the server was stopped'");
              if (r.rows[0].n === 1) { await c.end(); process.exit(0); } await new Promise((r) => setTimeout(r, 20)); }
            process.exit(3); })().catch((e) => { console.error(e); process.exit(4); });`,
         ],
-        { cwd: process.cwd(), env: { ...process.env, URL: one.database.url! }, encoding: 'utf8', timeout: 60_000 },
+        { cwd: process.cwd(), env: { ...process.env, URL: one.database.url! }, encoding: 'utf8', timeout: 120_000 },
       );
       expect(seen.status, seen.stderr).toBe(0);
       const committed = await first.res;
       expect(committed.data?.sendMessage?.sentMessage?.content, JSON.stringify(committed)).toBe('committed while the server was stopped');
 
-      // 2. Held past the mutation's deadline: the wait stops there, the transaction is rolled
-      // back, nothing is written, and the answer is TIMEOUT.
+      // 2. The wait is cancelled there (as a statement timeout cancels it): the transaction is
+      // rolled back, nothing is written, and the answer is TIMEOUT.
       const events = await one.db.prisma.event.count({ where: { workspaceId: w.workspaceId } });
-      const second = await heldAtTheEnd('held past the deadline');
+      const second = await heldAtTheEnd('cancelled at the commit');
+      await watcher.query('SELECT pg_cancel_backend($1)', [second.pid]);
       const res = await second.res;
       await holder.query('ROLLBACK');
       expect(res.errors?.[0]?.extensions?.code, JSON.stringify(res)).toBe('TIMEOUT');
-      expect(await one.db.prisma.message.count({ where: { conversationId: localId(conversation.id), content: 'held past the deadline' } })).toBe(0);
+      expect(await one.db.prisma.message.count({ where: { conversationId: localId(conversation.id), content: 'cancelled at the commit' } })).toBe(0);
       expect(await one.db.prisma.event.count({ where: { workspaceId: w.workspaceId } })).toBe(events);
       // The one connection was rolled back, not handed on in a failed transaction.
       const again = await b.send(conversation.id, { senderType: 'HUMAN', content: 'after the failure' });

@@ -173,27 +173,43 @@ function countingWork(factory: SqlDriverAdapterFactory, busy: { n: number }): Sq
 function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: string) => void): SqlDriverAdapterFactory {
   const ending = (tx: Transaction): Transaction => {
     const end = transactionEnds.getStore();
-    // The adapter's own connection (adapter-pg keeps it as `client`); without one, the statement runs inside.
+    // The adapter's own connection (adapter-pg keeps it as `client`), and Prisma committing with
+    // a COMMIT statement of its own (not a phantom one); otherwise the statement runs inside.
     const client = (tx as unknown as { client?: pg.PoolClient }).client;
-    if (!end || typeof client?.query !== 'function' || typeof client.escapeLiteral !== 'function') return tx;
+    if (!end || end.claimed || tx.options?.usePhantomQuery !== false || typeof client?.query !== 'function' || typeof client.escapeLiteral !== 'function') return tx;
+    // The first transaction begun in the store is inTransaction's own; no other may take its statement.
+    end.claimed = true;
     end.supported = true;
     return new Proxy(tx, {
       get(target, prop) {
         const value = Reflect.get(target, prop, target);
         if (prop !== 'executeRaw') return typeof value === 'function' ? value.bind(target) : value;
         return async (query: { sql: string }) => {
-          if (query.sql !== 'COMMIT' || !end.statement) return (value as (q: unknown) => Promise<number>).call(target, query);
-          const text = inlineValues(end.statement, (s) => client.escapeLiteral(s));
-          // Prisma logs the COMMIT itself.
-          onQuery?.(text);
+          const statement = end.statement;
+          if (query.sql !== 'COMMIT' || !statement) return (value as (q: unknown) => Promise<number>).call(target, query);
+          end.statement = undefined;
           try {
-            const [last] = (await client.query(`${text};\nCOMMIT`)) as unknown as pg.QueryResult[];
-            end.rows = last!.rows;
+            // The deadline holds to the commit: the statement and its lock wait get only the
+            // time left now, and none left means no commit (57014, as a timeout reports it).
+            let timeouts = '';
+            if (end.deadline !== undefined) {
+              const ms = Math.floor(end.deadline - Date.now());
+              if (ms <= 0) throw Object.assign(new Error('canceling statement due to statement timeout: the deadline passed before the commit'), { code: '57014' });
+              timeouts = `SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms};\n`;
+            }
+            const text = inlineValues(statement, (v) => client.escapeLiteral(v));
+            // Prisma logs the COMMIT itself.
+            onQuery?.(text);
+            const results = (await client.query(`${timeouts}${text};\nCOMMIT`)) as unknown as pg.QueryResult[];
+            // One result per statement: the statement's is the one before the COMMIT's.
+            end.rows = results.at(-2)!.rows;
             return 0;
           } catch (e) {
             end.error = e;
-            // The failed statement left the transaction aborted (its COMMIT was never run).
-            await client.query('ROLLBACK').catch(() => {});
+            // Nothing of the transaction may stay open on the connection the pool takes back
+            // (the failed statement left it aborted; its COMMIT was never run). If even the
+            // ROLLBACK fails, the connection is broken: it is closed, not handed on.
+            await client.query('ROLLBACK').catch(() => client.end().catch(() => {}));
             throw e;
           }
         };

@@ -14,8 +14,11 @@
 // and, when Prisma sends COMMIT, sends `end.statement; COMMIT` instead as one simple query
 // (so the statement's values are written into its text as literals), keeping the
 // statement's rows in `end.rows`. If the statement fails, the transaction is rolled back
-// there and the error kept in `end.error`. PGlite (one connection, in process) runs the
-// statement inside the transaction as before.
+// there and the error kept in `end.error`. The deadline holds to the end: the COMMIT's query
+// sets the timeouts again to the time left then, and none left means a rollback. Only the
+// transaction `inTransaction` begins takes the store (the work runs outside it, so that a
+// transaction begun inside cannot). PGlite (one connection, in process) runs the statement
+// inside the transaction as before.
 //
 // The same way, a transaction with a deadline (a mutation's) sends `BEGIN; SET LOCAL
 // statement_timeout = ...; SET LOCAL lock_timeout = ...` as one query (src/db/client.ts,
@@ -33,6 +36,8 @@ export class TransactionEnd {
   timeoutsSet = false;
   /** Set by the adapter: the last statement can travel with the COMMIT. */
   supported = false;
+  /** Set by the adapter when it takes this store for a transaction: one transaction per store. */
+  claimed = false;
   /** The statement to send with the COMMIT. */
   statement?: Prisma.Sql;
   /** Its rows, once committed (columns as pg reads them: int8 as text). */
@@ -55,7 +60,8 @@ export function inlineValues(sql: Prisma.Sql, quote: (s: string) => string): str
     let literal: string;
     if (value === null || value === undefined) literal = 'NULL';
     else if (typeof value === 'string') literal = quote(value);
-    else if (typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value))) literal = String(value);
+    // In parentheses: a negative number after a minus sign must not become a comment (5 --3).
+    else if (typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value))) literal = `(${String(value)})`;
     else throw new Error(`inlineValues: a ${typeof value} cannot be written as a literal`);
     return text + literal + part;
   }, '');

@@ -3,8 +3,8 @@
 //
 // Lock order, the same in every write transaction so that two never wait on each other:
 // conversation rows, then contact and label rows, then the workspace's counter row (display numbers
-// and timeline cursors), which is taken in the transaction's last step (EventLog.flush) and
-// held until commit.
+// and timeline cursors), which is taken in the transaction's last step (EventLog's numbering
+// statement, sent with the COMMIT on PostgreSQL) and held until commit.
 import { randomInt } from 'node:crypto';
 import type { Conversation, Prisma } from '../generated/prisma/client.js';
 import { jsonRow, reviveRow } from '../db/rows.js';

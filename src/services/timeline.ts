@@ -255,6 +255,7 @@ export async function inTransaction<T>(
   // (src/db/transaction-end.ts).
   const end = new TransactionEnd();
   end.deadline = deadline;
+  let sentWithCommit = false;
   let result: T;
   try {
     result = await transactionEnds.run(end, () =>
@@ -270,8 +271,10 @@ export async function inTransaction<T>(
             }
           }
           log = new EventLog(tx as ScopedTx, ctx);
-          const value = await work(tx as ScopedTx, log);
-          if (end.supported) end.statement = log.close();
+          const events = log;
+          // Outside the store: a transaction begun by the work is not this one.
+          const value = await transactionEnds.exit(() => work(tx as ScopedTx, events));
+          if (end.supported) sentWithCommit = (end.statement = log.close()) !== undefined;
           else await log.flush();
           if (deadline !== undefined && Date.now() > deadline) throw timedOut();
           return value;
@@ -292,7 +295,7 @@ export async function inTransaction<T>(
     }
     throw e;
   }
-  if (end.statement) log!.numbered(end.rows?.[0] as { seq: string; number: number } | undefined);
+  if (sentWithCommit) log!.numbered(end.rows?.[0] as { seq: string; number: number } | undefined);
   if (ctx.pubsub && log) {
     for (const event of log.written) {
       ctx.pubsub.publish(workspaceTopic(ctx.workspaceId), event);
