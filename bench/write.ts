@@ -216,8 +216,11 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
 }
 
+// Bodies are numbered across every run of the process: a provider message id used at 10
+// connections must not come again at 50 (it would be a duplicate, answered without a write).
+let counter = 0;
+
 async function runParley(base: string, key: string, scenario: string, body: Body, connections: number, stats: pg.Client, pid: number): Promise<Figures> {
-  let counter = 0;
   let errors = 0;
   const go = (secs: number) =>
     new Promise<Result>((resolve, reject) => {
