@@ -109,6 +109,29 @@ export class StatementNames {
   }
 }
 
+type AnyMethod = (...args: never[]) => unknown;
+
+/**
+ * `target` with some of its methods replaced: each replacement is made from the original,
+ * bound to `target`; every other property reads through (methods bound). The driver adapters,
+ * their transactions and pg's pool are wrapped this way below.
+ */
+function withMethods<T extends object>(target: T, methods: { [K in keyof T]?: (original: T[K]) => AnyMethod }): T {
+  return new Proxy(target, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop, t);
+      const replace = methods[prop as keyof T];
+      if (replace) return replace((value as (...a: unknown[]) => unknown).bind(t) as T[keyof T]);
+      return typeof value === 'function' ? value.bind(t) : value;
+    },
+  });
+}
+
+/** The factory's adapters, each wrapped by `wrap` as it connects. */
+function wrappingAdapters(factory: SqlDriverAdapterFactory, wrap: (adapter: SqlDriverAdapter) => SqlDriverAdapter): SqlDriverAdapterFactory {
+  return { provider: factory.provider, adapterName: factory.adapterName, connect: async () => wrap(await factory.connect()) };
+}
+
 /**
  * PGlite has one connection, in process, which runs one statement or transaction at a time. To
  * tell whether it is in use, and how much work waits for it, the application client's adapter
@@ -116,52 +139,36 @@ export class StatementNames {
  * transactions from the moment they are asked for until they end.
  */
 function countingWork(factory: SqlDriverAdapterFactory, busy: { n: number }): SqlDriverAdapterFactory {
-  const counted = <T>(work: Promise<T>) => {
-    busy.n++;
-    return work.finally(() => busy.n--);
-  };
+  const counted =
+    <A extends unknown[], R>(run: (...args: A) => Promise<R>) =>
+    (...args: A) => {
+      busy.n++;
+      return run(...args).finally(() => busy.n--);
+    };
   const ending = (tx: Transaction): Transaction => {
     let ended = false;
-    const end = <T>(work: Promise<T>) =>
-      work.finally(() => {
+    const end = (run: () => Promise<void>) => () =>
+      run().finally(() => {
         if (!ended) busy.n--;
         ended = true;
       });
-    return new Proxy(tx, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop === 'commit' || prop === 'rollback') return () => end((value as () => Promise<void>).call(target));
-        return typeof value === 'function' ? value.bind(target) : value;
+    return withMethods(tx, { commit: end, rollback: end });
+  };
+  return wrappingAdapters(factory, (adapter) =>
+    withMethods(adapter, {
+      queryRaw: counted,
+      executeRaw: counted,
+      startTransaction: (start) => async (...args: Parameters<typeof start>) => {
+        busy.n++;
+        try {
+          return ending(await start(...args));
+        } catch (e) {
+          busy.n--;
+          throw e;
+        }
       },
-    });
-  };
-  return {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    connect: async () => {
-      const adapter = await factory.connect();
-      return new Proxy(adapter, {
-        get(target, prop) {
-          const value = Reflect.get(target, prop, target);
-          if (prop === 'queryRaw' || prop === 'executeRaw') {
-            return (...args: unknown[]) => counted((value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
-          }
-          if (prop === 'startTransaction') {
-            return async (...args: unknown[]) => {
-              busy.n++;
-              try {
-                return ending(await (value as (...a: unknown[]) => Promise<Transaction>).apply(target, args));
-              } catch (e) {
-                busy.n--;
-                throw e;
-              }
-            };
-          }
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      }) as SqlDriverAdapter;
-    },
-  };
+    }),
+  );
 }
 
 /**
@@ -176,62 +183,44 @@ function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: strin
     // The adapter's own connection (adapter-pg keeps it as `client`), and Prisma committing with
     // a COMMIT statement of its own (not a phantom one); otherwise the statement runs inside.
     const client = (tx as unknown as { client?: pg.PoolClient }).client;
-    if (!end || end.claimed || tx.options?.usePhantomQuery !== false || typeof client?.query !== 'function' || typeof client.escapeLiteral !== 'function') return tx;
     // The first transaction begun in the store is inTransaction's own; no other may take its statement.
-    end.claimed = true;
+    if (!end || end.supported || tx.options?.usePhantomQuery !== false || typeof client?.query !== 'function' || typeof client.escapeLiteral !== 'function') return tx;
     end.supported = true;
-    return new Proxy(tx, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop !== 'executeRaw') return typeof value === 'function' ? value.bind(target) : value;
-        return async (query: { sql: string }) => {
-          const statement = end.statement;
-          if (query.sql !== 'COMMIT' || !statement) return (value as (q: unknown) => Promise<number>).call(target, query);
-          end.statement = undefined;
-          try {
-            // The deadline holds to the commit: the statement and its lock wait get only the
-            // time left now, and none left means no commit (57014, as a timeout reports it).
-            let timeouts = '';
-            if (end.deadline !== undefined) {
-              const ms = Math.floor(end.deadline - Date.now());
-              if (ms <= 0) throw Object.assign(new Error('canceling statement due to statement timeout: the deadline passed before the commit'), { code: '57014' });
-              timeouts = `SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms};\n`;
-            }
-            const text = inlineValues(statement, (v) => client.escapeLiteral(v));
-            // Prisma logs the COMMIT itself.
-            onQuery?.(text);
-            const results = (await client.query(`${timeouts}${text};\nCOMMIT`)) as unknown as pg.QueryResult[];
-            // One result per statement: the statement's is the one before the COMMIT's.
-            end.rows = results.at(-2)!.rows;
-            return 0;
-          } catch (e) {
-            end.error = e;
-            // Nothing of the transaction may stay open on the connection the pool takes back
-            // (the failed statement left it aborted; its COMMIT was never run). If even the
-            // ROLLBACK fails, the connection is broken: it is closed, not handed on.
-            await client.query('ROLLBACK').catch(() => client.end().catch(() => {}));
-            throw e;
+    return withMethods(tx, {
+      executeRaw: (execute) => async (query: Parameters<typeof execute>[0]) => {
+        const statement = end.statement;
+        if (query.sql !== 'COMMIT' || !statement) return execute(query);
+        end.statement = undefined;
+        try {
+          // The deadline holds to the commit: the statement and its lock wait get only the
+          // time left now, and none left means no commit (57014, as a timeout reports it).
+          let timeouts = '';
+          if (end.deadline !== undefined) {
+            const ms = Math.floor(end.deadline - Date.now());
+            if (ms <= 0) throw Object.assign(new Error('canceling statement due to statement timeout: the deadline passed before the commit'), { code: '57014' });
+            timeouts = `SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms};\n`;
           }
-        };
+          const text = inlineValues(statement, (v) => client.escapeLiteral(v));
+          // Prisma logs the COMMIT itself.
+          onQuery?.(text);
+          const results = (await client.query(`${timeouts}${text};\nCOMMIT`)) as unknown as pg.QueryResult[];
+          // One result per statement: the statement's is the one before the COMMIT's.
+          end.rows = results.at(-2)!.rows;
+          return 0;
+        } catch (e) {
+          end.error = e;
+          // Nothing of the transaction may stay open on the connection the pool takes back
+          // (the failed statement left it aborted; its COMMIT was never run). If even the
+          // ROLLBACK fails, the connection is broken: it is closed, not handed on.
+          await client.query('ROLLBACK').catch(() => client.end().catch(() => {}));
+          throw e;
+        }
       },
     });
   };
-  return {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    connect: async () => {
-      const adapter = await factory.connect();
-      return new Proxy(adapter, {
-        get(target, prop) {
-          const value = Reflect.get(target, prop, target);
-          if (prop === 'startTransaction') {
-            return async (...args: unknown[]) => ending(await (value as (...a: unknown[]) => Promise<Transaction>).apply(target, args));
-          }
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      }) as SqlDriverAdapter;
-    },
-  };
+  return wrappingAdapters(factory, (adapter) =>
+    withMethods(adapter, { startTransaction: (start) => async (...args: Parameters<typeof start>) => ending(await start(...args)) }),
+  );
 }
 
 /**
@@ -241,32 +230,24 @@ function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: strin
  * with the time left at that moment, instead of BEGIN and then a statement of its own.
  */
 function timeoutsWithBegin(pool: pg.Pool): pg.Pool {
-  const beginning = (client: pg.PoolClient, end: TransactionEnd): pg.PoolClient =>
-    new Proxy(client, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop !== 'query') return typeof value === 'function' ? value.bind(target) : value;
-        return (config: unknown, ...rest: unknown[]) => {
-          if (end.timeoutsSet || end.deadline === undefined || (config as { text?: unknown } | null)?.text !== 'BEGIN') {
-            return (value as (...a: unknown[]) => unknown).call(target, config, ...rest);
-          }
-          // At least 1 ms: a transaction begun past its deadline is stopped by inTransaction's own check.
-          const ms = Math.max(1, Math.floor(end.deadline - Date.now()));
-          end.timeoutsSet = true;
-          return (value as (...a: unknown[]) => unknown).call(target, { ...(config as object), text: `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}` }, ...rest);
-        };
+  const beginning = (client: pg.PoolClient, end: TransactionEnd & { deadline: number }): pg.PoolClient =>
+    withMethods(client, {
+      query: (query) => (config: unknown, ...rest: unknown[]) => {
+        const run = query as (...a: unknown[]) => unknown;
+        if (end.timeoutsSet || (config as { text?: unknown } | null)?.text !== 'BEGIN') return run(config, ...rest);
+        // At least 1 ms: a transaction begun past its deadline is stopped by inTransaction's own check.
+        const ms = Math.max(1, Math.floor(end.deadline - Date.now()));
+        end.timeoutsSet = true;
+        return run({ ...(config as object), text: `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}` }, ...rest);
       },
     });
-  return new Proxy(pool, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (prop !== 'connect') return typeof value === 'function' ? value.bind(target) : value;
-      return (...args: unknown[]) => {
-        const end = transactionEnds.getStore();
-        // The callback form is pg's own (pool.query); the adapter takes a transaction's connection as a promise.
-        if (args.length || end?.deadline === undefined) return (value as (...a: unknown[]) => unknown).apply(target, args);
-        return (value as () => Promise<pg.PoolClient>).call(target).then((client) => beginning(client, end));
-      };
+  return withMethods(pool, {
+    connect: (connect) => (...args: unknown[]) => {
+      const run = connect as (...a: unknown[]) => unknown;
+      const end = transactionEnds.getStore();
+      // The callback form is pg's own (pool.query); the adapter takes a transaction's connection as a promise.
+      if (args.length || end?.deadline === undefined) return run(...args);
+      return (run() as Promise<pg.PoolClient>).then((client) => beginning(client, end as TransactionEnd & { deadline: number }));
     },
   });
 }

@@ -34,10 +34,11 @@ export class TransactionEnd {
   deadline?: number;
   /** Set by the pool (PostgreSQL): the BEGIN carried the timeouts, so no statement of their own is needed. */
   timeoutsSet = false;
-  /** Set by the adapter: the last statement can travel with the COMMIT. */
+  /**
+   * Set by the adapter when it takes this store for a transaction (one transaction per store):
+   * the last statement can travel with the COMMIT.
+   */
   supported = false;
-  /** Set by the adapter when it takes this store for a transaction: one transaction per store. */
-  claimed = false;
   /** The statement to send with the COMMIT. */
   statement?: Prisma.Sql;
   /** Its rows, once committed (columns as pg reads them: int8 as text). */
