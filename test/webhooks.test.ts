@@ -454,6 +454,9 @@ describe('redelivery and replay', () => {
     const { path, secret, endpoint: ep } = await endpoint({ eventKinds: ['CONVERSATION_CREATED'] });
     const first = await newConversation(a, ws);
     const [r1] = await receiver.waitFor(path, 1);
+    // Received is not yet recorded: a delivery still in flight is PENDING, and redeliverWebhook
+    // leaves a pending delivery as it is (the schema says so). Wait for its success first.
+    await until(async () => (await deliveries(ep.id))[0]?.state === 'SUCCEEDED', 'the delivery', 30_000);
     const [d] = await deliveries(ep.id);
     await a.must('redeliverWebhook', { deliveryId: d.id }, `... on WebhookDeliveryPayload { delivery { id } }`);
     const again = await receiver.waitFor(path, 2);
