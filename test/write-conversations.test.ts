@@ -577,3 +577,67 @@ if (usePostgres) describe('timeline order under concurrent transactions (Postgre
     }
   });
 });
+
+if (usePostgres) describe('the BEGIN sent with the first statement (PostgreSQL)', () => {
+  // A mutation's BEGIN, with its timeouts, waits for the transaction's first statement and
+  // goes with it as one simple query; the hottest statements skip Prisma's client
+  // (src/db/transaction-end.ts, txRows).
+  it('sends BEGIN, the timeouts and the conversation lock as one query, values written in as literals and quoted; a receipt found by a provider id full of quotes and backslashes', async () => {
+    const idle = String(3_600_000);
+    const BUDGET = 60_000;
+    // A pool of one: the server's every statement goes through the one connection watched here.
+    const one = await startTestServer({
+      env: { EXECUTION_TIMEOUT_MS: String(BUDGET), COST_BUDGET_PER_MINUTE: '0', DATABASE_POOL_SIZE: '1', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle },
+    });
+    const watcher = new pg.Client({ connectionString: one.database.url! });
+    const holder = new pg.Client({ connectionString: one.database.url! });
+    try {
+      await watcher.connect();
+      await holder.connect();
+      const w = await seedWorkspace(one.db.prisma, 'First trip');
+      const b = api(one.url, w.key);
+      const { conversation } = await newConversation(b, w);
+      const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      // Another session holds the conversation's row: the mutation waits in its first query.
+      await holder.query('BEGIN');
+      expect((await holder.query(`SELECT 1 FROM "conversation" WHERE "id" = $1 FOR UPDATE`, [localId(conversation.id)])).rowCount).toBe(1);
+      const res = b.send(conversation.id, { senderType: 'HUMAN', content: 'after the wait' });
+      let waiting: { query: string; xact_start_is_query_start: boolean } | undefined;
+      for (let i = 0; i < 3000 && !waiting; i++) {
+        const { rows } = await watcher.query(
+          `SELECT query, xact_start = query_start AS xact_start_is_query_start FROM pg_stat_activity
+           WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND backend_type = 'client backend' AND wait_event_type = 'Lock'`,
+          [holderPid],
+        );
+        waiting = rows[0];
+        if (!waiting) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(waiting, "the mutation never waited for the conversation's row").toBeDefined();
+      // (PostgreSQL shows the first 1,024 bytes of a query: the row's columns, not yet its WHERE.)
+      const first = /^BEGIN; SET LOCAL statement_timeout = (\d+); SET LOCAL lock_timeout = \1;\s*SELECT json_build_object\('id', c\."id"/.exec(waiting!.query);
+      expect(first, waiting!.query).not.toBeNull();
+      expect(Number(first![1])).toBeLessThanOrEqual(BUDGET);
+      expect(waiting!.query).not.toMatch(/\$1/);
+      // The transaction began with that query, not in a round trip of its own before it.
+      expect(waiting!.xact_start_is_query_start).toBe(true);
+      await holder.query('ROLLBACK');
+      expect((await res).sentMessage?.content).toBe('after the wait');
+
+      // Values written into the first statement are quoted: a provider id made of quotes,
+      // backslashes and a comment finds its message, and only it.
+      const tricky = `it's \\' a \\\\ test'); DELETE FROM message; -- ${randomPhone()}`;
+      const out = await b.send(conversation.id, { senderType: 'AI_AGENT', content: 'Out', providerMessageId: tricky });
+      const receipt = await b.mutate(
+        'updateMessageStatus',
+        { inboxId: globalId('Inbox', w.inboxes.whatsapp.id), providerMessageId: tricky, status: 'DELIVERED' },
+        `... on UpdateMessageStatusPayload { updatedMessage { id status } applied } ${ERROR}`,
+      );
+      expect(receipt).toMatchObject({ applied: true, updatedMessage: { id: out.sentMessage!.id, status: 'DELIVERED' } });
+      expect(await one.db.prisma.message.count({ where: { workspaceId: w.workspaceId } })).toBe(3);
+    } finally {
+      await watcher.end().catch(() => {});
+      await holder.end().catch(() => {});
+      await one.close();
+    }
+  });
+});

@@ -12,7 +12,7 @@ import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { pgliteExtensions } from './engine-db.js';
 import { applyMigrations, readMigrations, withSchemaEngine } from './schema-engine.js';
-import { inlineValues, transactionEnds, type TransactionEnd } from './transaction-end.js';
+import { inlineValues, statementValue, transactionEnds, type TransactionEnd } from './transaction-end.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -171,11 +171,15 @@ function countingWork(factory: SqlDriverAdapterFactory, busy: { n: number }): Sq
   );
 }
 
+/** The column types whose values pg and Prisma's adapter read the same: json, jsonb, text, varchar, uuid, boolean. */
+const SAME_EITHER_WAY = new Set([114, 3802, 25, 1043, 2950, 16]);
+
 /**
- * PostgreSQL: a transaction's last statement travels with its COMMIT (src/db/transaction-end.ts).
+ * PostgreSQL: a transaction's statements on its own connection (src/db/transaction-end.ts).
  * Prisma commits by sending COMMIT through the transaction's executeRaw; when the transaction
  * runs inside `transactionEnds` with a statement to end it, the two go as one simple query on
- * the transaction's connection. Counted by `onQuery` like Prisma's statements.
+ * the transaction's connection. `end.query` runs txRows' statements there, with the held
+ * BEGIN when it is the first. Counted by `onQuery` like Prisma's statements.
  */
 function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: string) => void): SqlDriverAdapterFactory {
   const ending = (tx: Transaction): Transaction => {
@@ -186,12 +190,31 @@ function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: strin
     // The first transaction begun in the store is inTransaction's own; no other may take its statement.
     if (!end || end.supported || tx.options?.usePhantomQuery !== false || typeof client?.query !== 'function' || typeof client.escapeLiteral !== 'function') return tx;
     end.supported = true;
+    const quote = (v: string) => client.escapeLiteral(v);
+    end.query = async (sql) => {
+      const begin = end.takeBegin?.();
+      let result: pg.QueryResult;
+      if (begin === undefined) {
+        onQuery?.(sql.text);
+        result = await client.query({ text: sql.text, values: sql.values.map(statementValue) });
+      } else {
+        // With the BEGIN, as one simple query: one result per statement, the last one ours.
+        const text = inlineValues(sql, quote);
+        onQuery?.(text);
+        result = ((await client.query(`${begin};\n${text}`)) as unknown as pg.QueryResult[]).at(-1)!;
+      }
+      const other = result.fields.find((f) => !SAME_EITHER_WAY.has(f.dataTypeID));
+      if (other) throw new Error(`txRows: column ${other.name} has type ${other.dataTypeID}; only json, text, uuid and boolean columns read the same as through Prisma`);
+      return result.rows as Record<string, unknown>[];
+    };
     return withMethods(tx, {
       executeRaw: (execute) => async (query: Parameters<typeof execute>[0]) => {
         const statement = end.statement;
         if (query.sql !== 'COMMIT' || !statement) return execute(query);
         end.statement = undefined;
         try {
+          // A transaction whose only statement is this one: its BEGIN goes too.
+          const begin = end.takeBegin?.();
           // The deadline holds to the commit: the statement and its lock wait get only the
           // time left now, and none left means no commit (57014, as a timeout reports it).
           let timeouts = '';
@@ -200,10 +223,10 @@ function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: strin
             if (ms <= 0) throw Object.assign(new Error('canceling statement due to statement timeout: the deadline passed before the commit'), { code: '57014' });
             timeouts = `SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms};\n`;
           }
-          const text = inlineValues(statement, (v) => client.escapeLiteral(v));
+          const text = inlineValues(statement, quote);
           // Prisma logs the COMMIT itself.
           onQuery?.(text);
-          const results = (await client.query(`${timeouts}${text};\nCOMMIT`)) as unknown as pg.QueryResult[];
+          const results = (await client.query(`${begin === undefined ? '' : `${begin};\n`}${timeouts}${text};\nCOMMIT`)) as unknown as pg.QueryResult[];
           // One result per statement: the statement's is the one before the COMMIT's.
           end.rows = results.at(-2)!.rows;
           return 0;
@@ -223,31 +246,55 @@ function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: strin
   );
 }
 
+/** What a held BEGIN answers Prisma: nothing to report, as BEGIN never does. */
+const NOTHING: Partial<pg.QueryResult> = { command: 'BEGIN', rowCount: null, rows: [], fields: [] };
+
 /**
- * PostgreSQL: a transaction's timeouts travel with its BEGIN (src/db/transaction-end.ts). The
- * pool as the adapter sees it: a connection taken for a transaction that has a deadline sends
- * `BEGIN; SET LOCAL statement_timeout ...; SET LOCAL lock_timeout ...` as one simple query,
- * with the time left at that moment, instead of BEGIN and then a statement of its own.
+ * PostgreSQL: a transaction's BEGIN travels with its first statement (src/db/transaction-end.ts).
+ * The pool as the adapter sees it: on a connection taken for inTransaction's transaction, the
+ * BEGIN is answered at once and held. The statement sent next takes it along: txRows' and the
+ * COMMIT's as one simple query (`end.takeBegin`), any other after it, as its own round trip
+ * first. A transaction that ends with nothing sent never began on the server, and sends
+ * nothing. With a deadline (a mutation's), the BEGIN brings `SET LOCAL statement_timeout` and
+ * `lock_timeout` with the time left when it goes, instead of a statement of their own.
  */
-function timeoutsWithBegin(pool: pg.Pool): pg.Pool {
-  const beginning = (client: pg.PoolClient, end: TransactionEnd & { deadline: number }): pg.PoolClient =>
-    withMethods(client, {
+function beginWithFirstStatement(pool: pg.Pool): pg.Pool {
+  const beginning = (client: pg.PoolClient, end: TransactionEnd): pg.PoolClient => {
+    let state: 'none' | 'held' | 'sent' = 'none';
+    end.timeoutsSet = end.deadline !== undefined;
+    end.takeBegin = () => {
+      if (state !== 'held') return undefined;
+      state = 'sent';
+      if (end.deadline === undefined) return 'BEGIN';
+      // At least 1 ms: a transaction begun past its deadline is stopped by inTransaction's own checks.
+      const ms = Math.max(1, Math.floor(end.deadline - Date.now()));
+      return `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}`;
+    };
+    return withMethods(client, {
       query: (query) => (config: unknown, ...rest: unknown[]) => {
-        const run = query as (...a: unknown[]) => unknown;
-        if (end.timeoutsSet || (config as { text?: unknown } | null)?.text !== 'BEGIN') return run(config, ...rest);
-        // At least 1 ms: a transaction begun past its deadline is stopped by inTransaction's own check.
-        const ms = Math.max(1, Math.floor(end.deadline - Date.now()));
-        end.timeoutsSet = true;
-        return run({ ...(config as object), text: `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}` }, ...rest);
+        const run = query as (...a: unknown[]) => Promise<unknown>;
+        const text = typeof config === 'string' ? config : (config as { text?: unknown } | null)?.text;
+        if (state === 'none' && text === 'BEGIN') {
+          state = 'held';
+          return Promise.resolve(NOTHING);
+        }
+        if (state !== 'held') return run(config, ...rest);
+        if (text === 'COMMIT' || text === 'ROLLBACK') {
+          state = 'sent';
+          return Promise.resolve({ ...NOTHING, command: text });
+        }
+        return run(end.takeBegin!()).then(() => run(config, ...rest));
       },
     });
+  };
   return withMethods(pool, {
     connect: (connect) => (...args: unknown[]) => {
       const run = connect as (...a: unknown[]) => unknown;
       const end = transactionEnds.getStore();
-      // The callback form is pg's own (pool.query); the adapter takes a transaction's connection as a promise.
-      if (args.length || end?.deadline === undefined) return run(...args);
-      return (run() as Promise<pg.PoolClient>).then((client) => beginning(client, end as TransactionEnd & { deadline: number }));
+      // The callback form is pg's own (pool.query); the adapter takes a transaction's connection
+      // as a promise. Only the store's first transaction (inTransaction's own) is held back.
+      if (args.length || !end || end.takeBegin) return run(...args);
+      return (run() as Promise<pg.PoolClient>).then((client) => beginning(client, end));
     },
   });
 }
@@ -272,7 +319,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // uncaught (Prisma's own listener is there only once Prisma has connected).
     pool.on('error', () => {});
     const names = opts.preparedStatements === false ? undefined : new StatementNames();
-    const prisma = makeClient(commitInOneTrip(new PrismaPg(timeoutsWithBegin(pool), { disposeExternalPool: true }), opts.onQuery), opts.onQuery);
+    const prisma = makeClient(commitInOneTrip(new PrismaPg(beginWithFirstStatement(pool), { disposeExternalPool: true }), opts.onQuery), opts.onQuery);
     const adapterFactory = new PrismaPg({ connectionString: opts.databaseUrl, max: poolSize });
     return {
       kind: 'postgres',

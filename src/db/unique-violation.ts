@@ -5,6 +5,8 @@
 // (PGlite: its columns; adapter-pg: its index name); both keep PostgreSQL's message, which
 // names it.
 
+import pg from 'pg';
+
 interface AdapterCause {
   originalCode?: string;
   originalMessage?: string;
@@ -15,16 +17,23 @@ function adapterCause(error: unknown): AdapterCause | undefined {
   return (error as { meta?: { driverAdapterError?: { cause?: AdapterCause } } } | null)?.meta?.driverAdapterError?.cause;
 }
 
+/** pg's own error, from a statement sent past Prisma (txRows, src/db/transaction-end.ts). */
+function pgError(error: unknown): pg.DatabaseError | undefined {
+  return error instanceof pg.DatabaseError ? error : undefined;
+}
+
 /** PostgreSQL's SQLSTATE for a failed statement (e.g. 57014: canceled by statement_timeout), if any. */
 export function sqlState(error: unknown): string | undefined {
-  return adapterCause(error)?.originalCode;
+  return adapterCause(error)?.originalCode ?? pgError(error)?.code;
 }
 
 /**
  * The violated unique constraint's name (e.g. label_workspace_id_name_key), or null. Prisma
- * says P2002 for its model queries, and P2010 with PostgreSQL's 23505 for raw ones.
+ * says P2002 for its model queries, and P2010 with PostgreSQL's 23505 for raw ones; pg, 23505.
  */
 export function violatedConstraint(error: unknown): string | null {
+  const direct = pgError(error);
+  if (direct) return direct.code === '23505' ? (direct.constraint ?? 'unknown') : null;
   const code = (error as { code?: string } | null)?.code;
   const cause = adapterCause(error);
   if (code !== 'P2002' && !(code === 'P2010' && cause?.originalCode === '23505')) return null;

@@ -6,18 +6,22 @@
 // and timeline cursors), which is taken in the transaction's last step (EventLog's numbering
 // statement, sent with the COMMIT on PostgreSQL) and held until commit.
 import { randomInt } from 'node:crypto';
-import type { Conversation, Prisma } from '../generated/prisma/client.js';
+import { Prisma, type Conversation } from '../generated/prisma/client.js';
 import { jsonRow, reviveRow } from '../db/rows.js';
+import { txRows } from '../db/transaction-end.js';
 import type { ScopedTx } from '../db/tenant.js';
 import { ConversationArchivedError, NotFoundError } from '../errors.js';
 import type { EventLog } from './timeline.js';
 
 /** Reads a conversation of the workspace and locks it until the transaction ends. */
 export async function lockConversation(tx: ScopedTx, workspaceId: string, conversationId: string): Promise<Conversation> {
-  // One round trip: the lock and the row together (Prisma cannot lock a row it reads).
-  const rows = await tx.$queryRaw<{ row: Record<string, unknown> }[]>`
-    SELECT ${jsonRow('Conversation', 'c')} AS row FROM "conversation" c
-    WHERE c."id" = ${conversationId}::uuid AND c."workspace_id" = ${workspaceId}::uuid FOR UPDATE`;
+  // One round trip: the lock and the row together (Prisma cannot lock a row it reads), mostly a
+  // mutation's first statement, which its BEGIN goes with on PostgreSQL (txRows).
+  const rows = await txRows<{ row: Record<string, unknown> }>(
+    tx,
+    Prisma.sql`SELECT ${jsonRow('Conversation', 'c')} AS row FROM "conversation" c
+    WHERE c."id" = ${conversationId}::uuid AND c."workspace_id" = ${workspaceId}::uuid FOR UPDATE`,
+  );
   if (!rows.length) throw new NotFoundError('Conversation', conversationId);
   return reviveRow<Conversation>('Conversation', rows[0]!.row);
 }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { Prisma, type ContentType, type Conversation, type Message, type MessageStatus, type SenderType } from '../generated/prisma/client.js';
 import { jsonRow, reviveRow } from '../db/rows.js';
 import type { ScopedTx } from '../db/tenant.js';
+import { txRows } from '../db/transaction-end.js';
 import { retryOnUniqueViolation } from '../db/unique-violation.js';
 import { uuidv7 } from '../uuid.js';
 import { HumanInControlError, IdempotencyConflictError, NotFoundError, ValidationError } from '../errors.js';
@@ -228,7 +229,9 @@ export async function addMessage(
   }
   // The conversation's last_message_id is checked against the new message at the end of the
   // statement, when both writes are done.
-  const [written] = await tx.$queryRaw<{ message: Record<string, unknown>; conversation: Record<string, unknown> }[]>`
+  const [written] = await txRows<{ message: Record<string, unknown>; conversation: Record<string, unknown> }>(
+    tx,
+    Prisma.sql`
     WITH inserted AS (
       INSERT INTO "message" AS m ("id", "workspace_id", "conversation_id", "inbox_id", "content", "content_type", "attachments", "card",
         "sender_type", "sender_user_id", "sender_contact_id", "private", "status", "provider_message_id", "idempotency_key", "idempotency_hash",
@@ -243,7 +246,8 @@ export async function addMessage(
       UPDATE "conversation" AS c SET ${Prisma.join(set)}
       WHERE c."id" = ${conversation.id}::uuid AND c."workspace_id" = ${sctx.workspaceId}::uuid
       RETURNING ${jsonRow('Conversation', 'c')} AS row)
-    SELECT (SELECT row FROM inserted) AS message, (SELECT row FROM counted) AS conversation`;
+    SELECT (SELECT row FROM inserted) AS message, (SELECT row FROM counted) AS conversation`,
+  );
   const row = reviveRow<Message>('Message', written!.message);
   const updated = reviveRow<Conversation>('Conversation', written!.conversation);
   const actor = actorFor(message.senderType, sctx, conversation, senderUserId);
@@ -382,10 +386,13 @@ export async function updateMessageStatus(
       ? Prisma.sql`m."id" = ${input.messageId}::uuid`
       : Prisma.sql`m."inbox_id" = ${input.inboxId!}::uuid AND m."provider_message_id" = ${input.providerMessageId!}`;
     // Receipts for one message can race each other: take them one at a time (the row, locked, in one round trip).
-    const found = await tx.$queryRaw<{ row: Record<string, unknown> }[]>`
+    const found = await txRows<{ row: Record<string, unknown> }>(
+      tx,
+      Prisma.sql`
       SELECT ${jsonRow('Message', 'm')} AS row FROM "message" m
       WHERE ${which} AND m."workspace_id" = ${sctx.workspaceId}::uuid ${input.hidePrivate ? Prisma.sql`AND NOT m."private"` : Prisma.empty}
-      FOR UPDATE`;
+      FOR UPDATE`,
+    );
     if (!found.length) throw new NotFoundError('Message', input.messageId ?? input.providerMessageId!);
     const message = reviveRow<Message>('Message', found[0]!.row);
     if (message.senderType === 'CONTACT') throw new ValidationError('Messages from the contact have no delivery status.', 'input.messageId');

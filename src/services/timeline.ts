@@ -20,7 +20,7 @@ import { workspaceTopic } from '../pubsub.js';
 import { liveEventsPublished } from '../metrics.js';
 import { requestError } from '../errors.js';
 import { sqlState } from '../db/unique-violation.js';
-import { TransactionEnd, transactionEnds } from '../db/transaction-end.js';
+import { TransactionEnd, bindTransaction, transactionEnds } from '../db/transaction-end.js';
 import { uuidv7 } from '../uuid.js';
 import type { SurveySettings } from './surveys.js';
 
@@ -265,13 +265,14 @@ export async function inTransaction<T>(
             // What is left now that the transaction has started (it may have waited for a connection).
             const ms = Math.floor(deadline - Date.now());
             if (ms <= 0) throw timedOut();
-            // On PostgreSQL the BEGIN carried them (src/db/transaction-end.ts).
+            // On PostgreSQL they go with the BEGIN (src/db/transaction-end.ts).
             if (!end.timeoutsSet) {
               await (tx as ScopedTx).$queryRaw`SELECT set_config('statement_timeout', ${String(ms)}, true), set_config('lock_timeout', ${String(ms)}, true)`;
             }
           }
           log = new EventLog(tx as ScopedTx, ctx);
           const events = log;
+          bindTransaction(tx, end);
           // Outside the store: a transaction begun by the work is not this one.
           const value = await transactionEnds.exit(() => work(tx as ScopedTx, events));
           if (end.supported) sentWithCommit = (end.statement = log.close()) !== undefined;
