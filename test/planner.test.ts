@@ -17,7 +17,7 @@ import { createTestDatabase, usePostgres, type TestDatabase } from './support/da
 import { gql } from './support/graphql.js';
 import { buildReadWorld, type ReadWorld } from './support/read-world.js';
 import { seedWorkspace, type SeededWorkspace } from './support/seed.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { IDLE_WORKERS, startTestServer, type TestServer } from './support/server.js';
 import { liveClient } from './support/ws.js';
 
 let server: TestServer;
@@ -27,8 +27,7 @@ let world: ReadWorld;
 const keys: Record<'team' | 'connector' | 'connectorNoUser' | 'noContacts' | 'other', string> = {} as never;
 
 /** No worker polls during the tests: an hour between them, and no cost budget. */
-const idle = String(3600_000);
-const QUIET = { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle };
+const QUIET = { COST_BUDGET_PER_MINUTE: '0', ...IDLE_WORKERS };
 
 beforeAll(async () => {
   server = await startTestServer({ env: QUIET });

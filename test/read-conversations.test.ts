@@ -7,7 +7,7 @@ import { ConversationPageDocument, type ConversationFilter, type ConversationOrd
 import { client, globalId, localId } from './support/graphql.js';
 import { buildReadWorld, T, type Name, type ReadWorld } from './support/read-world.js';
 import { createConversationRow, seedWorkspace, type SeededWorkspace } from './support/seed.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { IDLE_WORKERS, startTestServer, type TestServer } from './support/server.js';
 
 let server: TestServer;
 let ws: SeededWorkspace;
@@ -17,7 +17,7 @@ let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
   // No snooze wake (a background statement) lands in the statement counts below.
-  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000), AUTOMATION_SCAN_INTERVAL_MS: String(3600_000) } });
+  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0', ...IDLE_WORKERS } });
   ws = await seedWorkspace(server.db.prisma, 'Reader');
   other = await seedWorkspace(server.db.prisma, 'Other');
   world = await buildReadWorld(server.db.prisma, ws);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, globalId, localId } from './support/graphql.js';
 import { createConversationRow, seedWorkspace, type SeededWorkspace } from './support/seed.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { IDLE_WORKERS, startTestServer, type TestServer } from './support/server.js';
 
 let server: TestServer;
 let ws: SeededWorkspace;
@@ -14,7 +14,7 @@ const at = (d: number) => new Date(Date.UTC(2026, 3, d));
 
 beforeAll(async () => {
   // No snooze wake (a background statement) lands in the statement counts below.
-  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000), AUTOMATION_SCAN_INTERVAL_MS: String(3600_000) } });
+  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0', ...IDLE_WORKERS } });
   ws = await seedWorkspace(server.db.prisma, 'Lists');
   other = await seedWorkspace(server.db.prisma, 'Other');
   const p = server.db.prisma;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from './support/graphql.js';
 import { createConversationRows, seedWorkspace, type SeededWorkspace } from './support/seed.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { IDLE_WORKERS, startTestServer, type TestServer } from './support/server.js';
 
 let server: TestServer;
 let small: SeededWorkspace;
@@ -45,7 +45,7 @@ beforeAll(async () => {
   // The per-key cost budget would refuse a 100-row page with nested threads; it is not under test here.
   // No background statement lands in a count: no snooze wake during the test, and the key stays
   // remembered between the warm-up and the counted request however slow the machine is.
-  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0', MAX_QUERY_COST: '1000000', SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000), AUTOMATION_SCAN_INTERVAL_MS: String(3600_000), AUTH_CACHE_MS: '60000' } });
+  server = await startTestServer({ env: { COST_BUDGET_PER_MINUTE: '0', MAX_QUERY_COST: '1000000', ...IDLE_WORKERS, AUTH_CACHE_MS: '60000' } });
   small = await seedWorkspace(server.db.prisma, 'Five');
   big = await seedWorkspace(server.db.prisma, 'Hundred');
   await fill(small, 5);

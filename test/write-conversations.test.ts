@@ -24,7 +24,7 @@ import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { usePostgres } from './support/databases.js';
 import { counters, seedWorkspace } from './support/seed.js';
-import { startTestServer } from './support/server.js';
+import { IDLE_WORKERS, startTestServer } from './support/server.js';
 
 let server: TestServer;
 let ws: SeededWorkspace;
@@ -380,12 +380,11 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
   // commit. Sent as one simple query with the COMMIT, the row is held for the two alone, never
   // while the server reads an answer and sends the next statement (src/db/transaction-end.ts).
   it("takes the workspace's counter row only in the round trip that commits: a held row, once free, is committed with no step of the server; a failure there rolls back, answers TIMEOUT, and leaves the connection usable", async () => {
-    const idle = String(3_600_000);
     const BUDGET = 60_000;
     // A pool of one: the server's every statement goes through the one connection watched here.
     // A long deadline: nothing here waits for it to pass.
     const one = await startTestServer({
-      env: { EXECUTION_TIMEOUT_MS: String(BUDGET), COST_BUDGET_PER_MINUTE: '0', DATABASE_POOL_SIZE: '1', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle },
+      env: { EXECUTION_TIMEOUT_MS: String(BUDGET), COST_BUDGET_PER_MINUTE: '0', DATABASE_POOL_SIZE: '1', ...IDLE_WORKERS },
     });
     // One session watches pg_stat_activity (outside any transaction: a transaction sees the
     // statements' texts as they were when it first looked), the other holds the row. A wait
@@ -587,11 +586,10 @@ if (usePostgres) describe('the BEGIN sent with the first statement (PostgreSQL)'
   // goes with it as one simple query; the hottest statements skip Prisma's client
   // (src/db/transaction-end.ts, txRows).
   it('sends BEGIN, the timeouts and the conversation lock as one query, values written in as literals and quoted; a receipt found by a provider id full of quotes and backslashes', async () => {
-    const idle = String(3_600_000);
     const BUDGET = 60_000;
     // A pool of one: the server's every statement goes through the one connection watched here.
     const one = await startTestServer({
-      env: { EXECUTION_TIMEOUT_MS: String(BUDGET), COST_BUDGET_PER_MINUTE: '0', DATABASE_POOL_SIZE: '1', SNOOZE_WAKE_INTERVAL_MS: idle, WEBHOOK_POLL_MS: idle, AUTOMATION_POLL_MS: idle, AUTOMATION_SCAN_INTERVAL_MS: idle },
+      env: { EXECUTION_TIMEOUT_MS: String(BUDGET), COST_BUDGET_PER_MINUTE: '0', DATABASE_POOL_SIZE: '1', ...IDLE_WORKERS },
     });
     const watcher = new pg.Client({ connectionString: one.database.url! });
     const holder = new pg.Client({ connectionString: one.database.url! });

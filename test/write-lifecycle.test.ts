@@ -10,7 +10,7 @@ import { wakeDueSnoozes } from '../src/services/snooze-waker.js';
 import { canTransition, STATUS_TRANSITIONS, STATUSES, transitionTableMarkdown } from '../src/services/status.js';
 import { openDatabase } from '../src/db/client.js';
 import { createTestDatabase, usePostgres } from './support/databases.js';
-import { startTestServer } from './support/server.js';
+import { IDLE_WORKERS, startTestServer } from './support/server.js';
 import {
   api,
   ERROR,
@@ -198,7 +198,7 @@ describe('snoozeConversation', () => {
     const dir = usePostgres ? null : mkdtempSync(join(tmpdir(), 'parley-snooze-'));
     const database = await createTestDatabase({ dataDir: dir ?? undefined });
     try {
-      const env = { COST_BUDGET_PER_MINUTE: '0', SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000), AUTOMATION_SCAN_INTERVAL_MS: String(3600_000) };
+      const env = { COST_BUDGET_PER_MINUTE: '0', ...IDLE_WORKERS };
       const first = await startTestServer({ database, env });
       const w = await seedWorkspace(first.db.prisma, 'Restart');
       const { conversation } = await newConversation(api(first.url, w.key), w);

@@ -17,6 +17,7 @@ import {
   type SeededWorkspace,
   type TestServer,
 } from './support/write-api.js';
+import { IDLE_WORKERS } from './support/server.js';
 
 let server: TestServer;
 let ws: SeededWorkspace;
@@ -26,7 +27,7 @@ let connector: Api;
 
 beforeAll(async () => {
   // No background statement (a snooze wake, a key looked up again) lands in a statement count.
-  ({ server, ws, other, a } = await openWriteWorld('Messages', { SNOOZE_WAKE_INTERVAL_MS: String(3600_000), WEBHOOK_POLL_MS: String(3600_000), AUTOMATION_POLL_MS: String(3600_000), AUTOMATION_SCAN_INTERVAL_MS: String(3600_000), AUTH_CACHE_MS: '60000' }));
+  ({ server, ws, other, a } = await openWriteWorld('Messages', { ...IDLE_WORKERS, AUTH_CACHE_MS: '60000' }));
   const key = await ws.makeKey({ kind: 'CONNECTOR', scopes: ['READ_CONVERSATIONS', 'WRITE_CONVERSATIONS', 'READ_CONTACTS'], userId: null });
   connector = api(server.url, key.secret);
 });

@@ -38,6 +38,15 @@ function pgliteImage(): Blob | undefined {
   return shared.parleyTestImage.blob;
 }
 
+/**
+ * The background workers at an hour's interval: for a test that counts statements, watches the
+ * server's connections, or reads back what a mutation wrote, with no snooze wake-up, webhook
+ * dispatch or automation pass of the server's own in between.
+ */
+export const IDLE_WORKERS: Record<string, string> = Object.fromEntries(
+  ['SNOOZE_WAKE_INTERVAL_MS', 'WEBHOOK_POLL_MS', 'AUTOMATION_POLL_MS', 'AUTOMATION_SCAN_INTERVAL_MS'].map((k) => [k, String(3_600_000)]),
+);
+
 export interface TestServer extends RunningParley {
   database: TestDatabase;
   /** The SQL statements issued since the last reset (Prisma query events). */
