@@ -192,11 +192,14 @@ function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: strin
     end.supported = true;
     const quote = (v: string) => client.escapeLiteral(v);
     end.query = async (sql) => {
+      if (end.closed) throw new Error('txRows: the transaction has ended (committed, or rolled back when it ran out of time); the statement was not sent');
+      // What cannot be sent is refused before the held BEGIN is taken: taken, it would be lost.
+      const values = sql.values.map(statementValue);
       const begin = end.takeBegin?.();
       let result: pg.QueryResult;
       if (begin === undefined) {
         onQuery?.(sql.text);
-        result = await client.query({ text: sql.text, values: sql.values.map(statementValue) });
+        result = await client.query({ text: sql.text, values });
       } else {
         // With the BEGIN, as one simple query: one result per statement, the last one ours.
         const text = inlineValues(sql, quote);
@@ -209,12 +212,11 @@ function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: strin
     };
     return withMethods(tx, {
       executeRaw: (execute) => async (query: Parameters<typeof execute>[0]) => {
+        if (query.sql === 'COMMIT' || query.sql === 'ROLLBACK') end.closed = true;
         const statement = end.statement;
         if (query.sql !== 'COMMIT' || !statement) return execute(query);
         end.statement = undefined;
         try {
-          // A transaction whose only statement is this one: its BEGIN goes too.
-          const begin = end.takeBegin?.();
           // The deadline holds to the commit: the statement and its lock wait get only the
           // time left now, and none left means no commit (57014, as a timeout reports it).
           let timeouts = '';
@@ -224,6 +226,9 @@ function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: strin
             timeouts = `SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms};\n`;
           }
           const text = inlineValues(statement, quote);
+          // A transaction whose only statement is this one: its BEGIN goes too (taken last, when
+          // nothing above can fail: a BEGIN still held is not sent, nor its ROLLBACK below).
+          const begin = end.takeBegin?.();
           // Prisma logs the COMMIT itself.
           onQuery?.(text);
           const results = (await client.query(`${begin === undefined ? '' : `${begin};\n`}${timeouts}${text};\nCOMMIT`)) as unknown as pg.QueryResult[];
@@ -270,9 +275,16 @@ function beginWithFirstStatement(pool: pg.Pool): pg.Pool {
       const ms = Math.max(1, Math.floor(end.deadline - Date.now()));
       return `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}`;
     };
+    let released = false;
     return withMethods(client, {
+      // Once back in the pool, the connection is another request's: nothing more goes on it from here.
+      release: (release) => (...args: unknown[]) => {
+        released = true;
+        return (release as (...a: unknown[]) => unknown)(...args);
+      },
       query: (query) => (config: unknown, ...rest: unknown[]) => {
         const run = query as (...a: unknown[]) => Promise<unknown>;
+        if (released) return Promise.reject(new Error('this transaction has ended: its connection is back in the pool'));
         const text = typeof config === 'string' ? config : (config as { text?: unknown } | null)?.text;
         if (state === 'none' && text === 'BEGIN') {
           state = 'held';

@@ -1,5 +1,5 @@
-// A transaction's last statement sent with its COMMIT, and its timeouts with its BEGIN, each in
-// one round trip (PostgreSQL only).
+// A transaction's last statement sent with its COMMIT, and its BEGIN (with its timeouts) with
+// its first statement, each in one round trip (PostgreSQL only).
 //
 // The timeline's numbering step (src/services/timeline.ts) takes the workspace's counter row
 // and holds it to the commit. Sent as its own statement, the lock is held from the moment
@@ -31,7 +31,7 @@
 // query with the BEGIN (its values written in as literals), the others with parameters. Round
 // trips are dear here: in a CPU profile of the server under sendMessage load, writing to
 // sockets (writev) took a fifth of the busy time, some 0.17 ms per statement (BENCHMARKS.md,
-// "Writes"). sendMessage went from seven round trips to three.
+// "Writes"). sendMessage HUMAN: seven round trips on the morning of 12-04, three now.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Prisma } from '../generated/prisma/client.js';
 
@@ -52,6 +52,13 @@ export class TransactionEnd {
   supported = false;
   /** Set by the adapter with `supported`: runs a statement on the transaction's own connection (see txRows). */
   query?: (sql: Prisma.Sql) => Promise<Record<string, unknown>[]>;
+  /**
+   * Set by the adapter when Prisma ends the transaction (its COMMIT or ROLLBACK, also when
+   * Prisma's own timer rolls it back): `query` sends nothing after it, as Prisma refuses a
+   * statement on an ended transaction. Sent then, it would run outside the transaction, or on
+   * a connection the pool has handed to another request.
+   */
+  closed = false;
   /** The statement to send with the COMMIT. */
   statement?: Prisma.Sql;
   /** Its rows, once committed (columns as pg reads them: int8 as text). */
