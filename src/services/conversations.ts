@@ -58,7 +58,8 @@ export async function createConversation(sctx: ServiceContext, input: CreateConv
     if (!inbox) throw new NotFoundError('Inbox', input.inboxId);
     // A retried request (same first message) answers with what the first one created.
     const replay =
-      (await replayIdempotent(tx, firstKey, hash)) ?? (await findByProviderId(tx, inbox.id, input.message?.providerMessageId ?? null));
+      (await replayIdempotent(tx, sctx.workspaceId, firstKey, hash)) ??
+      (await findByProviderId(tx, sctx.workspaceId, inbox.id, input.message?.providerMessageId ?? null));
     if (replay) return createdFrom(tx, replay);
 
     await holdLabels(tx, sctx.workspaceId, labelIds, 'input.labelIds');

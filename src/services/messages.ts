@@ -129,20 +129,30 @@ export function requestHash(request: unknown): string {
   return createHash('sha256').update(JSON.stringify(canonical(request))).digest('hex');
 }
 
-/** A retry with the same key returns the first result; the same key for another request is an error. */
-export async function replayIdempotent(tx: ScopedTx, key: string | null, hash: string): Promise<SentMessage | null> {
+/**
+ * A retry with the same key returns the first result; the same key for another request is an
+ * error. Raw (txRows): often a mutation's first statement, which its BEGIN goes with.
+ */
+export async function replayIdempotent(tx: ScopedTx, workspaceId: string, key: string | null, hash: string): Promise<SentMessage | null> {
   if (!key) return null;
-  const first = await tx.message.findFirst({ where: { idempotencyKey: key }, select: { id: true, conversationId: true, idempotencyHash: true } });
+  const [first] = await txRows<{ id: string; conversation_id: string; idempotency_hash: string | null }>(
+    tx,
+    Prisma.sql`SELECT "id", "conversation_id", "idempotency_hash" FROM "message" WHERE "workspace_id" = ${workspaceId}::uuid AND "idempotency_key" = ${key} LIMIT 1`,
+  );
   if (!first) return null;
-  if (first.idempotencyHash !== hash) throw new IdempotencyConflictError(key, first.id);
-  return { conversationId: first.conversationId, messageId: first.id, duplicate: true };
+  if (first.idempotency_hash !== hash) throw new IdempotencyConflictError(key, first.id);
+  return { conversationId: first.conversation_id, messageId: first.id, duplicate: true };
 }
 
-/** An inbound message already stored under this provider id (per inbox) is not stored again. */
-export async function findByProviderId(tx: ScopedTx, inboxId: string, providerMessageId: string | null): Promise<SentMessage | null> {
+/** An inbound message already stored under this provider id (per inbox) is not stored again. Raw (txRows), as above. */
+export async function findByProviderId(tx: ScopedTx, workspaceId: string, inboxId: string, providerMessageId: string | null): Promise<SentMessage | null> {
   if (!providerMessageId) return null;
-  const existing = await tx.message.findFirst({ where: { inboxId, providerMessageId }, select: { id: true, conversationId: true } });
-  return existing ? { conversationId: existing.conversationId, messageId: existing.id, duplicate: true } : null;
+  const [existing] = await txRows<{ id: string; conversation_id: string }>(
+    tx,
+    Prisma.sql`SELECT "id", "conversation_id" FROM "message"
+      WHERE "workspace_id" = ${workspaceId}::uuid AND "inbox_id" = ${inboxId}::uuid AND "provider_message_id" = ${providerMessageId} LIMIT 1`,
+  );
+  return existing ? { conversationId: existing.conversation_id, messageId: existing.id, duplicate: true } : null;
 }
 
 function actorFor(sender: SenderType, sctx: ServiceContext, conversation: Conversation, senderUserId: string | null): Actor {
@@ -317,10 +327,10 @@ export async function sendMessage(sctx: ServiceContext, input: SendMessageInput)
     async () => {
     let started: Conversation | undefined;
     const sent = await inTransaction(sctx, async (tx, events): Promise<SentMessage> => {
-      const replay = await replayIdempotent(tx, message.idempotencyKey, hash);
+      const replay = await replayIdempotent(tx, sctx.workspaceId, message.idempotencyKey, hash);
       if (replay) return replay;
       let conversation = await lockConversation(tx, sctx.workspaceId, input.conversationId);
-      const known = await findByProviderId(tx, conversation.inboxId, message.providerMessageId);
+      const known = await findByProviderId(tx, sctx.workspaceId, conversation.inboxId, message.providerMessageId);
       if (known) return known;
       if (conversation.status === 'ARCHIVED') {
         // ARCHIVED is final: the contact writing again starts a new conversation.
