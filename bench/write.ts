@@ -20,7 +20,8 @@
 // Parley runs as its own process (NODE_ENV=production) on a scratch PostgreSQL database made
 // and dropped here; autocannon drives it. Transactions per write are PostgreSQL's own count
 // (pg_stat_database.xact_commit over the run, autocommitted statements included); statements
-// per write are Prisma's query events on an in-process Parley (one request, after one warm-up).
+// per write are those an in-process Parley logs (Prisma's query events and txRows' own, BEGIN
+// not counted; one request, after one warm-up).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
