@@ -189,7 +189,6 @@ function commitInOneTrip(factory: SqlDriverAdapterFactory, onQuery?: (sql: strin
     const client = (tx as unknown as { client?: pg.PoolClient }).client;
     // The first transaction begun in the store is inTransaction's own; no other may take its statement.
     if (!end || end.supported || tx.options?.usePhantomQuery !== false || typeof client?.query !== 'function' || typeof client.escapeLiteral !== 'function') return tx;
-    end.supported = true;
     const quote = (v: string) => client.escapeLiteral(v);
     end.query = async (sql) => {
       if (end.closed) throw new Error('txRows: the transaction has ended (committed, or rolled back when it ran out of time); the statement was not sent');
@@ -266,7 +265,6 @@ const NOTHING: Partial<pg.QueryResult> = { command: 'BEGIN', rowCount: null, row
 function beginWithFirstStatement(pool: pg.Pool): pg.Pool {
   const beginning = (client: pg.PoolClient, end: TransactionEnd): pg.PoolClient => {
     let state: 'none' | 'held' | 'sent' = 'none';
-    end.timeoutsSet = end.deadline !== undefined;
     end.takeBegin = () => {
       if (state !== 'held') return undefined;
       state = 'sent';

@@ -10,7 +10,7 @@
 // event loop in between.
 //
 // How: `inTransaction` runs Prisma's transaction inside `transactionEnds.run(end, ...)`; the
-// PostgreSQL adapter (src/db/client.ts) marks `end.supported` when it starts the transaction,
+// PostgreSQL adapter (src/db/client.ts) gives `end` its `query` when it starts the transaction,
 // and, when Prisma sends COMMIT, sends `end.statement; COMMIT` instead as one simple query
 // (so the statement's values are written into its text as literals), keeping the
 // statement's rows in `end.rows`. If the statement fails, the transaction is rolled back
@@ -38,19 +38,16 @@ import type { Prisma } from '../generated/prisma/client.js';
 export class TransactionEnd {
   /** The transaction's deadline (ms since the epoch), if it has one: its timeouts go with its BEGIN. */
   deadline?: number;
-  /** Set by the pool (PostgreSQL): the BEGIN carries the timeouts, so no statement of their own is needed. */
-  timeoutsSet = false;
   /**
-   * Set by the pool (PostgreSQL): the held BEGIN's text (with its timeouts, for the time left
-   * now), for the caller that sends it with its own statement; undefined once it has gone.
+   * Set by the pool (PostgreSQL) when it holds this transaction's BEGIN: the held BEGIN's text
+   * (with its timeouts, for the time left now), for the caller that sends it with its own
+   * statement; undefined once it has gone.
    */
   takeBegin?: () => string | undefined;
   /**
    * Set by the adapter when it takes this store for a transaction (one transaction per store):
-   * the last statement can travel with the COMMIT.
+   * runs a statement on the transaction's own connection (see txRows).
    */
-  supported = false;
-  /** Set by the adapter with `supported`: runs a statement on the transaction's own connection (see txRows). */
   query?: (sql: Prisma.Sql) => Promise<Record<string, unknown>[]>;
   /**
    * Set by the adapter when Prisma ends the transaction (its COMMIT or ROLLBACK, also when
@@ -65,6 +62,15 @@ export class TransactionEnd {
   rows?: Record<string, unknown>[];
   /** Its failure (a pg error, with PostgreSQL's `code`); the transaction was rolled back. */
   error?: unknown;
+
+  /** The pool holds the BEGIN, and sends the deadline's timeouts with it: no statement of their own is needed. */
+  get timeoutsWithBegin(): boolean {
+    return this.takeBegin !== undefined && this.deadline !== undefined;
+  }
+  /** The adapter took this transaction: its last statement can travel with the COMMIT. */
+  get supported(): boolean {
+    return this.query !== undefined;
+  }
 }
 
 export const transactionEnds = new AsyncLocalStorage<TransactionEnd>();

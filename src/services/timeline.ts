@@ -266,7 +266,7 @@ export async function inTransaction<T>(
             const ms = Math.floor(deadline - Date.now());
             if (ms <= 0) throw timedOut();
             // On PostgreSQL they go with the BEGIN (src/db/transaction-end.ts).
-            if (!end.timeoutsSet) {
+            if (!end.timeoutsWithBegin) {
               await (tx as ScopedTx).$queryRaw`SELECT set_config('statement_timeout', ${String(ms)}, true), set_config('lock_timeout', ${String(ms)}, true)`;
             }
           }
