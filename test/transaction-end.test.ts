@@ -54,26 +54,19 @@ describe('statements on the transaction’s own connection', () => {
   };
 
   if (usePostgres) it('sends nothing once Prisma has ended the transaction, whether its BEGIN went out or was still held', async () => {
-    // The BEGIN went out with the first statement; the transaction then outlives its timeout.
-    let late: Promise<unknown> | undefined;
-    const first = inOwnTransaction(async (tx) => {
-      await txRows(tx, Prisma.sql`INSERT INTO scratch (id, note) VALUES (${1}, ${'inside, rolled back'}) RETURNING note`);
-      await untilReleased();
-      late = txRows(tx, Prisma.sql`INSERT INTO scratch (id, note) VALUES (${2}, ${'after the end'}) RETURNING note`);
-      await late.catch(() => {});
-    }, 200);
-    await expect(first).rejects.toThrow();
-    await expect(late).rejects.toThrow(/transaction has ended/);
-
-    // The BEGIN still held: nothing at all had been sent when the timer ended it.
-    let held: Promise<unknown> | undefined;
-    const second = inOwnTransaction(async (tx) => {
-      await untilReleased();
-      held = txRows(tx, Prisma.sql`INSERT INTO scratch (id, note) VALUES (${3}, ${'after the end, BEGIN held'}) RETURNING note`);
-      await held.catch(() => {});
-    }, 200);
-    await expect(second).rejects.toThrow();
-    await expect(held).rejects.toThrow(/transaction has ended/);
+    // The BEGIN went out with a first statement, or was still held (nothing sent at all), when
+    // Prisma's timer ended the transaction.
+    for (const [id, beginSent] of [[2, true], [3, false]] as const) {
+      let late: Promise<unknown> | undefined;
+      const work = inOwnTransaction(async (tx) => {
+        if (beginSent) await txRows(tx, Prisma.sql`INSERT INTO scratch (id, note) VALUES (${1}, ${'inside, rolled back'}) RETURNING note`);
+        await untilReleased();
+        late = txRows(tx, Prisma.sql`INSERT INTO scratch (id, note) VALUES (${id}, ${'after the end'}) RETURNING note`);
+        await late.catch(() => {});
+      }, 200);
+      await expect(work).rejects.toThrow();
+      await expect(late).rejects.toThrow(/transaction has ended/);
+    }
 
     expect(await notes()).toEqual([]);
     // The one connection is usable, in no transaction.

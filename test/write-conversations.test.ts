@@ -375,32 +375,64 @@ if (usePostgres) describe('a mutation that runs out of time (PostgreSQL)', () =>
   });
 });
 
+/** A deadline nothing in the watched tests waits for. */
+const WATCHED_BUDGET = 60_000;
+
+/**
+ * PostgreSQL: a server whose every statement goes through the one connection watched here (a
+ * pool of one, the workers idle, a long deadline), a workspace with a conversation, and two
+ * sessions of the server's database beside it: `holder` holds rows, `watcher` reads
+ * pg_stat_activity (outside any transaction: a transaction sees the statements' texts as they
+ * were when it first looked). `waitingOnRow` returns the server's statement waiting for a row
+ * the holder has: a wait for a row is a wait for its holder's transaction (or for the row,
+ * behind another waiter). A statement waiting a moment on a lock of another kind is not the
+ * one looked for: once, in a full run, the message insert was seen waiting on a lock (which
+ * one, the run did not say: a relation's extension lock taken by autovacuum is one candidate).
+ */
+async function watchedServer(name: string) {
+  const one = await startTestServer({
+    env: { EXECUTION_TIMEOUT_MS: String(WATCHED_BUDGET), COST_BUDGET_PER_MINUTE: '0', DATABASE_POOL_SIZE: '1', ...IDLE_WORKERS },
+  });
+  const watcher = new pg.Client({ connectionString: one.database.url! });
+  const holder = new pg.Client({ connectionString: one.database.url! });
+  const close = async () => {
+    await watcher.end().catch(() => {});
+    await holder.end().catch(() => {});
+    await one.close();
+  };
+  try {
+    await watcher.connect();
+    await holder.connect();
+    const w = await seedWorkspace(one.db.prisma, name);
+    const b = api(one.url, w.key);
+    const { conversation } = await newConversation(b, w);
+    const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    const waitingOnRow = async (what: string) => {
+      for (let i = 0; i < 3000; i++) {
+        const { rows } = await watcher.query<{ pid: number; query: string; began_with_it: boolean }>(
+          `SELECT pid, query, xact_start = query_start AS began_with_it FROM pg_stat_activity
+           WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND backend_type = 'client backend' AND wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')`,
+          [holderPid],
+        );
+        if (rows.length) return rows[0]!;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`the mutation never waited for ${what}`);
+    };
+    return { one, watcher, holder, w, b, conversation, waitingOnRow, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
 if (usePostgres) describe('the numbering statement sent with the COMMIT (PostgreSQL)', () => {
   // The workspace's counter row is taken by a transaction's last statement and held to its
   // commit. Sent as one simple query with the COMMIT, the row is held for the two alone, never
   // while the server reads an answer and sends the next statement (src/db/transaction-end.ts).
   it("takes the workspace's counter row only in the round trip that commits: a held row, once free, is committed with no step of the server; a failure there rolls back, answers TIMEOUT, and leaves the connection usable", async () => {
-    const BUDGET = 60_000;
-    // A pool of one: the server's every statement goes through the one connection watched here.
-    // A long deadline: nothing here waits for it to pass.
-    const one = await startTestServer({
-      env: { EXECUTION_TIMEOUT_MS: String(BUDGET), COST_BUDGET_PER_MINUTE: '0', DATABASE_POOL_SIZE: '1', ...IDLE_WORKERS },
-    });
-    // One session watches pg_stat_activity (outside any transaction: a transaction sees the
-    // statements' texts as they were when it first looked), the other holds the row. A wait
-    // for a row is a wait for its holder's transaction (or for the row, behind another
-    // waiter). A statement waiting a moment on a lock of another kind is not the one looked
-    // for: once, in a full run, the message insert was seen waiting on a lock (which one, the
-    // run did not say: a relation's extension lock taken by autovacuum is one candidate).
-    const watcher = new pg.Client({ connectionString: one.database.url! });
-    const holder = new pg.Client({ connectionString: one.database.url! });
+    const { one, watcher, holder, w, b, conversation, waitingOnRow, close } = await watchedServer('One trip');
     try {
-      await watcher.connect();
-      await holder.connect();
-      const w = await seedWorkspace(one.db.prisma, 'One trip');
-      const b = api(one.url, w.key);
-      const { conversation } = await newConversation(b, w);
-      const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
       // Another session holds the workspace's counter row: a mutation does its work, then
       // waits for the row in the query that commits. Returns that query's text as PostgreSQL
       // shows it, and the server's connection.
@@ -410,15 +442,7 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
         const res = b.request(`mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename ... on SendMessagePayload { sentMessage { content } } } }`, {
           input: { conversationId: conversation.id, senderType: 'HUMAN', content },
         });
-        for (let i = 0; i < 3000; i++) {
-          const { rows } = await watcher.query(
-            `SELECT pid, query FROM pg_stat_activity WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND backend_type = 'client backend' AND wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')`,
-            [holderPid],
-          );
-          if (rows.length) return { res, query: rows[0].query as string, pid: rows[0].pid as number };
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        throw new Error("the mutation never waited for the workspace's counter row");
+        return { res, ...(await waitingOnRow("the workspace's counter row")) };
       };
 
       // 1. The row is let go while this process (the server's too) is stopped in spawnSync:
@@ -430,7 +454,7 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
       // its values written in (a simple query: no $1 parameters).
       const commitQuery = /^SET LOCAL statement_timeout = (\d+); SET LOCAL lock_timeout = \1;\s*WITH s AS \(\s*INSERT INTO "workspace_counter"/.exec(first.query);
       expect(commitQuery, first.query).not.toBeNull();
-      expect(Number(commitQuery![1])).toBeLessThanOrEqual(BUDGET);
+      expect(Number(commitQuery![1])).toBeLessThanOrEqual(WATCHED_BUDGET);
       expect(first.query).not.toMatch(/\$1/);
       void holder.query('ROLLBACK'); // written to the socket now; answered after the stop
       const seen = spawnSync(
@@ -463,9 +487,7 @@ if (usePostgres) describe('the numbering statement sent with the COMMIT (Postgre
       expect(again.sentMessage?.content, JSON.stringify(again)).toBe('after the failure');
       expect(await one.db.prisma.event.count({ where: { workspaceId: w.workspaceId } })).toBe(events + 1);
     } finally {
-      await watcher.end().catch(() => {});
-      await holder.end().catch(() => {});
-      await one.close();
+      await close();
     }
   });
 });
@@ -586,42 +608,20 @@ if (usePostgres) describe('the BEGIN sent with the first statement (PostgreSQL)'
   // goes with it as one simple query; the hottest statements skip Prisma's client
   // (src/db/transaction-end.ts, txRows).
   it('sends BEGIN, the timeouts and the conversation lock as one query, values written in as literals and quoted; a receipt found by a provider id full of quotes and backslashes', async () => {
-    const BUDGET = 60_000;
-    // A pool of one: the server's every statement goes through the one connection watched here.
-    const one = await startTestServer({
-      env: { EXECUTION_TIMEOUT_MS: String(BUDGET), COST_BUDGET_PER_MINUTE: '0', DATABASE_POOL_SIZE: '1', ...IDLE_WORKERS },
-    });
-    const watcher = new pg.Client({ connectionString: one.database.url! });
-    const holder = new pg.Client({ connectionString: one.database.url! });
+    const { one, holder, w, b, conversation, waitingOnRow, close } = await watchedServer('First trip');
     try {
-      await watcher.connect();
-      await holder.connect();
-      const w = await seedWorkspace(one.db.prisma, 'First trip');
-      const b = api(one.url, w.key);
-      const { conversation } = await newConversation(b, w);
-      const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
       // Another session holds the conversation's row: the mutation waits in its first query.
       await holder.query('BEGIN');
       expect((await holder.query(`SELECT 1 FROM "conversation" WHERE "id" = $1 FOR UPDATE`, [localId(conversation.id)])).rowCount).toBe(1);
       const res = b.send(conversation.id, { senderType: 'HUMAN', content: 'after the wait' });
-      let waiting: { query: string; xact_start_is_query_start: boolean } | undefined;
-      for (let i = 0; i < 3000 && !waiting; i++) {
-        const { rows } = await watcher.query(
-          `SELECT query, xact_start = query_start AS xact_start_is_query_start FROM pg_stat_activity
-           WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND backend_type = 'client backend' AND wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')`,
-          [holderPid],
-        );
-        waiting = rows[0];
-        if (!waiting) await new Promise((r) => setTimeout(r, 10));
-      }
-      expect(waiting, "the mutation never waited for the conversation's row").toBeDefined();
+      const waiting = await waitingOnRow("the conversation's row");
       // (PostgreSQL shows the first 1,024 bytes of a query: the row's columns, not yet its WHERE.)
-      const first = /^BEGIN; SET LOCAL statement_timeout = (\d+); SET LOCAL lock_timeout = \1;\s*SELECT json_build_object\('id', c\."id"/.exec(waiting!.query);
-      expect(first, waiting!.query).not.toBeNull();
-      expect(Number(first![1])).toBeLessThanOrEqual(BUDGET);
-      expect(waiting!.query).not.toMatch(/\$1/);
+      const first = /^BEGIN; SET LOCAL statement_timeout = (\d+); SET LOCAL lock_timeout = \1;\s*SELECT json_build_object\('id', c\."id"/.exec(waiting.query);
+      expect(first, waiting.query).not.toBeNull();
+      expect(Number(first![1])).toBeLessThanOrEqual(WATCHED_BUDGET);
+      expect(waiting.query).not.toMatch(/\$1/);
       // The transaction began with that query, not in a round trip of its own before it.
-      expect(waiting!.xact_start_is_query_start).toBe(true);
+      expect(waiting.began_with_it).toBe(true);
       await holder.query('ROLLBACK');
       expect((await res).sentMessage?.content).toBe('after the wait');
 
@@ -637,9 +637,7 @@ if (usePostgres) describe('the BEGIN sent with the first statement (PostgreSQL)'
       expect(receipt).toMatchObject({ applied: true, updatedMessage: { id: out.sentMessage!.id, status: 'DELIVERED' } });
       expect(await one.db.prisma.message.count({ where: { workspaceId: w.workspaceId } })).toBe(3);
     } finally {
-      await watcher.end().catch(() => {});
-      await holder.end().catch(() => {});
-      await one.close();
+      await close();
     }
   });
 });
