@@ -362,7 +362,7 @@ async function main() {
     `Big vs small workspace, inbox page p50: ${(inboxBig.p50 / inboxSmall.p50).toFixed(2)}x, throughput: ${(inboxSmall.rps / inboxBig.rps).toFixed(2)}x (target <= 1.5x)`,
   ];
   const fmt = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
-  const machine = `Parley workers: ${WORKERS}, database pool ${process.env.DATABASE_POOL_SIZE || DEFAULT_POOL_SIZE} connections each; ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average before the run ${fmt(loadBefore)}, after ${fmt(loadavg())}`;
+  const machine = `Node ${process.version}; Parley workers: ${WORKERS}, database pool ${process.env.DATABASE_POOL_SIZE || DEFAULT_POOL_SIZE} connections each; ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average before the run ${fmt(loadBefore)}, after ${fmt(loadavg())}`;
   process.stdout.write(`\n${lines.join('\n')}\n\n${summary.join('\n')}\n\nMachine: ${machine}\n`);
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(

@@ -352,7 +352,7 @@ async function main() {
     server = undefined;
     const statements = await countStatements(dbUrl, key.secret, Object.fromEntries(names.map((n) => [n, parley[n]!])));
     const loadAfter = loadavg();
-    console.log(`\n## Writes: bench/write.ts, ${new Date().toISOString().slice(0, 16)}Z, ${DURATION} s per run`);
+    console.log(`\n## Writes: bench/write.ts, ${new Date().toISOString().slice(0, 16)}Z, ${DURATION} s per run, Node ${process.version}`);
     console.log(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}\n`);
     console.log('| scenario | conns | floor writes/s | Parley writes/s | ratio | Parley p50 | Parley p99 | floor p99 | xact/write | statements/write | server CPU/write | errors |');
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
