@@ -1,7 +1,7 @@
 // The request context: who is calling, and a database client scoped to their workspace.
 import type { Prisma, PrismaClient } from './generated/prisma/client.js';
 import type { Database } from './db/client.js';
-import { lazyScopeToWorkspace, type ScopedDb } from './db/tenant.js';
+import { scopeToWorkspace, type ScopedDb } from './db/tenant.js';
 import type { Logger } from './logger.js';
 import type { Events } from './pubsub.js';
 import type { LiveHub } from './subscriptions/hub.js';
@@ -66,7 +66,7 @@ export function buildContext(deps: AppDeps, auth: AuthInfo | null, requestId: st
   return {
     auth,
     platform,
-    db: lazyScopeToWorkspace(deps.prisma, auth?.workspaceId ?? NO_WORKSPACE),
+    db: scopeToWorkspace(deps.prisma, auth?.workspaceId ?? NO_WORKSPACE),
     prisma: deps.prisma,
     pubsub: deps.events.pubsub,
     live: deps.live ?? null,

@@ -4,7 +4,8 @@
 // another workspace comes back even when asked for by id.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowShape, snakeCase, type RowModel } from '../src/db/rows.js';
-import { scopeToWorkspace } from '../src/db/tenant.js';
+import { randomUUID } from 'node:crypto';
+import { SCOPED_CLIENTS_KEPT, scopeToWorkspace } from '../src/db/tenant.js';
 import { CONVERSATION_RELATIONS, loadConversationRows } from '../src/services/conversation-rows.js';
 import { createConversationRow, seedWorkspace, type SeededWorkspace } from './support/seed.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -93,5 +94,39 @@ describe('rows built as JSON by PostgreSQL', () => {
     const db = scopeToWorkspace(server.db.prisma, a.workspaceId);
     const rows = await loadConversationRows(db, a.workspaceId, [foreign, ids[0]!], ALL);
     expect(rows.map((r) => r.id)).toEqual([ids[0]]);
+  });
+});
+
+describe('scoped clients kept per workspace (src/db/tenant.ts)', () => {
+  /** The conversations `db` finds when asked for a's two and b's one by id. */
+  const found = async (db: ReturnType<typeof scopeToWorkspace>) =>
+    (await db.conversation.findMany({ where: { id: { in: [...ids, foreign] } }, select: { id: true } })).map((r) => r.id).sort();
+
+  it('gives the same client for the same workspace, and each one sees only its own rows', async () => {
+    const dbA = scopeToWorkspace(server.db.prisma, a.workspaceId);
+    const dbB = scopeToWorkspace(server.db.prisma, b.workspaceId);
+    expect(scopeToWorkspace(server.db.prisma, a.workspaceId)).toBe(dbA);
+    expect(dbB).not.toBe(dbA);
+    expect(await found(dbA)).toEqual([...ids].sort());
+    expect(await found(dbB)).toEqual([foreign]);
+  });
+
+  it('lets the least recently used go past the limit, and a client made again is scoped as before', async () => {
+    const fresh = (n: number) => Array.from({ length: n }, () => scopeToWorkspace(server.db.prisma, randomUUID()));
+    // Whatever was kept before goes: the cache holds these alone.
+    fresh(SCOPED_CLIENTS_KEPT);
+    const dbA = scopeToWorkspace(server.db.prisma, a.workspaceId);
+    const dbB = scopeToWorkspace(server.db.prisma, b.workspaceId);
+    fresh(SCOPED_CLIENTS_KEPT - 2);
+    // Full, a and b the oldest: a used again goes to the back, so the next one makes b go.
+    expect(scopeToWorkspace(server.db.prisma, a.workspaceId)).toBe(dbA);
+    const [newest] = fresh(1);
+    expect(scopeToWorkspace(server.db.prisma, a.workspaceId)).toBe(dbA);
+    const dbB2 = scopeToWorkspace(server.db.prisma, b.workspaceId);
+    expect(dbB2).not.toBe(dbB);
+    expect(await found(dbB2)).toEqual([foreign]);
+    expect(await found(dbA)).toEqual([...ids].sort());
+    // A workspace with no rows here finds none of them.
+    expect(await found(newest!)).toEqual([]);
   });
 });
