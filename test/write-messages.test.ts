@@ -459,6 +459,43 @@ describe('a write is one transaction', () => {
     expect(added.createdAt.getTime()).toBeGreaterThanOrEqual(new Date(sent.sentMessage.createdAt).getTime());
   });
 
+  it('creates a conversation with a new contact and its first message in one transaction, and answers from its rows', async () => {
+    const phone = `+1555${String(process.pid % 1000).padStart(3, '0')}9${String(Date.now() % 1000).padStart(3, '0')}`;
+    server.queries.length = 0;
+    const res = await a.must(
+      'createConversation',
+      { inboxId: globalId('Inbox', ws.inboxes.whatsapp.id), contact: { phone, name: 'Nova' }, message: { senderType: 'CONTACT', content: 'First words' } },
+      `... on CreateConversationPayload { conversation { id number status messageCount unreadCount lastMessagePreview } contact { id name phone } firstMessage { id content private } duplicate }`,
+    );
+    const queries = [...server.queries];
+    const commit = commitAt(queries);
+    expect(commit, queries.join('\n')).toBeGreaterThan(0);
+    expect(queries.slice(commit + 1), 'statements after the commit').toEqual([]);
+    expect(queries.filter((q) => /\bCOMMIT\b/.test(q))).toHaveLength(1);
+    // Each lookup once: the contact by phone was asked for twice, and read back after its insert.
+    const written = queries.slice(0, commit);
+    expect(new Set(written).size, written.join('\n')).toBe(written.length);
+    const stored = await row(res.conversation.id);
+    expect(res.conversation).toMatchObject({ number: stored.number, status: 'OPEN', messageCount: 1, unreadCount: 1, lastMessagePreview: 'First words' });
+    expect(stored.number).toBeGreaterThan(0);
+    const contact = await server.db.prisma.contact.findUniqueOrThrow({ where: { id: localId(res.contact.id) }, include: { identities: true } });
+    expect(res.contact).toMatchObject({ name: 'Nova', phone: contact.phone });
+    expect(contact.identities.map((i) => [i.channel, i.handle])).toEqual([['WHATSAPP', contact.phone]]);
+    expect(res.firstMessage).toMatchObject({ content: 'First words', private: false });
+    expect(res.duplicate).toBe(false);
+    const evs = await events(server.db.prisma, ws.workspaceId, res.conversation.id);
+    expect(evs.map((e) => e.type)).toEqual(['CONVERSATION_CREATED', 'MESSAGE_ADDED']);
+
+    // The same contact again: found by its identity (and held against a merge), nothing created.
+    const again = await a.must(
+      'createConversation',
+      { inboxId: globalId('Inbox', ws.inboxes.whatsapp.id), contact: { phone }, message: { senderType: 'CONTACT', content: 'Me again' } },
+      `... on CreateConversationPayload { conversation { number } contact { id name } }`,
+    );
+    expect(again.contact).toEqual({ id: res.contact.id, name: 'Nova' });
+    expect(again.conversation.number).toBe(stored.number + 1);
+  });
+
   it('answers a receipt from the row it updated, and a CONNECTOR key never gets an internal note from it', async () => {
     const { conversation } = await newConversation(a, ws, { text: 'Hello' });
     const sent = await a.send(conversation.id, { senderType: 'HUMAN', content: 'Deliver me' });

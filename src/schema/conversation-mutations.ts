@@ -20,6 +20,7 @@ import {
   changeConversationStatus,
   createConversation,
   deleteConversation,
+  type CreatedConversation,
   markConversationRead,
   recordSatisfaction,
   updateConversation,
@@ -28,7 +29,7 @@ import {
 import { changeConversationLabels } from '../services/labels.js';
 import { ErrorInterface } from './errors.js';
 import { PriorityEnum, ResolutionReasonEnum } from './enums.js';
-import { NewMessageInputType, toNewMessage } from './message-mutations.js';
+import { NewMessageInputType, needsNothingMore, toNewMessage } from './message-mutations.js';
 import { decodeId, decodeIds, decodeOptionalId, mutationErrors, noRow } from './mutations.js';
 import type { ResolutionReason } from '../generated/prisma/client.js';
 import { LIMITS } from '../services/validation.js';
@@ -94,6 +95,7 @@ interface CreatedResult extends ConversationResult {
   contactId: string;
   messageId: string | null;
   duplicate: boolean;
+  rows?: CreatedConversation['rows'];
 }
 
 const CreateConversationPayload = builder.objectRef<CreatedResult>('CreateConversationPayload').implement({
@@ -103,20 +105,25 @@ const CreateConversationPayload = builder.objectRef<CreatedResult>('CreateConver
       type: 'Conversation',
       nullable: true,
       description: 'The conversation (the existing one, for a retry). Null, with a FORBIDDEN error, for a key without read:conversations.',
-      resolve: (query, r, _args, ctx) => ctx.db.conversation.findUniqueOrThrow({ ...query, where: { id: r.conversationId } }),
+      resolve: (query, r, _args, ctx) =>
+        r.rows && needsNothingMore(query) ? r.rows.conversation : ctx.db.conversation.findUniqueOrThrow({ ...query, where: { id: r.conversationId } }),
     }),
     contact: t.prismaField({
       type: 'Contact',
       nullable: true,
       description: 'The contact: reused when already known, created otherwise. Null, with a FORBIDDEN error, for a key without read:contacts.',
-      resolve: (query, r, _args, ctx) => ctx.db.contact.findUniqueOrThrow({ ...query, where: { id: r.contactId } }),
+      resolve: (query, r, _args, ctx) => (r.rows && needsNothingMore(query) ? r.rows.contact : ctx.db.contact.findUniqueOrThrow({ ...query, where: { id: r.contactId } })),
     }),
     firstMessage: t.prismaField({
       type: 'Message',
       nullable: true,
       description: 'The first message, if one was given; null when none was, for CONNECTOR keys when it is an internal note, and (with a FORBIDDEN error) for a key without read:conversations.',
-      resolve: (query, r, _args, ctx) =>
-        r.messageId ? ctx.db.message.findFirst({ ...query, where: { id: r.messageId, ...(seesInternalNotes(ctx) ? {} : { private: false }) } }) : noRow(query),
+      resolve: (query, r, _args, ctx) => {
+        if (!r.messageId) return noRow(query);
+        const row = r.rows?.message;
+        if (row && needsNothingMore(query)) return row.private && !seesInternalNotes(ctx) ? null : row;
+        return ctx.db.message.findFirst({ ...query, where: { id: r.messageId, ...(seesInternalNotes(ctx) ? {} : { private: false }) } });
+      },
     }),
     duplicate: t.exposeBoolean('duplicate', { description: 'True when nothing was written: the first message had already been received.' }),
   }),

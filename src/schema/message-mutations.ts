@@ -108,7 +108,7 @@ interface MessageResult {
 // A payload's rows come from the mutation's own transaction when the selection needs nothing
 // but their columns (Pothos's query is empty: no relation to include): the write then costs
 // one transaction and no read after it. A selection with relations reads them as any query does.
-const needsNothingMore = (query: object) => Object.keys(query).length === 0;
+export const needsNothingMore = (query: object) => Object.keys(query).length === 0;
 
 /** The message of a payload, as the caller may see it: CONNECTOR keys never get an internal note. */
 const messageOf = (t: PothosSchemaTypes.ObjectFieldBuilder<Types, MessageResult>, description: string) =>

@@ -1,7 +1,8 @@
 // Contacts: create, update, merge, erase; and finding (or creating) the contact a new
 // conversation is with, from the identity its channel knows them by.
-import type { Channel, Contact, Prisma } from '../generated/prisma/client.js';
+import { Prisma, type Channel, type Contact } from '../generated/prisma/client.js';
 import type { ScopedTx } from '../db/tenant.js';
+import { txRows } from '../db/transaction-end.js';
 import { violatedConstraint } from '../db/unique-violation.js';
 import { DuplicateError, NotFoundError, ValidationError } from '../errors.js';
 import { recordConversationDeleted } from './conversation-store.js';
@@ -156,12 +157,20 @@ export async function updateContact(sctx: ServiceContext, input: UpdateContactIn
   }
 }
 
-async function lockContact(tx: ScopedTx, workspaceId: string, contactId: string, mode: 'UPDATE' | 'KEY SHARE' = 'UPDATE'): Promise<Contact> {
-  const rows =
-    mode === 'UPDATE'
-      ? await tx.$queryRaw<{ id: string }[]>`SELECT "id" FROM "contact" WHERE "id" = ${contactId}::uuid AND "workspace_id" = ${workspaceId}::uuid FOR UPDATE`
-      : await tx.$queryRaw<{ id: string }[]>`SELECT "id" FROM "contact" WHERE "id" = ${contactId}::uuid AND "workspace_id" = ${workspaceId}::uuid FOR KEY SHARE`;
+/**
+ * Locks a contact's row in the workspace: FOR UPDATE to change or remove it, FOR KEY SHARE to
+ * keep it from being merged away or erased while rows that point at it are written. Raw
+ * (txRows): often a transaction's first statement, which its BEGIN goes with.
+ */
+async function lockContactRow(tx: ScopedTx, workspaceId: string, contactId: string, mode: 'UPDATE' | 'KEY SHARE'): Promise<void> {
+  const lock = mode === 'UPDATE' ? Prisma.sql`FOR UPDATE` : Prisma.sql`FOR KEY SHARE`;
+  const rows = await txRows<{ id: string }>(tx, Prisma.sql`SELECT "id" FROM "contact" WHERE "id" = ${contactId}::uuid AND "workspace_id" = ${workspaceId}::uuid ${lock}`);
   if (!rows.length) throw new NotFoundError('Contact', contactId);
+}
+
+/** The contact, locked FOR UPDATE and read under the lock. */
+async function lockContact(tx: ScopedTx, workspaceId: string, contactId: string): Promise<Contact> {
+  await lockContactRow(tx, workspaceId, contactId, 'UPDATE');
   return tx.contact.findUniqueOrThrow({ where: { id: contactId } });
 }
 
@@ -170,7 +179,7 @@ async function lockContact(tx: ScopedTx, workspaceId: string, contactId: string,
  * that point at it can be written after the workspace's event lock is taken.
  */
 export async function holdContact(tx: ScopedTx, workspaceId: string, contactId: string): Promise<void> {
-  await lockContact(tx, workspaceId, contactId, 'KEY SHARE');
+  await lockContactRow(tx, workspaceId, contactId, 'KEY SHARE');
 }
 
 export interface MergeContactsInput {
@@ -198,8 +207,8 @@ export async function mergeContacts(sctx: ServiceContext, input: MergeContactsIn
     const identities = await tx.contactIdentity.updateMany({ where: { contactId: duplicate.id }, data: { contactId: survivor.id } });
     // The duplicate's surveys (and their answers) are the survivor's now: deleting the duplicate would cascade to them.
     await tx.survey.updateMany({ where: { contactId: duplicate.id }, data: { contactId: survivor.id } });
-    await lockContact(tx, sctx.workspaceId, survivor.id);
-    await lockContact(tx, sctx.workspaceId, duplicate.id);
+    await lockContactRow(tx, sctx.workspaceId, survivor.id, 'UPDATE');
+    await lockContactRow(tx, sctx.workspaceId, duplicate.id, 'UPDATE');
     await tx.contact.delete({ where: { id: duplicate.id } });
     // The survivor's attributes win; the union must still keep within the limits of one contact.
     const customAttributes = checkCustomAttributes(
@@ -254,7 +263,7 @@ export async function deleteContact(sctx: ServiceContext, contactId: string): Pr
           SELECT count(*)::int AS "messages", (count(*) FILTER (WHERE NOT "private"))::int AS "publicMessages"
           FROM "message" WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "conversation_id" = ANY(${ids}::uuid[])`
       : [])[0] ?? { messages: 0, publicMessages: 0 };
-    await lockContact(tx, sctx.workspaceId, contactId);
+    await lockContactRow(tx, sctx.workspaceId, contactId, 'UPDATE');
     await tx.event.deleteMany({
       where: {
         OR: [
@@ -292,7 +301,8 @@ export type ConversationContactSpec =
  * The contact a new conversation in a `channel` inbox is with: the given contact, or the
  * one already known by the identity the channel needs (then by email or phone), or a new
  * one. Adds the channel identity and fills missing fields of a reused contact when they
- * are free. Returns the events to record once the conversation exists.
+ * are free. Returns the events to record once the conversation exists, and whether the
+ * contact is new (no other transaction can see it yet: it needs no lock).
  */
 export async function contactForChannel(
   tx: ScopedTx,
@@ -300,7 +310,7 @@ export async function contactForChannel(
   channel: Channel,
   spec: ConversationContactSpec,
   field: string,
-): Promise<{ contact: Contact; events: EventInput[] }> {
+): Promise<{ contact: Contact; events: EventInput[]; created: boolean }> {
   const kind = CHANNEL_IDENTITY[channel];
   const events: EventInput[] = [];
 
@@ -324,7 +334,7 @@ export async function contactForChannel(
       }
     }
     const { identities: _identities, ...row } = contact;
-    return { contact: row, events };
+    return { contact: row, events, created: false };
   }
 
   const prefix = field;
@@ -347,23 +357,19 @@ export async function contactForChannel(
       hasIdentity = true;
     }
   }
-  if (!contact && kind === 'phone' && phone) contact = await tx.contact.findFirst({ where: { phone } });
-  if (!contact && kind === 'email' && email) contact = await tx.contact.findFirst({ where: { email } });
-  if (!contact && email) contact = await tx.contact.findFirst({ where: { email } });
-  if (!contact && phone) contact = await tx.contact.findFirst({ where: { phone } });
+  // Then by the channel's own kind of address, then by email, then by phone: each looked up once.
+  const order: ('email' | 'phone')[] = kind === 'phone' ? ['phone', 'email'] : ['email', 'phone'];
+  for (const field of order) {
+    const value = field === 'email' ? email : phone;
+    if (!contact && value) contact = await tx.contact.findFirst({ where: { [field]: value } });
+  }
 
   if (!contact) {
-    contact = await tx.contact.create({
-      data: {
-        workspaceId,
-        name: name ?? null,
-        email,
-        phone,
-        identities: key ? { create: [{ workspaceId, channel, handle: key }] } : undefined,
-      },
-    });
+    // The contact, then its identity: two statements (a nested create reads the contact back as a third).
+    contact = await tx.contact.create({ data: { workspaceId, name: name ?? null, email, phone } });
+    if (key) await tx.contactIdentity.createMany({ data: [{ workspaceId, contactId: contact.id, channel, handle: key }] });
     events.push({ type: 'CONTACT_CREATED', after: { ...contactValues(contact), identities: key ? [{ channel, handle: key }] : [] } });
-    return { contact, events };
+    return { contact, events, created: true };
   }
 
   const fill: Prisma.ContactUncheckedUpdateInput = {};
@@ -378,5 +384,5 @@ export async function contactForChannel(
       after: { contactId: contact.id, ...(fill as Record<string, string>), ...(addedIdentity ? { identities: [{ channel, handle: key }] } : {}) },
     });
   }
-  return { contact, events };
+  return { contact, events, created: false };
 }

@@ -1,7 +1,8 @@
 // Conversations: creation (with its contact and an optional first message), edits,
 // assignment, reading, the lifecycle, satisfaction and deletion.
-import type { Conversation, ConversationStatus, Prisma, Priority, ResolutionReason } from '../generated/prisma/client.js';
+import { Prisma, type Channel, type Contact, type Conversation, type ConversationStatus, type Message, type Priority, type ResolutionReason } from '../generated/prisma/client.js';
 import type { ScopedTx } from '../db/tenant.js';
+import { txRows } from '../db/transaction-end.js';
 import { retryOnUniqueViolation } from '../db/unique-violation.js';
 import { NotFoundError, ValidationError, VersionConflictError } from '../errors.js';
 import { contactForChannel, holdContact, type ConversationContactSpec } from './contacts.js';
@@ -39,6 +40,8 @@ export interface CreatedConversation {
   messageId: string | null;
   /** True when nothing was written: the first message was already stored (retry). */
   duplicate: boolean;
+  /** The rows as the transaction wrote them (not for a retry), for the payload to answer from. */
+  rows?: { conversation: Conversation; contact: Contact; message: Message | null };
 }
 
 export async function createConversation(sctx: ServiceContext, input: CreateConversationInput): Promise<CreatedConversation> {
@@ -53,36 +56,50 @@ export async function createConversation(sctx: ServiceContext, input: CreateConv
 
   // Two deliveries of one first message, or two first messages from one new contact, at once:
   // the loser runs again and finds the winner's message or contact.
-  return retryOnUniqueViolation(() => inTransaction(sctx, async (tx, events) => {
-    const inbox = await tx.inbox.findUnique({ where: { id: input.inboxId }, select: { id: true, channel: true } });
-    if (!inbox) throw new NotFoundError('Inbox', input.inboxId);
-    // A retried request (same first message) answers with what the first one created.
-    const replay =
-      (await replayIdempotent(tx, sctx.workspaceId, firstKey, hash)) ??
-      (await findByProviderId(tx, sctx.workspaceId, inbox.id, input.message?.providerMessageId ?? null));
-    if (replay) return createdFrom(tx, replay);
+  return retryOnUniqueViolation(async () => {
+    let started: Conversation | undefined;
+    const created = await inTransaction(sctx, async (tx, events): Promise<CreatedConversation> => {
+      // Raw (txRows): the transaction's first statement, which its BEGIN goes with.
+      const [inbox] = await txRows<{ id: string; channel: Channel }>(
+        tx,
+        Prisma.sql`SELECT "id", "channel"::text AS "channel" FROM "inbox" WHERE "id" = ${input.inboxId}::uuid AND "workspace_id" = ${sctx.workspaceId}::uuid`,
+      );
+      if (!inbox) throw new NotFoundError('Inbox', input.inboxId);
+      // A retried request (same first message) answers with what the first one created.
+      const replay =
+        (await replayIdempotent(tx, sctx.workspaceId, firstKey, hash)) ??
+        (await findByProviderId(tx, sctx.workspaceId, inbox.id, input.message?.providerMessageId ?? null));
+      if (replay) return createdFrom(tx, replay);
 
-    await holdLabels(tx, sctx.workspaceId, labelIds, 'input.labelIds');
-    const { contact, events: contactEvents } = await contactForChannel(tx, sctx.workspaceId, inbox.channel, spec, input.contactId ? 'input.contactId' : 'input.contact');
-    await holdContact(tx, sctx.workspaceId, contact.id);
-    for (const event of contactEvents) await events.record(event);
-    const conversation = await insertConversation(tx, events, sctx.workspaceId, {
-      inboxId: inbox.id,
-      contactId: contact.id,
-      subject,
-      priority: input.priority ?? 'NONE',
-      labelIds,
-      customAttributes,
-      providerThreadId,
-    });
-    let messageId: string | null = null;
-    if (input.message) {
+      await holdLabels(tx, sctx.workspaceId, labelIds, 'input.labelIds');
+      const { contact, events: contactEvents, created: newContact } = await contactForChannel(tx, sctx.workspaceId, inbox.channel, spec, input.contactId ? 'input.contactId' : 'input.contact');
+      if (!newContact) await holdContact(tx, sctx.workspaceId, contact.id);
+      for (const event of contactEvents) await events.record(event);
+      const conversation = (started = await insertConversation(tx, events, sctx.workspaceId, {
+        inboxId: inbox.id,
+        contactId: contact.id,
+        subject,
+        priority: input.priority ?? 'NONE',
+        labelIds,
+        customAttributes,
+        providerThreadId,
+      }));
+      if (!input.message) return { conversationId: conversation.id, contactId: contact.id, messageId: null, duplicate: false, rows: { conversation, contact, message: null } };
       // Checked here, after the conversation exists: a bad first message undoes all of it.
       const message = validateMessage(input.message, 'input.message');
-      messageId = (await addMessage(tx, events, sctx, conversation, message, { senderUserId: input.message.senderUserId, idempotencyHash: hash })).message.id;
-    }
-    return { conversationId: conversation.id, contactId: contact.id, messageId, duplicate: false };
-  }));
+      const written = await addMessage(tx, events, sctx, conversation, message, { senderUserId: input.message.senderUserId, idempotencyHash: hash });
+      return {
+        conversationId: conversation.id,
+        contactId: contact.id,
+        messageId: written.message.id,
+        duplicate: false,
+        rows: { conversation: written.conversation ?? conversation, contact, message: written.message },
+      };
+    });
+    // The display number was given as the transaction's last step.
+    if (started && created.rows) created.rows.conversation.number = started.number;
+    return created;
+  });
 }
 
 async function createdFrom(tx: ScopedTx, sent: SentMessage): Promise<CreatedConversation> {
