@@ -85,7 +85,8 @@ const kept = new WeakMap<PrismaClient, Map<string, ScopedDb>>();
 /**
  * The client scoped to `workspaceId`: every model operation through it is filtered by (or
  * written into) that workspace. The same object for the same workspace while it is kept: it
- * holds nothing but the workspace's id, so sharing it between requests shares no state.
+ * holds nothing but the workspace's id, so sharing it between requests shares no state. Never
+ * set a property on it: that would outlive the request.
  */
 export function scopeToWorkspace(prisma: PrismaClient, workspaceId: string): ScopedDb {
   let clients = kept.get(prisma);

@@ -200,6 +200,11 @@ export async function mergeContacts(sctx: ServiceContext, input: MergeContactsIn
     if (!survivor) throw new NotFoundError('Contact', input.survivorId);
     if (!duplicate) throw new NotFoundError('Contact', input.duplicateId);
     // Conversations first, then contacts: the order every other writer takes these locks in.
+    await tx.$queryRaw`SELECT 1 FROM "conversation" WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "contact_id" = ${duplicate.id}::uuid FOR UPDATE`;
+    await lockContactRow(tx, sctx.workspaceId, survivor.id, 'UPDATE');
+    await lockContactRow(tx, sctx.workspaceId, duplicate.id, 'UPDATE');
+    // Moved under the contacts' locks: a conversation another transaction added to the duplicate
+    // while holding it (FOR KEY SHARE) has committed by now, and these statements see it.
     const moved = await tx.$queryRaw<{ id: string }[]>`
       UPDATE "conversation" SET "contact_id" = ${survivor.id}::uuid, "version" = "version" + 1, "updated_at" = now()
       WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "contact_id" = ${duplicate.id}::uuid RETURNING "id"`;
@@ -207,8 +212,6 @@ export async function mergeContacts(sctx: ServiceContext, input: MergeContactsIn
     const identities = await tx.contactIdentity.updateMany({ where: { contactId: duplicate.id }, data: { contactId: survivor.id } });
     // The duplicate's surveys (and their answers) are the survivor's now: deleting the duplicate would cascade to them.
     await tx.survey.updateMany({ where: { contactId: duplicate.id }, data: { contactId: survivor.id } });
-    await lockContactRow(tx, sctx.workspaceId, survivor.id, 'UPDATE');
-    await lockContactRow(tx, sctx.workspaceId, duplicate.id, 'UPDATE');
     await tx.contact.delete({ where: { id: duplicate.id } });
     // The survivor's attributes win; the union must still keep within the limits of one contact.
     const customAttributes = checkCustomAttributes(
@@ -250,6 +253,10 @@ export async function mergeContacts(sctx: ServiceContext, input: MergeContactsIn
 export async function deleteContact(sctx: ServiceContext, contactId: string): Promise<void> {
   await inTransaction(sctx, async (tx, events) => {
     if (!(await tx.contact.findUnique({ where: { id: contactId }, select: { id: true } }))) throw new NotFoundError('Contact', contactId);
+    // Its conversations locked first (the order every writer takes), then the contact: a
+    // conversation another transaction added while holding the contact has committed by then.
+    await tx.$queryRaw`SELECT 1 FROM "conversation" WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "contact_id" = ${contactId}::uuid FOR UPDATE`;
+    await lockContactRow(tx, sctx.workspaceId, contactId, 'UPDATE');
     // Locked, with what each one's CONVERSATION_DELETED event keeps of it.
     const erased = await tx.$queryRaw<Parameters<typeof recordConversationDeleted>[1][]>`
       SELECT "id", "number", "status", "inbox_id" AS "inboxId", "priority", "assignee_id" AS "assigneeId", "controller", "message_count" AS "messageCount",
@@ -263,7 +270,6 @@ export async function deleteContact(sctx: ServiceContext, contactId: string): Pr
           SELECT count(*)::int AS "messages", (count(*) FILTER (WHERE NOT "private"))::int AS "publicMessages"
           FROM "message" WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "conversation_id" = ANY(${ids}::uuid[])`
       : [])[0] ?? { messages: 0, publicMessages: 0 };
-    await lockContactRow(tx, sctx.workspaceId, contactId, 'UPDATE');
     await tx.event.deleteMany({
       where: {
         OR: [
@@ -299,8 +305,8 @@ export type ConversationContactSpec =
 
 /**
  * The contact a new conversation in a `channel` inbox is with: the given contact, or the
- * one already known by the identity the channel needs (then by email or phone), or a new
- * one. Adds the channel identity and fills missing fields of a reused contact when they
+ * one already known by the identity the channel needs (then by the channel's kind of
+ * address, email or phone, then by the other), or a new one. Adds the channel identity and fills missing fields of a reused contact when they
  * are free. Returns the events to record once the conversation exists, and whether the
  * contact is new (no other transaction can see it yet: it needs no lock).
  */
@@ -359,9 +365,9 @@ export async function contactForChannel(
   }
   // Then by the channel's own kind of address, then by email, then by phone: each looked up once.
   const order: ('email' | 'phone')[] = kind === 'phone' ? ['phone', 'email'] : ['email', 'phone'];
-  for (const field of order) {
-    const value = field === 'email' ? email : phone;
-    if (!contact && value) contact = await tx.contact.findFirst({ where: { [field]: value } });
+  for (const column of order) {
+    const value = column === 'email' ? email : phone;
+    if (!contact && value) contact = await tx.contact.findFirst({ where: { [column]: value } });
   }
 
   if (!contact) {

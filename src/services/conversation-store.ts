@@ -54,7 +54,7 @@ export interface NewConversation {
   previousConversationId?: string | null;
 }
 
-/** Inserts a conversation and records CONVERSATION_CREATED. Contact and labels must be held already. */
+/** Inserts a conversation and records CONVERSATION_CREATED. Contact and labels must be held already (or made by this transaction). */
 export async function insertConversation(tx: ScopedTx, events: EventLog, workspaceId: string, input: NewConversation): Promise<Conversation> {
   const conversation = await tx.conversation.create({
     data: {

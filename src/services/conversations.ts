@@ -40,7 +40,7 @@ export interface CreatedConversation {
   messageId: string | null;
   /** True when nothing was written: the first message was already stored (retry). */
   duplicate: boolean;
-  /** The rows as the transaction wrote them (not for a retry), for the payload to answer from. */
+  /** The rows as the transaction wrote them, for the payload to answer from; absent for a replay, which wrote nothing. */
   rows?: { conversation: Conversation; contact: Contact; message: Message | null };
 }
 
