@@ -56,9 +56,8 @@ export async function createConversation(sctx: ServiceContext, input: CreateConv
 
   // Two deliveries of one first message, or two first messages from one new contact, at once:
   // the loser runs again and finds the winner's message or contact.
-  return retryOnUniqueViolation(async () => {
-    let started: Conversation | undefined;
-    const created = await inTransaction(sctx, async (tx, events): Promise<CreatedConversation> => {
+  return retryOnUniqueViolation(() =>
+    inTransaction(sctx, async (tx, events): Promise<CreatedConversation> => {
       // Raw (txRows): the transaction's first statement, which its BEGIN goes with.
       const [inbox] = await txRows<{ id: string; channel: Channel }>(
         tx,
@@ -75,7 +74,7 @@ export async function createConversation(sctx: ServiceContext, input: CreateConv
       const { contact, events: contactEvents, created: newContact } = await contactForChannel(tx, sctx.workspaceId, inbox.channel, spec, input.contactId ? 'input.contactId' : 'input.contact');
       if (!newContact) await holdContact(tx, sctx.workspaceId, contact.id);
       for (const event of contactEvents) await events.record(event);
-      const conversation = (started = await insertConversation(tx, events, sctx.workspaceId, {
+      const conversation = await insertConversation(tx, events, sctx.workspaceId, {
         inboxId: inbox.id,
         contactId: contact.id,
         subject,
@@ -83,7 +82,7 @@ export async function createConversation(sctx: ServiceContext, input: CreateConv
         labelIds,
         customAttributes,
         providerThreadId,
-      }));
+      });
       if (!input.message) return { conversationId: conversation.id, contactId: contact.id, messageId: null, duplicate: false, rows: { conversation, contact, message: null } };
       // Checked here, after the conversation exists: a bad first message undoes all of it.
       const message = validateMessage(input.message, 'input.message');
@@ -95,11 +94,8 @@ export async function createConversation(sctx: ServiceContext, input: CreateConv
         duplicate: false,
         rows: { conversation: written.conversation ?? conversation, contact, message: written.message },
       };
-    });
-    // The display number was given as the transaction's last step.
-    if (started && created.rows) created.rows.conversation.number = started.number;
-    return created;
-  });
+    }),
+  );
 }
 
 async function createdFrom(tx: ScopedTx, sent: SentMessage): Promise<CreatedConversation> {

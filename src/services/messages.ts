@@ -260,6 +260,8 @@ export async function addMessage(
   );
   const row = reviveRow<Message>('Message', written!.message);
   const updated = reviveRow<Conversation>('Conversation', written!.conversation);
+  // A conversation this transaction started: its display number is given at the commit.
+  events.numberCopy(updated);
   const actor = actorFor(message.senderType, sctx, conversation, senderUserId);
   await events.record({
     type: 'MESSAGE_ADDED',
@@ -324,38 +326,33 @@ export async function sendMessage(sctx: ServiceContext, input: SendMessageInput)
   const hash = requestHash({ mutation: 'sendMessage', ...input });
   // Two deliveries of one message at once: the loser runs again and finds the winner's row.
   return retryOnUniqueViolation(
-    async () => {
-    let started: Conversation | undefined;
-    const sent = await inTransaction(sctx, async (tx, events): Promise<SentMessage> => {
-      const replay = await replayIdempotent(tx, sctx.workspaceId, message.idempotencyKey, hash);
-      if (replay) return replay;
-      let conversation = await lockConversation(tx, sctx.workspaceId, input.conversationId);
-      const known = await findByProviderId(tx, sctx.workspaceId, conversation.inboxId, message.providerMessageId);
-      if (known) return known;
-      if (conversation.status === 'ARCHIVED') {
-        // ARCHIVED is final: the contact writing again starts a new conversation.
-        if (message.senderType !== 'CONTACT') assertNotArchived(conversation);
-        await holdContact(tx, sctx.workspaceId, conversation.contactId);
-        conversation = started = await insertConversation(tx, events, sctx.workspaceId, {
-          inboxId: conversation.inboxId,
-          contactId: conversation.contactId,
-          providerThreadId: conversation.providerThreadId,
-          previousConversationId: conversation.id,
-        });
-      }
-      let final = message;
-      if (cannedResponseId) {
-        // The agent of {{agent.name}} is who the message is from: its sender user, else the key's.
-        const agentUserId = (message.senderType === 'HUMAN' ? input.senderUserId : null) ?? sctx.actor.userId ?? null;
-        final = withRenderedContent(message, await renderCannedResponse(tx, cannedResponseId, conversation, agentUserId));
-      }
-      const rows = await addMessage(tx, events, sctx, conversation, final, { senderUserId: input.senderUserId, idempotencyHash: hash });
-      return { conversationId: conversation.id, messageId: rows.message.id, duplicate: false, rows };
-    });
-    // A conversation started here got its display number as the transaction's last step.
-    if (started && sent.rows?.conversation) sent.rows.conversation.number = started.number;
-    return sent;
-    },
+    () =>
+      inTransaction(sctx, async (tx, events): Promise<SentMessage> => {
+        const replay = await replayIdempotent(tx, sctx.workspaceId, message.idempotencyKey, hash);
+        if (replay) return replay;
+        let conversation = await lockConversation(tx, sctx.workspaceId, input.conversationId);
+        const known = await findByProviderId(tx, sctx.workspaceId, conversation.inboxId, message.providerMessageId);
+        if (known) return known;
+        if (conversation.status === 'ARCHIVED') {
+          // ARCHIVED is final: the contact writing again starts a new conversation.
+          if (message.senderType !== 'CONTACT') assertNotArchived(conversation);
+          await holdContact(tx, sctx.workspaceId, conversation.contactId);
+          conversation = await insertConversation(tx, events, sctx.workspaceId, {
+            inboxId: conversation.inboxId,
+            contactId: conversation.contactId,
+            providerThreadId: conversation.providerThreadId,
+            previousConversationId: conversation.id,
+          });
+        }
+        let final = message;
+        if (cannedResponseId) {
+          // The agent of {{agent.name}} is who the message is from: its sender user, else the key's.
+          const agentUserId = (message.senderType === 'HUMAN' ? input.senderUserId : null) ?? sctx.actor.userId ?? null;
+          final = withRenderedContent(message, await renderCannedResponse(tx, cannedResponseId, conversation, agentUserId));
+        }
+        const rows = await addMessage(tx, events, sctx, conversation, final, { senderUserId: input.senderUserId, idempotencyHash: hash });
+        return { conversationId: conversation.id, messageId: rows.message.id, duplicate: false, rows };
+      }),
     (constraint) => constraint.includes('provider_message_id') || constraint.includes('idempotency_key'),
   );
 }

@@ -65,6 +65,8 @@ interface Unnumbered {
   conversation: { id: string; number: number };
   /** JSON values (an event's `after`) that carry the number too. */
   carriers: Record<string, unknown>[];
+  /** Other objects for the same row (read back by a later write of the transaction): numbered with it. */
+  copies: { number: number }[];
 }
 
 /**
@@ -112,7 +114,15 @@ export class EventLog {
    * get it written into their `number` key, and so does the conversation object.
    */
   numberConversation(conversation: { id: string; number: number }, ...carriers: Record<string, unknown>[]): void {
-    this.unnumbered.push({ conversation, carriers });
+    this.unnumbered.push({ conversation, carriers, copies: [] });
+  }
+
+  /**
+   * A row of a conversation read back in this transaction (e.g. with a message's counters):
+   * if the transaction inserted that conversation, the row gets its display number with it.
+   */
+  numberCopy(row: { id: string; number: number }): void {
+    this.unnumbered.find((u) => u.conversation.id === row.id)?.copies.push(row);
   }
 
   /**
@@ -191,9 +201,10 @@ export class EventLog {
     if (!row) throw new Error(`EventLog: workspace ${this.ctx.workspaceId} not found`);
     const k = this.unnumbered.length;
     const first = Number(row.number) - k;
-    this.unnumbered.forEach(({ conversation, carriers }, i) => {
+    this.unnumbered.forEach(({ conversation, carriers, copies }, i) => {
       conversation.number = first + i + 1;
       for (const carrier of carriers) carrier.number = first + i + 1;
+      for (const copy of copies) copy.number = first + i + 1;
     });
     let seq = BigInt(row.seq) - BigInt(this.pending.length);
     for (const event of this.pending) {
