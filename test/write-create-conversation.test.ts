@@ -159,24 +159,33 @@ if (usePostgres)
       throw new Error(`never ${n} waiters`);
     };
 
+    /**
+     * A createConversation by `phone` that has found its contact (held FOR KEY SHARE) and waits
+     * at its commit for the workspace's counter row, held by another session; `other` sent
+     * while it waits, and waiting itself; then the row is let go. Both answers.
+     */
+    const raceAtCommit = async <T>(phone: string, other: () => Promise<T>) => {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM "workspace_counter" WHERE "workspace_id" = $1 FOR UPDATE`, [ws.workspaceId]);
+      const created = a.request(CREATE, { input: { inboxId: globalId('Inbox', ws.inboxes.whatsapp.id), contact: { phone }, message: { senderType: 'CONTACT', content: 'new one' } } });
+      await waiters(1);
+      const second = other();
+      await waiters(2);
+      await holder.query('ROLLBACK');
+      return { created: (await created).data!.createConversation, other: await second };
+    };
+
     it('merge: the conversation created on the duplicate is not lost', async () => {
       const phone = randomPhone();
       const dup = (await a.ok(CREATE, { input: { inboxId: globalId('Inbox', ws.inboxes.whatsapp.id), contact: { phone } } })).createConversation;
       const survivor = (await a.ok(CREATE, { input: { inboxId: globalId('Inbox', ws.inboxes.email.id), contact: { email: `s${Date.now()}@e.test` } } })).createConversation;
-
-      await holder.query('BEGIN');
-      await holder.query(`SELECT 1 FROM "workspace_counter" WHERE "workspace_id" = $1 FOR UPDATE`, [ws.workspaceId]);
-      // Finds the contact by phone, holds it FOR KEY SHARE, inserts the conversation, then waits at the commit for the counter row.
-      const created = a.request(CREATE, { input: { inboxId: globalId('Inbox', ws.inboxes.whatsapp.id), contact: { phone }, message: { senderType: 'CONTACT', content: 'new one' } } });
-      await waiters(1);
-      // Moves the duplicate's (committed) conversations, then waits FOR UPDATE on the duplicate (KEY SHARE held by the create).
-      const merged = a.request(`mutation($i: MergeContactsInput!) { mergeContacts(input: $i) { __typename ... on Error { code message } } }`, {
-        i: { survivorId: survivor.contact.id, duplicateId: dup.contact.id },
-      });
-      await waiters(2);
-      await holder.query('ROLLBACK');
-      const c = (await created).data!.createConversation;
-      const m = (await merged).data!.mergeContacts;
+      // The merge waits FOR UPDATE on the duplicate, held FOR KEY SHARE by the create.
+      const { created: c, other: merged } = await raceAtCommit(phone, () =>
+        a.request(`mutation($i: MergeContactsInput!) { mergeContacts(input: $i) { __typename ... on Error { code message } } }`, {
+          i: { survivorId: survivor.contact.id, duplicateId: dup.contact.id },
+        }),
+      );
+      const m = merged.data!.mergeContacts;
       expect(c.__typename, JSON.stringify(c)).toBe('CreateConversationPayload');
       expect(m.__typename, JSON.stringify(m)).toBe('MergeContactsPayload');
       // The conversation the create answered with must still exist (moved to the survivor).
@@ -186,15 +195,10 @@ if (usePostgres)
     it('erase: the conversation created on the erased contact gets its CONVERSATION_DELETED event', async () => {
       const phone = randomPhone();
       const victim = (await a.ok(CREATE, { input: { inboxId: globalId('Inbox', ws.inboxes.whatsapp.id), contact: { phone } } })).createConversation;
-      await holder.query('BEGIN');
-      await holder.query(`SELECT 1 FROM "workspace_counter" WHERE "workspace_id" = $1 FOR UPDATE`, [ws.workspaceId]);
-      const created = a.request(CREATE, { input: { inboxId: globalId('Inbox', ws.inboxes.whatsapp.id), contact: { phone }, message: { senderType: 'CONTACT', content: 'new one' } } });
-      await waiters(1);
-      const erased = a.request(`mutation($i: DeleteContactInput!) { deleteContact(input: $i) { __typename ... on Error { code message } } }`, { i: { contactId: victim.contact.id } });
-      await waiters(2);
-      await holder.query('ROLLBACK');
-      const c = (await created).data!.createConversation;
-      const d = (await erased).data!.deleteContact;
+      const { created: c, other: erased } = await raceAtCommit(phone, () =>
+        a.request(`mutation($i: DeleteContactInput!) { deleteContact(input: $i) { __typename ... on Error { code message } } }`, { i: { contactId: victim.contact.id } }),
+      );
+      const d = erased.data!.deleteContact;
       expect(c.__typename, JSON.stringify(c)).toBe('CreateConversationPayload');
       expect(d.__typename, JSON.stringify(d)).toBe('DeleteContactPayload');
       const id = localId(c.conversation.id);

@@ -168,6 +168,16 @@ async function lockContactRow(tx: ScopedTx, workspaceId: string, contactId: stri
   if (!rows.length) throw new NotFoundError('Contact', contactId);
 }
 
+/**
+ * Locks a contact's conversations, then the contact FOR UPDATE: conversations first, the order
+ * every writer takes these locks in. A createConversation holding the contact (FOR KEY SHARE)
+ * has committed by the time this returns, so the statements after it see its conversation.
+ */
+async function lockContactAndConversations(tx: ScopedTx, workspaceId: string, contactId: string): Promise<void> {
+  await tx.$queryRaw`SELECT 1 FROM "conversation" WHERE "workspace_id" = ${workspaceId}::uuid AND "contact_id" = ${contactId}::uuid FOR UPDATE`;
+  await lockContactRow(tx, workspaceId, contactId, 'UPDATE');
+}
+
 /** The contact, locked FOR UPDATE and read under the lock. */
 async function lockContact(tx: ScopedTx, workspaceId: string, contactId: string): Promise<Contact> {
   await lockContactRow(tx, workspaceId, contactId, 'UPDATE');
@@ -199,12 +209,10 @@ export async function mergeContacts(sctx: ServiceContext, input: MergeContactsIn
     const duplicate = await tx.contact.findUnique({ where: { id: input.duplicateId } });
     if (!survivor) throw new NotFoundError('Contact', input.survivorId);
     if (!duplicate) throw new NotFoundError('Contact', input.duplicateId);
-    // Conversations first, then contacts: the order every other writer takes these locks in.
-    await tx.$queryRaw`SELECT 1 FROM "conversation" WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "contact_id" = ${duplicate.id}::uuid FOR UPDATE`;
+    // The duplicate's rows are moved under its lock: a conversation another transaction added
+    // to it meanwhile has committed by now, and is moved too.
+    await lockContactAndConversations(tx, sctx.workspaceId, duplicate.id);
     await lockContactRow(tx, sctx.workspaceId, survivor.id, 'UPDATE');
-    await lockContactRow(tx, sctx.workspaceId, duplicate.id, 'UPDATE');
-    // Moved under the contacts' locks: a conversation another transaction added to the duplicate
-    // while holding it (FOR KEY SHARE) has committed by now, and these statements see it.
     const moved = await tx.$queryRaw<{ id: string }[]>`
       UPDATE "conversation" SET "contact_id" = ${survivor.id}::uuid, "version" = "version" + 1, "updated_at" = now()
       WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "contact_id" = ${duplicate.id}::uuid RETURNING "id"`;
@@ -253,10 +261,7 @@ export async function mergeContacts(sctx: ServiceContext, input: MergeContactsIn
 export async function deleteContact(sctx: ServiceContext, contactId: string): Promise<void> {
   await inTransaction(sctx, async (tx, events) => {
     if (!(await tx.contact.findUnique({ where: { id: contactId }, select: { id: true } }))) throw new NotFoundError('Contact', contactId);
-    // Its conversations locked first (the order every writer takes), then the contact: a
-    // conversation another transaction added while holding the contact has committed by then.
-    await tx.$queryRaw`SELECT 1 FROM "conversation" WHERE "workspace_id" = ${sctx.workspaceId}::uuid AND "contact_id" = ${contactId}::uuid FOR UPDATE`;
-    await lockContactRow(tx, sctx.workspaceId, contactId, 'UPDATE');
+    await lockContactAndConversations(tx, sctx.workspaceId, contactId);
     // Locked, with what each one's CONVERSATION_DELETED event keeps of it.
     const erased = await tx.$queryRaw<Parameters<typeof recordConversationDeleted>[1][]>`
       SELECT "id", "number", "status", "inbox_id" AS "inboxId", "priority", "assignee_id" AS "assigneeId", "controller", "message_count" AS "messageCount",
@@ -306,9 +311,10 @@ export type ConversationContactSpec =
 /**
  * The contact a new conversation in a `channel` inbox is with: the given contact, or the
  * one already known by the identity the channel needs (then by the channel's kind of
- * address, email or phone, then by the other), or a new one. Adds the channel identity and fills missing fields of a reused contact when they
- * are free. Returns the events to record once the conversation exists, and whether the
- * contact is new (no other transaction can see it yet: it needs no lock).
+ * address, email or phone, then by the other), or a new one. Adds the channel identity and
+ * fills missing fields of a reused contact when they are free. Returns the events to record
+ * once the conversation exists, and whether the contact is new (no other transaction can see
+ * it yet: it needs no lock).
  */
 export async function contactForChannel(
   tx: ScopedTx,
